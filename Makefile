@@ -1,0 +1,32 @@
+# One entry point for chores; CI calls these same targets.
+.PHONY: setup demo test lint typecheck bench fmt clean
+
+setup:
+	scripts/setup.sh dev,postgres
+
+demo:
+	scripts/demo.sh
+
+test:
+	scripts/test.sh
+
+lint:
+	scripts/setup.sh dev,postgres
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff format --check src tests benchmarks
+
+fmt:
+	.venv/bin/ruff format src tests benchmarks
+	.venv/bin/ruff check --fix src tests benchmarks
+
+typecheck:
+	scripts/setup.sh dev,postgres
+	.venv/bin/mypy
+
+bench:
+	scripts/setup.sh dev,postgres
+	.venv/bin/riskdesk bench pricing
+	.venv/bin/riskdesk bench analytics
+
+clean:
+	rm -rf .venv .cache build dist *.egg-info

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite: SQLite always, PostgreSQL on a real server.
+# When RISKDESK_TEST_POSTGRES_URL is unset, a throwaway server is installed (Debian packages)
+# and started on 127.0.0.1, then stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev,postgres
+export RISKDESK_PG_STATE="/tmp/riskdesk-pg-state-$$"
+started_pg=0
+cleanup() { [[ $started_pg -eq 1 ]] && scripts/pg.sh stop || true; }
+trap cleanup EXIT
+if [[ -z "${RISKDESK_TEST_POSTGRES_URL:-}" ]]; then
+  RISKDESK_TEST_POSTGRES_URL=$(scripts/pg.sh start)
+  started_pg=1
+  export RISKDESK_TEST_POSTGRES_URL
+fi
+echo "PostgreSQL for tests: ${RISKDESK_TEST_POSTGRES_URL}"
+# Keep numba's JIT cache inside the checkout so reruns start fast.
+export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba}"
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [[ $rc -eq 5 ]]; then
+  echo "pytest collected no tests" >&2
+  exit 1
+fi
+exit $rc

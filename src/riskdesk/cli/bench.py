@@ -1,0 +1,19 @@
+"""``riskdesk bench``: benchmarks that print medians beside a same-run baseline."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("pricing")
+def pricing(
+    n: int = typer.Option(1_000_000, help="Number of random options."),
+    repeats: int = typer.Option(7, help="Timed runs per measurement (median reported)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Pricing kernels: ns/option on random options vs a plain-numpy reference."""
+    from riskdesk.bench import _pricing
+
+    _pricing.main(n=n, repeats=repeats, as_json=json_out)

@@ -1,0 +1,7 @@
+"""``riskdesk db``: upgrade, status, purge (implemented with the store)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

@@ -1,0 +1,36 @@
+"""The ``riskdesk`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from riskdesk import __version__
+from riskdesk.cli import bench, db
+
+app = typer.Typer(
+    name="riskdesk",
+    help="riskdesk: a local-first options risk desk.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"riskdesk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """riskdesk: a local-first options risk desk."""
+
+
+app.add_typer(db.app, name="db", help="Database: upgrade, status, purge.")
+app.add_typer(bench.app, name="bench", help="Benchmarks that print figures.")

@@ -1,0 +1,55 @@
+"""Settings: the only module that reads the environment.
+
+Everything else receives a frozen :class:`Settings` object.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "riskdesk"
+
+
+def default_data_dir() -> Path:
+    """Directory holding the embedded SQLite database and reports."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_database_url() -> str:
+    """SQLite file under the user's data directory."""
+    return f"sqlite:///{default_data_dir() / 'riskdesk.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    """riskdesk settings, read from ``RISKDESK_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKDESK_", frozen=True, extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    redis_url: str | None = None
+    actor: str = Field(default="local", description="Name written to the audit log as the actor.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_scheme(cls, value: str) -> str:
+        allowed = ("sqlite", "postgresql")
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in allowed:
+            raise ValueError(
+                f"RISKDESK_DATABASE_URL scheme {scheme!r} is not supported; use one of {allowed}"
+            )
+        if scheme == "postgresql" and "+" not in value.split(":", 1)[0]:
+            # psycopg 3 is the driver we ship; make the URL explicit for SQLAlchemy.
+            value = "postgresql+psycopg" + value[len("postgresql") :]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (cached). Tests build :class:`Settings` directly instead."""
+    return Settings()

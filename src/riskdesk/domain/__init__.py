@@ -1,0 +1,1 @@
+"""Domain value objects and rules (no I/O)."""
