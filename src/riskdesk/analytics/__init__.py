@@ -1,1 +1,55 @@
+"""Workbench analytics (seed 000): evaluate, compare, attribute and revalue trades.
 
+Pure engines over domain objects: no SQL, HTTP or files. The store keys their results by
+the hashes of (trade, snapshot, model config, scenario grid).
+"""
+
+from riskdesk.analytics._common import Issue, NonFiniteResultError
+from riskdesk.analytics.attribution import (
+    AttributionResult,
+    LegAttribution,
+    LegState,
+    MarketState,
+    attribute,
+    attribute_snapshots,
+    market_state,
+)
+from riskdesk.analytics.compare import ComparisonResult, compare
+from riskdesk.analytics.evaluate import (
+    Breakeven,
+    EvaluationResult,
+    Extremum,
+    LegEvaluation,
+    evaluate,
+)
+from riskdesk.analytics.revalue import (
+    BookRevaluation,
+    BookScenarios,
+    OptionBook,
+    book_from_trades,
+    revalue_book,
+)
+
+__all__ = [
+    "AttributionResult",
+    "BookRevaluation",
+    "BookScenarios",
+    "Breakeven",
+    "ComparisonResult",
+    "EvaluationResult",
+    "Extremum",
+    "Issue",
+    "LegAttribution",
+    "LegEvaluation",
+    "LegState",
+    "MarketState",
+    "NonFiniteResultError",
+    "OptionBook",
+    "attribute",
+    "attribute_snapshots",
+    "book_from_trades",
+    "compare",
+    "evaluate",
+    "market_state",
+    "revalue_book",
+]

@@ -17,3 +17,14 @@ def pricing(
     from riskdesk.bench import _pricing
 
     _pricing.main(n=n, repeats=repeats, as_json=json_out)
+
+
+@app.command("analytics")
+def analytics(
+    repeats: int = typer.Option(7, help="Timed runs per measurement (median reported)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Workbench: 4-leg trade on a 41x21x10 grid; 10,000-option book under 1,000 scenarios."""
+    from riskdesk.bench import _analytics
+
+    _analytics.main(repeats=repeats, as_json=json_out)

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from riskdesk import __version__
-from riskdesk.cli import bench, db
+from riskdesk.cli import bench, db, demo, workbench
 
 app = typer.Typer(
     name="riskdesk",
@@ -33,4 +33,11 @@ def _root(
 
 
 app.add_typer(db.app, name="db", help="Database: upgrade, status, purge.")
+app.add_typer(workbench.market_app, name="market")
+app.add_typer(workbench.snapshot_app, name="snapshot")
+app.add_typer(workbench.trade_app, name="trade")
+app.command("evaluate")(workbench.evaluate_command)
+app.command("compare")(workbench.compare_command)
+app.command("attribute")(workbench.attribute_command)
+app.command("demo")(demo.demo_command)
 app.add_typer(bench.app, name="bench", help="Benchmarks that print figures.")

@@ -11,10 +11,11 @@ machine and database backend:
 * timezone-aware datetimes as ISO-8601 UTC with a ``Z`` suffix (naive ones are refused),
   dates as ``YYYY-MM-DD``; enums by value; tuples, lists as arrays; sets sorted.
 
-Example
+Example:
 -------
 >>> canonical_json({"b": 1.0, "a": Decimal("2.50")})
 '{"a":"2.5","b":1.0}'
+
 """
 
 from __future__ import annotations

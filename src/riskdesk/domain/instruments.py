@@ -76,8 +76,12 @@ class Stock:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for canonical hashing and JSON storage."""
-        return {"type": "STOCK", "symbol": self.symbol, "multiplier": self.multiplier,
-                "currency": self.currency}
+        return {
+            "type": "STOCK",
+            "symbol": self.symbol,
+            "multiplier": self.multiplier,
+            "currency": self.currency,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +144,11 @@ def instrument_from_dict(data: dict[str, Any]) -> Instrument:
     """Inverse of ``to_dict`` for either instrument type."""
     kind = data.get("type")
     if kind == "STOCK":
-        return Stock(symbol=data["symbol"], multiplier=int(data.get("multiplier", 1)),
-                     currency=data.get("currency", "USD"))
+        return Stock(
+            symbol=data["symbol"],
+            multiplier=int(data.get("multiplier", 1)),
+            currency=data.get("currency", "USD"),
+        )
     if kind == "OPTION":
         return OptionContract(
             underlying=data["underlying"],

@@ -136,8 +136,10 @@ class MarketOverrides:
     dividends: Mapping[str, tuple[DiscreteDividend, ...]] = field(default_factory=dict)
 
     def carry_yield(self, symbol: str) -> float:
-        """q = dividend yield + borrow rate for ``symbol``."""
-        return float(self.dividend_yield.get(symbol, 0.0)) + float(self.borrow_rate.get(symbol, 0.0))
+        """Q = dividend yield + borrow rate for ``symbol``."""
+        return float(self.dividend_yield.get(symbol, 0.0)) + float(
+            self.borrow_rate.get(symbol, 0.0)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for hashing and storage."""
@@ -197,7 +199,9 @@ class MarketSnapshot:
             "as_of": self.as_of,
             "mode": self.mode.value,
             "source": self.source,
-            "underlyings": sorted((u.to_dict() for u in self.underlyings), key=lambda d: d["symbol"]),
+            "underlyings": sorted(
+                (u.to_dict() for u in self.underlyings), key=lambda d: d["symbol"]
+            ),
             "options": [o.to_dict() for o in sorted(self.options, key=lambda o: o.contract.key)],
             "overrides": self.overrides.to_dict(),
         }

@@ -1,1 +1,31 @@
+"""Files in and out: option chains and underlying quotes as CSV or Parquet.
 
+* :func:`import_chain` -- read a chain (and optionally underlying quotes) into a
+  :class:`~riskdesk.domain.market.MarketSnapshot` plus an :class:`ImportReport` of the rows
+  kept and rejected (with reasons);
+* :func:`export_chain` -- write a snapshot in the canonical layout that
+  :func:`import_chain` reads back.
+
+Columns are documented in :mod:`riskdesk.adapters.files.chains` and ``docs/market-data.md``.
+"""
+
+from riskdesk.adapters.files.chains import (
+    OPTION_COLUMNS,
+    UNDERLYING_COLUMNS,
+    ChainImportError,
+    import_chain,
+    import_underlyings,
+)
+from riskdesk.adapters.files.export import export_chain
+from riskdesk.adapters.files.parsing import ImportReport, RowError
+
+__all__ = [
+    "OPTION_COLUMNS",
+    "UNDERLYING_COLUMNS",
+    "ChainImportError",
+    "ImportReport",
+    "RowError",
+    "export_chain",
+    "import_chain",
+    "import_underlyings",
+]

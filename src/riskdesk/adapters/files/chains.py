@@ -1,0 +1,527 @@
+"""Import option chains and underlying quotes from CSV or Parquet into a MarketSnapshot.
+
+The format is chosen by suffix: ``.csv`` (also ``.csv.gz``/``.txt``) or ``.parquet``/``.pq``.
+Header names are matched case-insensitively, with spaces and hyphens read as underscores,
+and each canonical column accepts the aliases listed below. Unknown columns are ignored
+(and named in the report's warnings). See ``docs/market-data.md`` for examples.
+
+Option chain columns
+--------------------
+===================  ==========================================================  =========
+canonical            aliases                                                     required
+===================  ==========================================================  =========
+underlying           underlying_symbol, ticker                                   [1]
+expiration           expiry, expiration_date, expiry_date, exp_date              [1]
+strike               strike_price                                                [1]
+option_type          right, call_put, put_call, cp_flag, type                    [1]
+occ_symbol           option_symbol, contract_symbol, osi_symbol, occ             [1]
+bid                  bid_price                                                   yes
+ask                  ask_price, offer                                            yes
+mark                 mid, mark_price                                             no
+iv                   implied_volatility, implied_vol, impl_vol                   no
+delta gamma          (provider Greeks, kept in ``ImportReport.greeks``)          no
+theta vega
+volume                                                                           no
+open_interest        oi, openinterest                                            no
+quote_time           timestamp, quote_timestamp, quote_datetime,                 no
+                     provider_timestamp
+style                exercise_style (AMERICAN/EUROPEAN/UNKNOWN, A/E)             no
+settlement           settlement_type (AM/PM)                                     no
+multiplier           contract_multiplier                                         no
+underlying_price     underlying_last, underlying_spot, spot                      no
+===================  ==========================================================  =========
+
+[1] Either all of ``underlying, expiration, strike, option_type`` or ``occ_symbol``. When
+both are present the four columns win and the OCC symbol must agree on expiry, strike and
+type (its root may differ from the underlying: ``SPXW`` for ``SPX``).
+
+Defaults: style AMERICAN, settlement PM, multiplier 100, quote time = ``as_of``. ``bid``/``ask``
+cells may be blank (a one-sided or empty market lands and shows up in the diagnostics'
+``missing_quote``), but the columns must exist. ``iv`` is a decimal fraction (0.25 = 25%).
+
+Underlying quote columns (``underlyings_path``)
+-----------------------------------------------
+===========  ===========================================  ==========
+canonical    aliases                                      required
+===========  ===========================================  ==========
+symbol       underlying, ticker, underlying_symbol        yes
+spot         price, underlying_price, mark                [2]
+bid          bid_price                                    [2]
+ask          ask_price, offer                             [2]
+last         last_price, close                            [2]
+quote_time   timestamp, quote_timestamp, quote_datetime,  no
+             provider_timestamp
+===========  ===========================================  ==========
+
+[2] At least one of ``spot``, ``bid`` + ``ask`` or ``last`` per row; ``spot`` wins, then the mid
+of bid/ask, then last. Without ``underlyings_path`` an ``underlying_price`` column of the chain
+file gives each underlying's spot (first good row per symbol).
+
+Row rules (each broken rule is one :class:`~riskdesk.adapters.files.parsing.RowError`):
+unparseable number/date/timestamp, unknown option_type, strike <= 0, negative price,
+ask < bid, expiry not a trading day, expired before ``as_of``, quote timestamp after
+``as_of``, iv outside [0, 10], delta outside [-1, 1], negative gamma/vega/volume/open interest,
+OCC symbol disagreeing with the other columns, duplicate contract or symbol. Bad rows are
+skipped; good rows land. File-level problems (unknown suffix, missing or ambiguous columns)
+raise :class:`ChainImportError` and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from riskdesk.adapters.files.parsing import (
+    CONTRACT_COLUMNS,
+    ImportReport,
+    ParsedOptionRow,
+    ParsedUnderlyingRow,
+    RowError,
+    validate_option_row,
+    validate_underlying_row,
+)
+from riskdesk.domain.diagnostics import DEFAULT_STALE_AFTER, compute_diagnostics
+from riskdesk.domain.market import (
+    MarketOverrides,
+    MarketSnapshot,
+    OptionQuote,
+    SnapshotMode,
+    UnderlyingQuote,
+)
+
+__all__ = [
+    "OPTION_COLUMNS",
+    "UNDERLYING_COLUMNS",
+    "ChainImportError",
+    "import_chain",
+    "import_underlyings",
+    "read_rows",
+]
+
+OPTION_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "underlying": ("underlying_symbol", "ticker"),
+    "expiration": ("expiry", "expiration_date", "expiry_date", "exp_date"),
+    "strike": ("strike_price",),
+    "option_type": ("right", "call_put", "put_call", "cp_flag", "type"),
+    "occ_symbol": ("option_symbol", "contract_symbol", "osi_symbol", "occ"),
+    "bid": ("bid_price",),
+    "ask": ("ask_price", "offer"),
+    "mark": ("mid", "mark_price"),
+    "iv": ("implied_volatility", "implied_vol", "impl_vol"),
+    "delta": (),
+    "gamma": (),
+    "theta": (),
+    "vega": (),
+    "volume": (),
+    "open_interest": ("oi", "openinterest"),
+    "quote_time": ("timestamp", "quote_timestamp", "quote_datetime", "provider_timestamp"),
+    "style": ("exercise_style",),
+    "settlement": ("settlement_type",),
+    "multiplier": ("contract_multiplier",),
+    "underlying_price": ("underlying_last", "underlying_spot", "spot"),
+}
+"""Canonical option-chain column -> accepted aliases."""
+
+UNDERLYING_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "symbol": ("underlying", "ticker", "underlying_symbol"),
+    "spot": ("price", "underlying_price", "mark"),
+    "bid": ("bid_price",),
+    "ask": ("ask_price", "offer"),
+    "last": ("last_price", "close"),
+    "quote_time": ("timestamp", "quote_timestamp", "quote_datetime", "provider_timestamp"),
+}
+"""Canonical underlying-quote column -> accepted aliases."""
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+_Row = TypeVar("_Row")
+
+
+class ChainImportError(ValueError):
+    """The file as a whole cannot be imported (format, columns); nothing was imported."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A file read into raw rows keyed by canonical column names."""
+
+    path: Path
+    rows: list[dict[str, object]]
+    names: dict[str, str]  # canonical -> column name in the file
+    ignored: tuple[str, ...]
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def read_rows(path: Path | str) -> tuple[list[str], list[dict[str, object]]]:
+    """Read a CSV (every cell as text) or Parquet (typed cells) file into header and rows.
+
+    CSV cells stay strings (``""`` for empty) so that nothing is coerced before validation;
+    Parquet cells are the column's Python values (``None`` for nulls).
+
+    Raises
+    ------
+    ChainImportError
+        For a missing file, an unknown suffix or an unreadable file.
+
+    """
+    file = Path(path)
+    name = file.name.lower()
+    if not file.is_file():
+        raise ChainImportError(f"{file}: no such file")
+    try:
+        if name.endswith(_CSV_SUFFIXES):
+            import pandas as pd
+
+            frame = pd.read_csv(
+                file,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding="utf-8-sig",
+            )
+            header = [str(c) for c in frame.columns]
+            rows: list[dict[str, object]] = [
+                dict(zip(header, values, strict=True))
+                for values in frame.itertuples(index=False, name=None)
+            ]
+            return header, rows
+        if name.endswith(_PARQUET_SUFFIXES):
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(file)
+            return list(table.column_names), table.to_pylist()
+    except ChainImportError:
+        raise
+    except Exception as exc:  # pandas/pyarrow raise many types; name the file and the cause
+        raise ChainImportError(f"{file}: cannot read ({type(exc).__name__}: {exc})") from exc
+    raise ChainImportError(
+        f"{file}: unknown file type; use one of {', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
+    )
+
+
+def _map_columns(
+    header: Sequence[str], spec: Mapping[str, tuple[str, ...]], *, path: Path
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    lookup = {canonical: canonical for canonical in spec}
+    for canonical, aliases in spec.items():
+        lookup.update({alias: canonical for alias in aliases})
+    names: dict[str, str] = {}
+    ignored: list[str] = []
+    for column in header:
+        found = lookup.get(_normalize(column))
+        if found is None:
+            ignored.append(column)
+            continue
+        canonical = found
+        if canonical in names:
+            raise ChainImportError(
+                f"{path}: columns {names[canonical]!r} and {column!r} both mean "
+                f"{canonical!r}; keep one"
+            )
+        names[canonical] = column
+    return names, tuple(ignored)
+
+
+def _read_table(path: Path, spec: Mapping[str, tuple[str, ...]]) -> _Table:
+    header, raw_rows = read_rows(path)
+    names, ignored = _map_columns(header, spec, path=path)
+    rows = [{canonical: raw[column] for canonical, column in names.items()} for raw in raw_rows]
+    return _Table(path=path, rows=rows, names=names, ignored=ignored)
+
+
+def _require_option_columns(table: _Table) -> None:
+    names = table.names
+    missing = [c for c in ("bid", "ask") if c not in names]
+    present = [c for c in CONTRACT_COLUMNS if c in names]
+    if len(present) < len(CONTRACT_COLUMNS) and "occ_symbol" not in names:
+        lacking = [c for c in CONTRACT_COLUMNS if c not in names]
+        missing.append(f"{', '.join(lacking)} (or occ_symbol)")
+    if missing:
+        raise ChainImportError(
+            f"{table.path}: missing required column(s): {'; '.join(missing)}; "
+            f"found {sorted(table.names.values()) + list(table.ignored)}"
+        )
+
+
+def _require_underlying_columns(table: _Table) -> None:
+    names = table.names
+    problems = []
+    if "symbol" not in names:
+        problems.append("symbol")
+    if not ({"spot", "last"} & names.keys() or {"bid", "ask"} <= names.keys()):
+        problems.append("a price: spot, bid and ask, or last")
+    if problems:
+        raise ChainImportError(
+            f"{table.path}: missing required column(s): {'; '.join(problems)}; "
+            f"found {sorted(table.names.values()) + list(table.ignored)}"
+        )
+
+
+def _validate_rows(
+    table: _Table,
+    validate: Callable[..., tuple[_Row | None, list[RowError]]],
+    key: Callable[[_Row], str],
+    *,
+    as_of: datetime,
+    naive_timezone: str | None,
+    what: str,
+) -> tuple[list[tuple[int, _Row]], list[RowError], int]:
+    good: list[tuple[int, _Row]] = []
+    errors: list[RowError] = []
+    rejected = 0
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(table.rows, start=1):
+        parsed, row_errors = validate(
+            raw, row=number, as_of=as_of, names=table.names, naive_timezone=naive_timezone
+        )
+        if parsed is not None:
+            identity = key(parsed)
+            if identity in seen:
+                row_errors = [
+                    RowError(
+                        number,
+                        what,
+                        identity,
+                        f"duplicate {what} (first seen at row {seen[identity]})",
+                    )
+                ]
+            else:
+                seen[identity] = number
+                good.append((number, parsed))
+                continue
+        rejected += 1
+        errors.extend(row_errors)
+    return good, errors, rejected
+
+
+def _utc(name: str, value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+def import_underlyings(
+    path: Path | str,
+    *,
+    as_of: datetime,
+    naive_timezone: str | None = None,
+) -> tuple[tuple[UnderlyingQuote, ...], ImportReport]:
+    """Read an underlying-quotes file (columns in the module docstring).
+
+    ``receive_timestamp`` is ``as_of`` (the file is read as of then); ``provider_timestamp`` is
+    the row's quote time or ``as_of``.
+    """
+    as_of = _utc("as_of", as_of)
+    table = _read_table(Path(path), UNDERLYING_COLUMNS)
+    _require_underlying_columns(table)
+    good, errors, rejected = _validate_rows(
+        table,
+        validate_underlying_row,
+        lambda r: r.symbol,
+        as_of=as_of,
+        naive_timezone=naive_timezone,
+        what="symbol",
+    )
+    quotes = tuple(
+        sorted(
+            (_underlying_quote(parsed, as_of=as_of) for _, parsed in good),
+            key=lambda q: q.symbol,
+        )
+    )
+    warnings = _ignored_warning(table)
+    report = ImportReport(
+        path=str(table.path),
+        rows_read=len(table.rows),
+        rows_ok=len(good),
+        rows_rejected=rejected,
+        errors=tuple(errors),
+        warnings=warnings,
+    )
+    return quotes, report
+
+
+def _underlying_quote(parsed: ParsedUnderlyingRow, *, as_of: datetime) -> UnderlyingQuote:
+    stamp = parsed.quote_time.astimezone(UTC) if parsed.quote_time is not None else as_of
+    return UnderlyingQuote(
+        symbol=parsed.symbol,
+        spot=parsed.spot,
+        bid=parsed.bid,
+        ask=parsed.ask,
+        last=parsed.last,
+        provider_timestamp=stamp,
+        receive_timestamp=as_of,
+    )
+
+
+def _ignored_warning(table: _Table) -> tuple[str, ...]:
+    if not table.ignored:
+        return ()
+    return (f"ignored unknown column(s): {', '.join(table.ignored)}",)
+
+
+def _underlyings_from_chain(
+    good: Sequence[tuple[int, ParsedOptionRow]], *, as_of: datetime
+) -> tuple[list[UnderlyingQuote], list[str]]:
+    first: dict[str, tuple[int, ParsedOptionRow]] = {}
+    warnings: list[str] = []
+    differing: set[str] = set()
+    for number, parsed in good:
+        price = parsed.underlying_price
+        if price is None:
+            continue
+        symbol = parsed.contract.underlying
+        if symbol not in first:
+            first[symbol] = (number, parsed)
+            continue
+        first_row, first_parsed = first[symbol]
+        if first_parsed.underlying_price != price and symbol not in differing:
+            differing.add(symbol)
+            warnings.append(
+                f"{symbol}: underlying_price differs across rows ({first_parsed.underlying_price} "
+                f"at row {first_row}, {price} at row {number}); the spot is the first one"
+            )
+    quotes = []
+    for symbol, (_, parsed) in sorted(first.items()):
+        assert parsed.underlying_price is not None
+        stamp = parsed.quote_time.astimezone(UTC) if parsed.quote_time is not None else as_of
+        quotes.append(
+            UnderlyingQuote(
+                symbol=symbol,
+                spot=parsed.underlying_price,
+                bid=None,
+                ask=None,
+                last=None,
+                provider_timestamp=stamp,
+                receive_timestamp=as_of,
+            )
+        )
+    return quotes, warnings
+
+
+def _option_quote(parsed: ParsedOptionRow, *, as_of: datetime) -> OptionQuote:
+    stamp = parsed.quote_time.astimezone(UTC) if parsed.quote_time is not None else as_of
+    return OptionQuote(
+        contract=parsed.contract,
+        bid=parsed.bid,
+        ask=parsed.ask,
+        mark=parsed.mark,
+        iv=parsed.iv,
+        provider_timestamp=stamp,
+        receive_timestamp=as_of,
+        volume=parsed.volume,
+        open_interest=parsed.open_interest,
+    )
+
+
+def import_chain(
+    path: Path | str,
+    *,
+    as_of: datetime,
+    underlyings_path: Path | str | None = None,
+    source: str | None = None,
+    overrides: MarketOverrides | None = None,
+    mode: SnapshotMode = SnapshotMode.PINNED,
+    naive_timezone: str | None = None,
+    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+) -> tuple[MarketSnapshot, ImportReport]:
+    """Import an option chain (and optionally underlying quotes) into a MarketSnapshot.
+
+    Parameters
+    ----------
+    path : Path or str
+        Option-chain file, ``.csv`` or ``.parquet`` (columns in the module docstring).
+    as_of : datetime
+        Timezone-aware snapshot time (stored in UTC); expired contracts and quotes stamped
+        after it are rejected.
+    underlyings_path : Path or str or None
+        Underlying-quotes file; without it, an ``underlying_price`` column supplies spots.
+    source : str or None
+        Snapshot source label, default ``file:<file name>``.
+    overrides : MarketOverrides or None
+        Rate / dividend / borrow inputs stored with the snapshot.
+    mode : SnapshotMode
+        PINNED by default (a file is a frozen market).
+    naive_timezone : str or None
+        IANA zone for timestamps written without an offset; None rejects such rows.
+    stale_after : timedelta or None
+        Passed to :func:`~riskdesk.domain.diagnostics.compute_diagnostics`.
+
+    Returns
+    -------
+    tuple[MarketSnapshot, ImportReport]
+        The snapshot of the good rows (options sorted by underlying, expiry, strike, type;
+        diagnostics filled) and the report of what was read, kept and rejected.
+
+    Raises
+    ------
+    ChainImportError
+        When a file cannot be imported at all (unknown suffix, missing/ambiguous columns).
+
+    """
+    as_of = _utc("as_of", as_of)
+    table = _read_table(Path(path), OPTION_COLUMNS)
+    _require_option_columns(table)
+    good, errors, rejected = _validate_rows(
+        table,
+        validate_option_row,
+        lambda r: r.contract.key,
+        as_of=as_of,
+        naive_timezone=naive_timezone,
+        what="contract",
+    )
+    warnings = list(_ignored_warning(table))
+    underlying_report: ImportReport | None = None
+    if underlyings_path is not None:
+        quotes, underlying_report = import_underlyings(
+            underlyings_path, as_of=as_of, naive_timezone=naive_timezone
+        )
+        underlyings = list(quotes)
+    else:
+        underlyings, spot_warnings = _underlyings_from_chain(good, as_of=as_of)
+        warnings.extend(spot_warnings)
+    known = {u.symbol for u in underlyings}
+    without = sorted({p.contract.underlying for _, p in good} - known)
+    if without:
+        warnings.append(f"no underlying quote for {', '.join(without)}")
+    options = tuple(
+        sorted(
+            (_option_quote(parsed, as_of=as_of) for _, parsed in good),
+            key=lambda q: (
+                q.contract.underlying,
+                q.contract.expiry,
+                q.contract.strike,
+                q.contract.right.value,
+            ),
+        )
+    )
+    greeks: dict[str, dict[str, float]] = {
+        parsed.contract.key: dict(parsed.greeks) for _, parsed in good if parsed.greeks
+    }
+    snapshot = MarketSnapshot(
+        as_of=as_of,
+        mode=mode,
+        source=source if source is not None else f"file:{table.path.name}",
+        underlyings=tuple(underlyings),
+        options=options,
+        overrides=overrides if overrides is not None else MarketOverrides(),
+    )
+    snapshot = replace(snapshot, diagnostics=compute_diagnostics(snapshot, stale_after=stale_after))
+    report = ImportReport(
+        path=str(table.path),
+        rows_read=len(table.rows),
+        rows_ok=len(good),
+        rows_rejected=rejected,
+        errors=tuple(errors),
+        warnings=tuple(warnings),
+        greeks=greeks,
+        underlyings=underlying_report,
+    )
+    return snapshot, report

@@ -1,0 +1,602 @@
+"""Pure row validation for option-chain and underlying-quote files (no I/O).
+
+Every reader in :mod:`riskdesk.adapters.files.chains` turns a file into rows of raw cell values
+(``str`` from CSV; ``str``/``int``/``float``/``Decimal``/``date``/``datetime``/``None`` from
+Parquet) keyed by *canonical* column names, and hands each row to
+:func:`validate_option_row` or :func:`validate_underlying_row`. They return either a parsed row
+or the list of :class:`RowError` explaining why the row is rejected; nothing is coerced
+silently (a strike ``"abc"`` is an error, never NaN).
+
+Missing values
+--------------
+A cell is *missing* when it is ``None``, an empty or blank string, one of the markers
+``NA``, ``N/A``, ``NaN``, ``null``, ``None`` (any case), or a float NaN. A missing required
+value is an error; a missing optional value is simply absent.
+
+Accepted cell formats
+---------------------
+* numbers: plain decimals such as ``12``, ``-0.5``, ``1.25``, ``1e-3`` (no thousands
+  separators, no currency signs); Parquet integers, floats and decimals; booleans are refused;
+* dates: ``YYYY-MM-DD``, ``YYYYMMDD`` or ``MM/DD/YYYY``; Parquet ``date32``, or a timestamp at
+  midnight;
+* timestamps: ISO-8601 with an offset or ``Z`` (``2024-06-03T19:59:00Z``); naive values are
+  refused unless the caller names the zone they were written in (``naive_timezone``);
+  Parquet timestamps with a time zone (or naive ones with ``naive_timezone``);
+* option type: ``C``/``P``/``CALL``/``PUT`` (any case);
+* OCC symbols: ``ROOT YYMMDD C|P STRIKE*1000`` in 8 digits, with or without the OSI space
+  padding of the root and an optional ``O:`` prefix, e.g. ``AAPL240119C00150000`` or
+  ``SPY   240621P00500000``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
+from riskdesk.domain.occ import OccSymbolError, parse_occ
+from riskdesk.domain.timeutil import expiry_datetime, is_trading_day
+
+__all__ = [
+    "CONTRACT_COLUMNS",
+    "GREEK_COLUMNS",
+    "MAX_IV",
+    "MISSING_MARKERS",
+    "FieldError",
+    "ImportReport",
+    "OccSymbol",
+    "ParsedOptionRow",
+    "ParsedUnderlyingRow",
+    "RowError",
+    "is_missing",
+    "parse_date",
+    "parse_decimal",
+    "parse_float",
+    "parse_int",
+    "parse_occ_symbol",
+    "parse_option_right",
+    "parse_ticker",
+    "parse_timestamp",
+    "validate_option_row",
+    "validate_underlying_row",
+]
+
+MISSING_MARKERS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none"})
+"""Lower-cased cell texts that mean "no value"."""
+
+CONTRACT_COLUMNS: tuple[str, ...] = ("underlying", "expiration", "strike", "option_type")
+"""Columns that name a contract; together they replace (or cross-check) ``occ_symbol``."""
+
+GREEK_COLUMNS: tuple[str, ...] = ("delta", "gamma", "theta", "vega")
+"""Provider Greeks accepted (validated and kept in :attr:`ImportReport.greeks`)."""
+
+MAX_IV = 10.0
+"""Largest accepted implied vol (a decimal fraction: 0.25 is 25%; 1000% is surely a unit bug)."""
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,9}$")
+_RIGHTS = {
+    "C": OptionRight.CALL,
+    "CALL": OptionRight.CALL,
+    "P": OptionRight.PUT,
+    "PUT": OptionRight.PUT,
+}
+_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y")
+
+
+class FieldError(ValueError):
+    """One cell broke a rule; the message is the rule (the caller adds row, column, value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why a row was rejected.
+
+    ``row`` is the 1-based data row number (the header is not counted: in a CSV with one
+    header line, data row ``n`` is line ``n + 1``); ``column`` is the column as named in the
+    file (or a canonical name for rules spanning columns); ``value`` is the raw cell text.
+    """
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for JSON output."""
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """Outcome of importing one file: counts, rejected rows with reasons, warnings.
+
+    ``rows_read == rows_ok + rows_rejected``. ``errors`` may hold several entries per rejected
+    row (one per broken rule). ``greeks`` keeps provider Greeks by contract key (the snapshot
+    has no place for them). ``underlyings`` is the report of the separate underlying-quotes
+    file, when one was given.
+    """
+
+    path: str
+    rows_read: int
+    rows_ok: int
+    rows_rejected: int
+    errors: tuple[RowError, ...] = ()
+    warnings: tuple[str, ...] = ()
+    greeks: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    underlyings: ImportReport | None = None
+
+    @property
+    def rejected_rows(self) -> tuple[int, ...]:
+        """Sorted distinct row numbers that were rejected."""
+        return tuple(sorted({e.row for e in self.errors}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict."""
+        return {
+            "path": self.path,
+            "rows_read": self.rows_read,
+            "rows_ok": self.rows_ok,
+            "rows_rejected": self.rows_rejected,
+            "errors": [e.to_dict() for e in self.errors],
+            "warnings": list(self.warnings),
+            "greeks": {k: dict(v) for k, v in self.greeks.items()},
+            "underlyings": None if self.underlyings is None else self.underlyings.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OccSymbol:
+    """The fields of an OCC option symbol."""
+
+    root: str
+    expiry: date
+    right: OptionRight
+    strike: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedOptionRow:
+    """A valid option-chain row."""
+
+    contract: OptionContract
+    bid: Decimal | None
+    ask: Decimal | None
+    mark: Decimal | None
+    iv: float | None
+    greeks: Mapping[str, float]
+    volume: int | None
+    open_interest: int | None
+    quote_time: datetime | None
+    underlying_price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedUnderlyingRow:
+    """A valid underlying-quote row; ``spot`` is resolved (spot, else mid, else last)."""
+
+    symbol: str
+    spot: Decimal
+    bid: Decimal | None
+    ask: Decimal | None
+    last: Decimal | None
+    quote_time: datetime | None
+
+
+def raw_text(value: object) -> str:
+    """Return the cell as text for error messages (``""`` for None)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def is_missing(value: object) -> bool:
+    """Whether a cell means "no value" (see module docstring)."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() in MISSING_MARKERS
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
+def parse_decimal(value: object) -> Decimal:
+    """Parse a finite decimal from a number or plain decimal text; FieldError otherwise.
+
+    >>> parse_decimal(" 1.25 ")
+    Decimal('1.25')
+    """
+    if isinstance(value, bool):
+        raise FieldError("must be a number, got a boolean")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldError("must be a finite number")
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _NUMBER.match(text):
+            raise FieldError("not a number (plain decimal like 12.5 expected)")
+        try:
+            result = Decimal(text)
+        except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid text
+            raise FieldError("not a number") from exc
+    else:
+        raise FieldError(f"must be a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise FieldError("must be a finite number")
+    return result
+
+
+def parse_float(value: object) -> float:
+    """Parse a finite float from a number or plain decimal text; FieldError otherwise."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise FieldError("must be a finite number")
+        return value
+    return float(parse_decimal(value))
+
+
+def parse_int(value: object) -> int:
+    """Parse a whole number (``12`` or ``12.0``, never ``12.5``); FieldError otherwise."""
+    number = parse_decimal(value)
+    if number != number.to_integral_value():
+        raise FieldError("must be a whole number")
+    return int(number)
+
+
+def parse_date(value: object) -> date:
+    """Parse a calendar date (formats in the module docstring); FieldError otherwise."""
+    if isinstance(value, datetime):
+        if value.time() != time(0, 0):
+            raise FieldError("must be a date, got a timestamp with a time of day")
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise FieldError(f"must be a date, got {type(value).__name__}")
+    text = value.strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a date, no time zone
+        except ValueError:
+            continue
+    raise FieldError("unparseable date (use YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY)")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"naive_timezone {name!r} is not an IANA time zone") from exc
+
+
+def parse_timestamp(value: object, *, naive_timezone: str | None = None) -> datetime:
+    """Parse an aware timestamp (naive only with ``naive_timezone``); FieldError otherwise."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise FieldError("unparseable timestamp (ISO-8601 with offset expected)") from exc
+    else:
+        raise FieldError(f"must be a timestamp, got {type(value).__name__}")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if naive_timezone is None:
+            raise FieldError(
+                "timestamp has no time zone (add an offset such as Z or -04:00, or import "
+                "with naive_timezone='America/New_York')"
+            )
+        parsed = parsed.replace(tzinfo=_zone(naive_timezone))
+    return parsed
+
+
+def parse_option_right(value: object) -> OptionRight:
+    """``C``/``P``/``CALL``/``PUT`` (any case); FieldError otherwise."""
+    if not isinstance(value, str):
+        raise FieldError(
+            f"unknown option_type (C, P, CALL or PUT expected), got {type(value).__name__}"
+        )
+    right = _RIGHTS.get(value.strip().upper())
+    if right is None:
+        raise FieldError("unknown option_type (C, P, CALL or PUT expected)")
+    return right
+
+
+def parse_ticker(value: object) -> str:
+    """Parse an upper-cased ticker such as ``SPY`` or ``BRK.B``; FieldError otherwise."""
+    if not isinstance(value, str):
+        raise FieldError(f"must be a ticker, got {type(value).__name__}")
+    text = value.strip().upper()
+    if not _TICKER.match(text):
+        raise FieldError("not a ticker (1-10 letters, digits, '.', '/', '-')")
+    return text
+
+
+def parse_occ_symbol(value: object) -> OccSymbol:
+    """Parse the fields of an OCC symbol such as ``AAPL240119C00150000``; FieldError otherwise.
+
+    Surrounding blanks and an ``O:`` prefix are dropped and letters upper-cased, then
+    :func:`riskdesk.domain.occ.parse_occ` reads the padded or compact form.
+
+    >>> parse_occ_symbol("AAPL240119C00150000").strike
+    Decimal('150')
+    """
+    if not isinstance(value, str):
+        raise FieldError(f"must be an OCC symbol, got {type(value).__name__}")
+    text = value.strip().upper()
+    text = text.removeprefix("O:")
+    try:
+        contract = parse_occ(text)
+    except OccSymbolError as exc:
+        raise FieldError(str(exc)) from exc
+    return OccSymbol(
+        root=contract.underlying,
+        expiry=contract.expiry,
+        right=contract.right,
+        strike=contract.strike.normalize(),
+    )
+
+
+class _RowCollector:
+    """Accumulates FieldErrors of one row as RowErrors, with the file's column names."""
+
+    def __init__(self, raw: Mapping[str, object], *, row: int, names: Mapping[str, str]) -> None:
+        self.raw = raw
+        self.row = row
+        self.names = names
+        self.errors: list[RowError] = []
+
+    def name(self, column: str) -> str:
+        return self.names.get(column, column)
+
+    def add(self, column: str, reason: str, value: object = None) -> None:
+        shown = raw_text(self.raw.get(column) if value is None else value)
+        self.errors.append(RowError(self.row, self.name(column), shown, reason))
+
+    def get(self, column: str, parser: Any, *, required: bool = False) -> Any:
+        """Return the parsed value; None if missing (an error if required) or invalid (an error)."""
+        value = self.raw.get(column)
+        if is_missing(value):
+            if required:
+                self.add(column, "missing required value")
+            return None
+        try:
+            return parser(value)
+        except FieldError as exc:
+            self.add(column, str(exc))
+            return None
+
+
+def _non_negative(collector: _RowCollector, column: str, value: Decimal | None) -> Decimal | None:
+    if value is not None and value < 0:
+        collector.add(column, "negative price")
+        return None
+    return value
+
+
+def _check_quote_time(
+    collector: _RowCollector, column: str, value: datetime | None, as_of: datetime
+) -> None:
+    if value is not None and value > as_of:
+        collector.add(column, f"quote timestamp is after as_of {as_of.isoformat()}")
+
+
+def validate_option_row(
+    raw: Mapping[str, object],
+    *,
+    row: int,
+    as_of: datetime,
+    names: Mapping[str, str] | None = None,
+    naive_timezone: str | None = None,
+) -> tuple[ParsedOptionRow | None, list[RowError]]:
+    """Validate one option-chain row keyed by canonical column names.
+
+    Parameters
+    ----------
+    raw : Mapping[str, object]
+        Cell values by canonical column (see :mod:`riskdesk.adapters.files.chains`).
+    row : int
+        1-based data row number, used in the errors.
+    as_of : datetime
+        Snapshot time (UTC); contracts whose expiry instant is at or before it are rejected
+        ("expired before as_of"), as are quotes timestamped after it.
+    names : Mapping[str, str] or None
+        Canonical -> file column names, so errors name the column as the user wrote it.
+    naive_timezone : str or None
+        IANA zone for timestamps without an offset; None refuses them.
+
+    Returns
+    -------
+    tuple
+        ``(ParsedOptionRow, [])`` for a good row, ``(None, errors)`` for a bad one.
+
+    """
+    c = _RowCollector(raw, row=row, names=names or {})
+    present = [k for k in CONTRACT_COLUMNS if k in raw]
+    use_fields = len(present) == len(CONTRACT_COLUMNS)
+    occ: OccSymbol | None = c.get("occ_symbol", parse_occ_symbol, required=not use_fields)
+    underlying = c.get("underlying", parse_ticker, required=True) if "underlying" in raw else None
+    expiry = c.get("expiration", parse_date, required=True) if "expiration" in raw else None
+    strike = c.get("strike", parse_decimal, required=True) if "strike" in raw else None
+    right = (
+        c.get("option_type", parse_option_right, required=True) if "option_type" in raw else None
+    )
+    if occ is not None:
+        mismatch = [
+            name
+            for name, mine, theirs in (
+                ("expiration", expiry, occ.expiry),
+                ("strike", strike, occ.strike),
+                ("option_type", right, occ.right),
+            )
+            if name in raw and mine is not None and mine != theirs
+        ]
+        if mismatch:
+            c.add("occ_symbol", f"OCC symbol disagrees with {', '.join(mismatch)}")
+        if not use_fields:
+            # The OCC root can differ from the underlying (SPXW for SPX, AAPL1 after an
+            # adjustment), so an underlying column, when present, names the underlying.
+            underlying = underlying if "underlying" in raw else occ.root
+            expiry, strike, right = occ.expiry, occ.strike, occ.right
+
+    if strike is not None and strike <= 0:
+        c.add("strike", "strike must be > 0")
+        strike = None
+    style = c.get("style", _parse_style) or ExerciseStyle.AMERICAN
+    settlement = c.get("settlement", _parse_settlement) or Settlement.PM
+    multiplier = c.get("multiplier", parse_int)
+    if multiplier is not None and multiplier <= 0:
+        c.add("multiplier", "multiplier must be > 0")
+    if expiry is not None:
+        column = "expiration" if "expiration" in raw else "occ_symbol"
+        _check_expiry(c, expiry, settlement, as_of, column=column)
+
+    bid = _non_negative(c, "bid", c.get("bid", parse_decimal))
+    ask = _non_negative(c, "ask", c.get("ask", parse_decimal))
+    mark = _non_negative(c, "mark", c.get("mark", parse_decimal))
+    if bid is not None and ask is not None and ask < bid:
+        c.add("ask", f"ask < bid ({ask} < {bid})")
+    iv = c.get("iv", parse_float)
+    if iv is not None and not 0.0 <= iv <= MAX_IV:
+        c.add("iv", f"iv must be a decimal fraction in [0, {MAX_IV:g}] (0.25 means 25%)")
+    greeks: dict[str, float] = {}
+    for name in GREEK_COLUMNS:
+        value = c.get(name, parse_float)
+        if value is not None:
+            greeks[name] = value
+    if "delta" in greeks and not -1.0 <= greeks["delta"] <= 1.0:
+        c.add("delta", "delta must be in [-1, 1]")
+    for name in ("gamma", "vega"):
+        if greeks.get(name, 0.0) < 0.0:
+            c.add(name, f"{name} must be >= 0")
+    volume = c.get("volume", parse_int)
+    open_interest = c.get("open_interest", parse_int)
+    for name, count in (("volume", volume), ("open_interest", open_interest)):
+        if count is not None and count < 0:
+            c.add(name, f"{name} must be >= 0")
+    quote_time = c.get("quote_time", lambda v: parse_timestamp(v, naive_timezone=naive_timezone))
+    _check_quote_time(c, "quote_time", quote_time, as_of)
+    underlying_price = c.get("underlying_price", parse_decimal)
+    if underlying_price is not None and underlying_price <= 0:
+        c.add("underlying_price", "underlying_price must be > 0")
+
+    if c.errors:
+        return None, c.errors
+    assert underlying is not None
+    assert expiry is not None
+    assert strike is not None
+    assert right is not None
+    contract = OptionContract(
+        underlying=underlying,
+        expiry=expiry,
+        strike=strike,
+        right=right,
+        style=style,
+        settlement=settlement,
+        multiplier=multiplier if multiplier is not None else 100,
+    )
+    parsed = ParsedOptionRow(
+        contract=contract,
+        bid=bid,
+        ask=ask,
+        mark=mark,
+        iv=iv,
+        greeks=greeks,
+        volume=volume,
+        open_interest=open_interest,
+        quote_time=quote_time,
+        underlying_price=underlying_price,
+    )
+    return parsed, []
+
+
+def _check_expiry(
+    c: _RowCollector, expiry: date, settlement: Settlement, as_of: datetime, *, column: str
+) -> None:
+    try:
+        if not is_trading_day(expiry):
+            c.add(column, "expiry is not a trading day (weekend or exchange holiday)", expiry)
+            return
+        instant = expiry_datetime(expiry, settlement=settlement)
+    except ValueError as exc:
+        c.add(column, str(exc), expiry)
+        return
+    if instant <= as_of:
+        c.add(column, f"expired before as_of {as_of.isoformat()}", expiry)
+
+
+def _parse_style(value: object) -> ExerciseStyle:
+    text = value.strip().upper() if isinstance(value, str) else ""
+    text = {"A": "AMERICAN", "E": "EUROPEAN"}.get(text, text)
+    try:
+        return ExerciseStyle(text)
+    except ValueError as exc:
+        raise FieldError("unknown style (AMERICAN, EUROPEAN, UNKNOWN, A or E expected)") from exc
+
+
+def _parse_settlement(value: object) -> Settlement:
+    text = value.strip().upper() if isinstance(value, str) else ""
+    try:
+        return Settlement(text)
+    except ValueError as exc:
+        raise FieldError("unknown settlement (AM or PM expected)") from exc
+
+
+def validate_underlying_row(
+    raw: Mapping[str, object],
+    *,
+    row: int,
+    as_of: datetime,
+    names: Mapping[str, str] | None = None,
+    naive_timezone: str | None = None,
+) -> tuple[ParsedUnderlyingRow | None, list[RowError]]:
+    """Validate one underlying-quote row keyed by canonical column names.
+
+    The valuation ``spot`` is the ``spot`` cell if present, else the mid of ``bid``/``ask``
+    when both are present (and not crossed), else ``last``; a row with none of them is
+    rejected. Every price present must be > 0 (bid may be 0) and ``ask >= bid``.
+    """
+    c = _RowCollector(raw, row=row, names=names or {})
+    symbol = c.get("symbol", parse_ticker, required=True)
+    spot = c.get("spot", parse_decimal)
+    bid = _non_negative(c, "bid", c.get("bid", parse_decimal))
+    ask = _non_negative(c, "ask", c.get("ask", parse_decimal))
+    last = c.get("last", parse_decimal)
+    for name, value in (("spot", spot), ("last", last), ("ask", ask)):
+        if value is not None and value <= 0:
+            c.add(name, "negative price" if value < 0 else f"{name} must be > 0")
+    crossed = bid is not None and ask is not None and ask < bid
+    if crossed:
+        c.add("ask", f"ask < bid ({ask} < {bid})")
+    quote_time = c.get("quote_time", lambda v: parse_timestamp(v, naive_timezone=naive_timezone))
+    _check_quote_time(c, "quote_time", quote_time, as_of)
+    resolved: Decimal | None = spot
+    if resolved is None and bid is not None and ask is not None and not crossed:
+        resolved = (bid + ask) / 2
+    if resolved is None:
+        resolved = last
+    if resolved is None and not c.errors:
+        c.add("spot", "no price: need spot, bid and ask, or last")
+    if c.errors or resolved is None or symbol is None:
+        return None, c.errors
+    parsed = ParsedUnderlyingRow(
+        symbol=symbol, spot=resolved, bid=bid, ask=ask, last=last, quote_time=quote_time
+    )
+    return parsed, []

@@ -1,0 +1,232 @@
+"""Rich renderings of workbench results (evaluation, comparison, attribution, snapshots)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from riskdesk.domain.market import MarketSnapshot
+
+GREEK_COLUMNS = ("delta", "gamma", "vega", "theta", "rho")
+
+
+def money(value: float | None) -> str:
+    """``1,234.56`` / ``-`` for None."""
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def num(value: float | None, digits: int = 4) -> str:
+    """Fixed-point number or ``-``."""
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _extremum(data: dict[str, Any]) -> str:
+    return "unbounded" if data.get("unbounded") else money(data.get("value"))
+
+
+def _issues(title: str, items: Sequence[dict[str, Any]], style: str) -> Table | None:
+    if not items:
+        return None
+    table = Table(title=title, title_style=style, show_header=True, expand=False)
+    table.add_column("code")
+    table.add_column("leg")
+    table.add_column("message")
+    for item in items:
+        table.add_row(
+            str(item.get("code", "")), str(item.get("leg") or ""), str(item.get("message", ""))
+        )
+    return table
+
+
+def snapshot_table(snapshot: MarketSnapshot, *, snapshot_id: str, snapshot_hash: str) -> Group:
+    """Header, underlyings and diagnostics of a snapshot."""
+    head = Table.grid(padding=(0, 2))
+    head.add_row("id", snapshot_id)
+    head.add_row("hash", snapshot_hash)
+    head.add_row("as of (UTC)", snapshot.as_of.isoformat())
+    head.add_row("mode", snapshot.mode.value)
+    head.add_row("source", snapshot.source)
+    head.add_row("option quotes", f"{len(snapshot.options):,}")
+    head.add_row("rate", f"{snapshot.overrides.rate:.4%}")
+    und = Table(title="underlyings")
+    for col in ("symbol", "spot", "bid", "ask", "carry q", "expiries", "quotes"):
+        und.add_column(col, justify="right" if col != "symbol" else "left")
+    for quote in snapshot.underlyings:
+        chain = [o for o in snapshot.options if o.contract.underlying == quote.symbol]
+        und.add_row(
+            quote.symbol,
+            str(quote.spot),
+            str(quote.bid or "-"),
+            str(quote.ask or "-"),
+            f"{snapshot.overrides.carry_yield(quote.symbol):.4%}",
+            str(len({o.contract.expiry for o in chain})),
+            f"{len(chain):,}",
+        )
+    diag = Table(title="diagnostics")
+    diag.add_column("check")
+    diag.add_column("value", justify="right")
+    for key, value in sorted(_flatten(dict(snapshot.diagnostics)).items()):
+        diag.add_row(key, str(value))
+    return Group(Panel(head, title="market snapshot"), und, diag)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            out[name] = ", ".join(str(v) for v in value) if value else "-"
+        else:
+            out[name] = value
+    return out
+
+
+def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluation") -> None:
+    """Summary, legs, scenario excerpts, warnings and errors of an evaluation."""
+    m = data["measures"]
+    g = m.get("greeks", {})
+    head = Table.grid(padding=(0, 2))
+    head.add_row(
+        "trade",
+        f"{data['inputs']['trade'].get('name', '')} "
+        f"({str(data['inputs']['trade'].get('trade_hash', ''))[:12]})",
+    )
+    head.add_row("snapshot", str(data["inputs"]["snapshot_hash"])[:12])
+    head.add_row("value", money(m["value"]))
+    head.add_row("entry cost + fees", f"{money(m['entry_cost'])} + {money(m['fees'])}")
+    head.add_row("P/L open", money(m["pl_open"]))
+    head.add_row("max profit (expiry)", _extremum(m["max_profit"]))
+    head.add_row("max loss (expiry)", _extremum(m["max_loss"]))
+    bes = ", ".join(
+        "/".join(f"{s:,.2f}" for s in b["spots"].values()) for b in m.get("breakevens_expiry", [])
+    )
+    head.add_row("breakevens (expiry)", bes or "none")
+    pop = m.get("probability_of_profit")
+    head.add_row("probability of profit", "-" if pop is None else f"{pop:.1%}")
+    greeks = "  ".join(
+        f"{k} {num(g.get(k), 2)}" for k in ("delta", "gamma", "vega", "theta", "rho")
+    )
+    head.add_row("position Greeks", greeks)
+    if "dollar_delta" in g:
+        head.add_row("dollar delta", money(g["dollar_delta"]))
+    console.print(Panel(head, title=title))
+
+    legs = Table(title="legs")
+    for col in ("leg", "qty", "status", "vol", "price", "value", "P/L open", *GREEK_COLUMNS):
+        legs.add_column(col, justify="left" if col in ("leg", "status") else "right")
+    for leg in data["legs"]:
+        pg = leg.get("position_greeks") or {}
+        legs.add_row(
+            leg["label"] + ("" if leg["include"] else " [dim](off)[/]"),
+            leg["quantity"],
+            leg["status"],
+            "-" if leg.get("vol") is None else f"{leg['vol']:.2%}",
+            num(leg.get("price"), 3),
+            money(leg.get("value")),
+            money(leg.get("pl_open")),
+            *(num(pg.get(k), 2) for k in GREEK_COLUMNS),
+        )
+    console.print(legs)
+    _curves(console, data)
+    for table in (
+        _issues("warnings", data.get("warnings", []), "yellow"),
+        _issues("errors", data.get("errors", []), "red"),
+    ):
+        if table is not None:
+            console.print(table)
+
+
+def _pick(n: int, k: int) -> list[int]:
+    if n <= k:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (k - 1)) for i in range(k)})
+
+
+def _curves(console: Console, data: dict[str, Any]) -> None:
+    grid = data["grid"]
+    curves = data["curves"]
+    spot_time = curves.get("spot_time_pl") or []
+    if not spot_time:
+        return
+    spots = next(iter(grid["spots"].values())) if grid["spots"] else grid["spot_moves"]
+    moves = grid["spot_moves"]
+    dates = grid["dates"]
+    cols = _pick(len(moves), 9)
+    table = Table(title="P/L by spot (columns) and date (rows), T+0 ... expiry")
+    table.add_column("date")
+    for j in cols:
+        table.add_column(f"{spots[j]:,.2f}\n({moves[j]:+.0f})", justify="right")
+    n_dates = len(dates)
+    for i in _pick(n_dates, 6):
+        row = spot_time[i] if len(spot_time) == n_dates else [r[i] for r in spot_time]
+        table.add_row(dates[i][:16].replace("T", " "), *(money(row[j]) for j in cols))
+    console.print(table)
+
+
+def comparison(console: Console, data: dict[str, Any]) -> None:
+    """A, B and A-B of the scalar measures, then both evaluations' leg tables."""
+    a, b, diff = data["a"]["measures"], data["b"]["measures"], data["diff"]
+    dm = diff.get("measures", diff)
+    table = Table(title="A vs B")
+    table.add_column("measure")
+    for col in ("A", "B", "A-B"):
+        table.add_column(col, justify="right")
+    for key in ("value", "entry_cost", "pl_open"):
+        table.add_row(key, money(a[key]), money(b[key]), money(dm.get(key)))
+    for key in ("max_profit", "max_loss"):
+        d = dm.get(key, {})
+        table.add_row(
+            key,
+            _extremum(a[key]),
+            _extremum(b[key]),
+            _extremum(d) if isinstance(d, dict) else money(d),
+        )
+    ga, gb = a.get("greeks", {}), b.get("greeks", {})
+    gd = dm.get("greeks", {})
+    for key in (*GREEK_COLUMNS, "dollar_delta"):
+        if key in ga or key in gb:
+            table.add_row(key, num(ga.get(key), 2), num(gb.get(key), 2), num(gd.get(key), 2))
+    pa, pb = a.get("probability_of_profit"), b.get("probability_of_profit")
+    table.add_row(
+        "probability of profit",
+        "-" if pa is None else f"{pa:.1%}",
+        "-" if pb is None else f"{pb:.1%}",
+        "-" if pa is None or pb is None else f"{pa - pb:+.1%}",
+    )
+    console.print(table)
+    for w in data.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w.get('message')}")
+
+
+def attribution(console: Console, data: dict[str, Any]) -> None:
+    """Taylor and sequential explains for the trade and each leg."""
+    trade = data["trade"]
+    table = Table(title="P&L attribution (trade)")
+    table.add_column("method")
+    table.add_column("term")
+    table.add_column("P&L", justify="right")
+    for key, value in trade.get("taylor", {}).items():
+        table.add_row("taylor", key, money(value))
+    for key, value in trade.get("sequential", {}).items():
+        table.add_row("sequential", key, money(value))
+    table.add_row("", "total", money(trade.get("total")))
+    console.print(table)
+    legs = Table(title="per leg")
+    legs.add_column("leg")
+    legs.add_column("total", justify="right")
+    terms = list(trade.get("taylor", {}).keys())
+    for key in terms:
+        legs.add_column(key, justify="right")
+    for leg in data.get("legs", []):
+        legs.add_row(
+            leg["label"], money(leg["total"]), *(money(leg["taylor"].get(k)) for k in terms)
+        )
+    console.print(legs)
+    for w in data.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w.get('message')}")

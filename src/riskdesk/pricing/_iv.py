@@ -1,0 +1,336 @@
+"""Implied volatility: Black/BSM ("Let's Be Rational"-class) and Bachelier (normal vol).
+
+Black and BSM.  The undiscounted price is reduced to the time value of the out-of-the-money
+option in normalised units, ``beta = b(-|x|, s)`` with ``b`` Jaeckel's normalised Black function
+(:mod:`riskdesk.pricing._nblack`, no cancellation in the wings) and ``x = ln(F/K)``.  The total
+vol ``s`` is found by safeguarded Householder(3) iterations (fourth-order convergence) on the
+objective functions of "Let's Be Rational" (Jaeckel 2015):
+
+* below the inflection point ``s_c = sqrt(2|x|)``: ``g(s) = 1/ln b(s) - 1/ln beta``, nearly linear
+  in the far wing, started from the small-``s`` asymptotics ``ln b ~ -x^2/(2 s^2) - s^2/8 +
+  ln(s^3 / (x^2 sqrt(2 pi)))`` solved by fixed-point;
+* above it: ``g(s) = ln(b_max - beta) - ln(b_max - b(s))`` with ``b_max - b`` evaluated directly
+  (no cancellation near the upper bound), started from ``b_max - b ~ 2 cosh(x/2) Phi(-s/2)``.
+
+Each step uses the analytic ``b'``, ``b''``, ``b'''``; a step leaving the current bracket
+``[lo, hi]`` (``b`` is increasing in ``s``) is replaced by bisection, so the iteration cannot
+diverge.  Two to four steps reach machine precision.
+
+Bachelier.  The OTM time value is ``tv = s * phi(z) * G(z)``, ``z = |F-K|/s``, with
+``G(u) = 1 - u R(u)`` from :func:`riskdesk.pricing._nblack.mills_and_g`; Householder(3) on
+``ln(tv(s)) - ln(tv)`` with the same safeguard (an iterative equivalent of Jaeckel's "Implied
+Normal Volatility").
+
+Statuses (:mod:`riskdesk.pricing._status`): ``below_intrinsic`` (time value < 0),
+``no_time_value`` (price equals intrinsic to rounding, or zero), ``above_upper_bound`` (call >=
+discounted forward, put >= discounted strike; at ``T == 0`` any time value), ``invalid_input``,
+``not_converged``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from riskdesk.pricing._european import MAX_RATE_TIME, MODEL_BACHELIER, MODEL_BLACK76
+from riskdesk.pricing._nblack import (
+    log_moneyness,
+    mills_and_g,
+    normalised_black_otm,
+    normalised_black_otm_complement,
+    normalised_vega,
+)
+from riskdesk.pricing._normal import INV_SQRT_2PI, SQRT_2PI
+from riskdesk.pricing._status import (
+    ABOVE_UPPER_BOUND,
+    BELOW_INTRINSIC,
+    INVALID_INPUT,
+    NO_TIME_VALUE,
+    NOT_CONVERGED,
+    OK,
+)
+
+_EPS = 2.220446049250313e-16
+_MAX_ITER = 60
+_LN_SQRT_2PI = 0.9189385332046728
+
+
+@njit(cache=True, nogil=True)
+def _inv_norm_cdf_lower(p: float) -> float:
+    """Rough ``Phi^{-1}(p)`` for ``0 < p <= 0.5`` (Abramowitz-Stegun 26.2.23, |err| < 4.5e-4)."""
+    t = math.sqrt(-2.0 * math.log(p))
+    num = 2.515517 + t * (0.802853 + t * 0.010328)
+    den = 1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308))
+    return -(t - num / den)
+
+
+@njit(cache=True, nogil=True)
+def _householder(g: float, g1: float, h2: float, h3: float) -> float:
+    nu = -g / g1
+    den = 1.0 + nu * (h2 + h3 * nu / 6.0)
+    step = nu * (1.0 + 0.5 * h2 * nu) / den
+    if not math.isfinite(step) or den <= 0.0 or step * nu < 0.0:
+        return nu
+    return step
+
+
+@njit(cache=True, nogil=True)
+def _safeguard(s_new: float, s: float, lo: float, hi: float) -> float:
+    if lo < s_new < hi and math.isfinite(s_new):
+        return s_new
+    if math.isinf(hi):
+        return 2.0 * max(s, lo)
+    if lo > 0.0:
+        return math.sqrt(lo * hi)
+    return 0.5 * hi
+
+
+@njit(cache=True, nogil=True)
+def _lower_guess(x: float, beta: float, s_c: float) -> float:
+    ax = -x
+    big_l = -math.log(beta)
+    s = ax / math.sqrt(2.0 * big_l)
+    for _ in range(4):
+        rhs = big_l - 0.125 * s * s - _LN_SQRT_2PI + 3.0 * math.log(s) - 2.0 * math.log(ax)
+        if not rhs > 0.0:
+            break
+        s_next = ax / math.sqrt(2.0 * rhs)
+        if not s_next < s_c:
+            break
+        s = s_next
+    return min(s, s_c)
+
+
+@njit(cache=True, nogil=True)
+def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float, int]:
+    """Total vol ``s`` with ``b(x, s) = beta`` for ``x <= 0``, ``0 < beta``, ``c_target > 0``.
+
+    ``c_target = exp(x/2) - beta`` must be supplied accurately by the caller (it is formed from the
+    price and its upper bound, not from ``beta``).
+    """
+    s_c = math.sqrt(-2.0 * x)
+    b_c = normalised_black_otm(x, s_c) if s_c > 0.0 else 0.0
+    lower = beta < b_c
+    if lower:
+        lo = 0.0
+        hi = s_c
+        s = _lower_guess(x, beta, s_c)
+        s_tangent = s_c - (b_c - beta) / normalised_vega(x, s_c)
+        if s_tangent > s:
+            s = s_tangent
+        inv_log_beta = 1.0 / math.log(beta)
+        log_c_target = 0.0
+    else:
+        lo = s_c
+        hi = math.inf
+        inv_log_beta = 0.0
+        log_c_target = math.log(c_target)
+        p = c_target / (2.0 * math.cosh(0.5 * x))
+        s = s_c
+        if p < 0.5:
+            s = max(s_c, -2.0 * _inv_norm_cdf_lower(p))
+        if s <= 0.0:
+            s = 1e-3
+    for _ in range(_MAX_ITER):
+        if s <= 0.0:
+            s = 0.5 * hi
+        bp = normalised_vega(x, s)
+        xs = x / s
+        r2 = xs * xs / s - 0.25 * s
+        r3 = r2 * r2 - 3.0 * xs * xs / (s * s) - 0.25
+        if lower:
+            b = normalised_black_otm(x, s)
+            if b > beta:
+                hi = s
+            elif b < beta:
+                lo = s
+            else:
+                return s, OK
+            if b <= 0.0 or bp <= 0.0:
+                s_new = _safeguard(math.inf, s, lo, hi)
+            else:
+                ell = math.log(b)
+                q1 = bp / b
+                k = 1.0 + 2.0 / ell
+                g = 1.0 / ell - inv_log_beta
+                g1 = -q1 / (ell * ell)
+                u1 = r2 - q1 * k
+                u2 = (r3 - r2 * r2) - (q1 * r2 - q1 * q1) * k + 2.0 * q1 * q1 / (ell * ell)
+                step = _householder(g, g1, u1, u2 + u1 * u1)
+                if abs(step) <= 4.0 * _EPS * s:
+                    return s + step, OK
+                s_new = _safeguard(s + step, s, lo, hi)
+        else:
+            c = normalised_black_otm_complement(x, s)
+            if c < c_target:
+                hi = s
+            elif c > c_target:
+                lo = s
+            else:
+                return s, OK
+            if c <= 0.0 or bp <= 0.0:
+                s_new = _safeguard(math.inf, s, lo, hi)
+            else:
+                q2 = bp / c
+                g = log_c_target - math.log(c)
+                u1 = r2 + q2
+                u2 = (r3 - r2 * r2) + q2 * r2 + q2 * q2
+                step = _householder(g, q2, u1, u2 + u1 * u1)
+                if abs(step) <= 4.0 * _EPS * s:
+                    return s + step, OK
+                s_new = _safeguard(s + step, s, lo, hi)
+        if abs(s_new - s) <= 4.0 * _EPS * s_new or hi - lo <= 4.0 * _EPS * hi:
+            return s_new, OK
+        s = s_new
+    return s, NOT_CONVERGED
+
+
+@njit(cache=True, nogil=True)
+def bachelier_implied_s(a: float, tv: float) -> tuple[float, int]:
+    """Normal total vol ``s`` with ``s * phi(a/s) * G(a/s) = tv`` for ``a = |F - K| > 0``, ``tv > 0``."""
+    ratio = tv / a
+    if ratio > 0.3:
+        s = (tv + 0.5 * a) * SQRT_2PI
+    else:
+        big_l = math.log(1.0 / ratio) - _LN_SQRT_2PI
+        z = math.sqrt(2.0 * max(big_l, 0.5))
+        for _ in range(4):
+            rhs = big_l - 3.0 * math.log(z)
+            if not rhs > 0.0:
+                break
+            z = math.sqrt(2.0 * rhs)
+        s = a / z
+    log_tv = math.log(tv)
+    lo = 0.0
+    hi = math.inf
+    for _ in range(_MAX_ITER):
+        z = a / s
+        _, gz = mills_and_g(z)
+        f = s * INV_SQRT_2PI * math.exp(-0.5 * z * z) * gz
+        if f > tv:
+            hi = s
+        elif f < tv:
+            lo = s
+        else:
+            return s, OK
+        if f <= 0.0:
+            s_new = _safeguard(math.inf, s, lo, hi)
+        else:
+            inv_sg = 1.0 / (s * gz)  # f'/f
+            z2s = z * z / s  # f''/f'
+            u1 = z2s - inv_sg
+            u2 = -3.0 * z * z / (s * s) - (z2s * inv_sg - inv_sg * inv_sg)
+            g = math.log(f) - log_tv
+            step = _householder(g, inv_sg, u1, u2 + u1 * u1)
+            if abs(step) <= 4.0 * _EPS * s:
+                return s + step, OK
+            s_new = _safeguard(s + step, s, lo, hi)
+        if abs(s_new - s) <= 4.0 * _EPS * s_new or hi - lo <= 4.0 * _EPS * hi:
+            return s_new, OK
+        s = s_new
+    return s, NOT_CONVERGED
+
+
+@njit(cache=True, nogil=True)
+def _valid_inputs(model: int, P: float, S: float, K: float, T: float, r: float, q: float) -> bool:
+    if not (math.isfinite(P) and math.isfinite(T) and T >= 0.0):
+        return False
+    if not (math.isfinite(r) and math.isfinite(q)):
+        return False
+    if abs(r * T) > MAX_RATE_TIME or abs(q * T) > MAX_RATE_TIME:
+        return False
+    if model == MODEL_BACHELIER:
+        return math.isfinite(S) and math.isfinite(K)
+    return math.isfinite(S) and math.isfinite(K) and S > 0.0 and K > 0.0
+
+
+@njit(cache=True, nogil=True)
+def implied_vol_element(
+    model: int, P: float, S: float, K: float, T: float, r: float, q: float, is_call: bool
+) -> tuple[float, int]:
+    """Implied vol (lognormal for bsm/black76, absolute normal for bachelier) and status code."""
+    if not _valid_inputs(model, P, S, K, T, r, q):
+        return np.nan, INVALID_INPUT
+    w = 1.0 if is_call else -1.0
+    if T == 0.0:
+        intrinsic = max(w * (S - K), 0.0)
+        tv = P - intrinsic
+        tol = 4.0 * _EPS * intrinsic
+        if tv < -tol:
+            return np.nan, BELOW_INTRINSIC
+        if tv <= tol:
+            return np.nan, NO_TIME_VALUE
+        return np.nan, ABOVE_UPPER_BOUND
+    b = 0.0 if model == MODEL_BLACK76 else r - q
+    Dr = math.exp(-r * T)
+    p = P / Dr
+    m = (S - K) + S * math.expm1(b * T)  # F - K
+    intrinsic = max(w * m, 0.0)
+    tv = p - intrinsic
+    tol = 4.0 * _EPS * intrinsic
+    if tv < -tol:
+        return np.nan, BELOW_INTRINSIC
+    if tv <= tol:
+        return np.nan, NO_TIME_VALUE
+    sqt = math.sqrt(T)
+    if model == MODEL_BACHELIER:
+        a = abs(m)
+        if a == 0.0:
+            return tv * SQRT_2PI / sqt, OK
+        s, code = bachelier_implied_s(a, tv)
+        if code != OK:
+            return np.nan, code
+        return s / sqt, OK
+    F = S + S * math.expm1(b * T)
+    upper = F if is_call else K
+    room = upper - p
+    if not room > 0.0:
+        return np.nan, ABOVE_UPPER_BOUND
+    x, _ = log_moneyness(S, K, b, T)
+    scale = K * math.exp(0.5 * x)  # sqrt(F K)
+    beta = tv / scale
+    c_target = room / scale
+    if not beta > 0.0:
+        return np.nan, NO_TIME_VALUE
+    s, code = normalised_implied_s(-abs(x), beta, c_target)
+    if code != OK:
+        return np.nan, code
+    return s / sqt, OK
+
+
+@njit(parallel=True, cache=True)
+def implied_vol_kernel(
+    model: int,
+    P: np.ndarray,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    is_call: np.ndarray,
+    strides: np.ndarray,
+    iv: np.ndarray,
+    code: np.ndarray,
+    n: int,
+    n_chunks: int,
+) -> None:
+    """Fill ``iv[i]`` and ``code[i]`` for ``i < n``; inputs have stride 1 or 0 (broadcast scalar)."""
+    chunk = (n + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        for i in range(lo, hi):
+            v, k = implied_vol_element(
+                model,
+                P[i * strides[0]],
+                S[i * strides[1]],
+                K[i * strides[2]],
+                T[i * strides[3]],
+                r[i * strides[4]],
+                q[i * strides[5]],
+                is_call[i * strides[6]],
+            )
+            iv[i] = v
+            code[i] = k

@@ -1,0 +1,1 @@
+"""Rendering of reports (HTML with interactive charts)."""

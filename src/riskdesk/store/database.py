@@ -1,0 +1,57 @@
+"""A database handle: engine, session factory and actor together, built from settings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from riskdesk.config import Settings
+from riskdesk.store.db import create_engine, make_session_factory
+from riskdesk.store.session import RiskdeskSession
+from riskdesk.store.uow import UnitOfWork
+
+__all__ = ["Database"]
+
+
+@dataclass(frozen=True)
+class Database:
+    """Engine, session factory and default audit actor of one riskdesk database."""
+
+    engine: Engine
+    sessions: sessionmaker[RiskdeskSession]
+    actor: str = "local"
+
+    @classmethod
+    def from_url(cls, url: str, *, actor: str = "local") -> Database:
+        """Open the database at ``url``."""
+        engine = create_engine(url)
+        return cls(engine=engine, sessions=make_session_factory(engine), actor=actor)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, database_url: str | None = None) -> Database:
+        """Open ``settings.database_url`` (or ``database_url``) with ``settings.actor``."""
+        return cls.from_url(database_url or settings.database_url, actor=settings.actor)
+
+    def unit_of_work(
+        self,
+        *,
+        actor: str | None = None,
+        user_id: uuid.UUID | None = None,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+    ) -> UnitOfWork:
+        """Start a new unit of work on this database (actor defaults to the database's)."""
+        return UnitOfWork(
+            self.sessions,
+            actor=actor or self.actor,
+            user_id=user_id,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,647 @@
+"""Repositories of the seed-000 workbench: domain objects in, rows out, and back.
+
+Every function takes the session of the caller's :class:`~riskdesk.store.uow.UnitOfWork`
+(keyword-only arguments after it) and never commits: the unit of work owns the transaction.
+
+Hash-keyed rows (snapshots, trade versions, model configs, scenario grids) are written
+get-or-create: saving the same content twice returns the existing row, and a changed content
+has a new hash and therefore a new row. Snapshots are rebuilt exactly, so
+``load_snapshot(...).snapshot_hash`` equals the stored ``snapshot_hash`` (tested on both
+backends).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session, selectinload
+
+from riskdesk.domain import instruments as dom_instruments
+from riskdesk.domain import market as dom_market
+from riskdesk.domain.configs import ModelConfig, ScenarioGrid
+from riskdesk.domain.hashing import canonical_json
+from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeVersion
+from riskdesk.store import models as m
+from riskdesk.store.errors import StoreError
+
+__all__ = [
+    "AmbiguousReferenceError",
+    "NotFoundError",
+    "StoredDraft",
+    "find_analytics_result",
+    "find_attribution",
+    "get_or_create_model_config",
+    "get_or_create_option_contract",
+    "get_or_create_scenario_grid",
+    "list_drafts",
+    "list_snapshots",
+    "list_trade_versions",
+    "load_draft",
+    "load_snapshot",
+    "load_trade_version",
+    "resolve_snapshot",
+    "resolve_trade_version",
+    "save_analytics_result",
+    "save_attribution",
+    "save_draft",
+    "save_snapshot",
+    "save_trade_version",
+]
+
+
+class NotFoundError(StoreError, LookupError):
+    """No row matches the reference given."""
+
+
+class AmbiguousReferenceError(StoreError, LookupError):
+    """A short hash or id prefix matches more than one row."""
+
+
+def _dec(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+# -- option contracts ----------------------------------------------------------------------
+
+
+def _contract_identity(
+    c: dom_instruments.OptionContract,
+) -> tuple[str, date, Decimal, str, str, int]:
+    return (
+        c.underlying,
+        c.expiry,
+        c.strike.normalize(),
+        c.right.value,
+        c.settlement.value,
+        c.multiplier,
+    )
+
+
+def _contract_from_row(row: m.OptionContract) -> dom_instruments.OptionContract:
+    return dom_instruments.OptionContract(
+        underlying=row.underlying_symbol,
+        expiry=row.expiry,
+        strike=Decimal(row.strike),
+        right=dom_instruments.OptionRight(row.right),
+        style=dom_instruments.ExerciseStyle(row.style),
+        settlement=dom_instruments.Settlement(row.settlement),
+        multiplier=row.multiplier,
+        currency=row.currency,
+    )
+
+
+def _contract_rows(
+    session: Session, contracts: Iterable[dom_instruments.OptionContract]
+) -> dict[tuple[str, date, Decimal, str, str, int], m.OptionContract]:
+    """Get or create the rows of ``contracts`` with one SELECT per underlying."""
+    wanted: dict[tuple[str, date, Decimal, str, str, int], dom_instruments.OptionContract] = {}
+    for contract in contracts:
+        wanted.setdefault(_contract_identity(contract), contract)
+    found: dict[tuple[str, date, Decimal, str, str, int], m.OptionContract] = {}
+    underlyings = sorted({key[0] for key in wanted})
+    for underlying in underlyings:
+        rows = session.scalars(
+            select(m.OptionContract).where(m.OptionContract.underlying_symbol == underlying)
+        )
+        for row in rows:
+            key = (
+                row.underlying_symbol,
+                row.expiry,
+                Decimal(row.strike).normalize(),
+                row.right,
+                row.settlement,
+                row.multiplier,
+            )
+            if key in wanted:
+                found[key] = row
+    new_rows = []
+    for key, contract in wanted.items():
+        if key in found:
+            continue
+        row = m.OptionContract(
+            underlying_symbol=contract.underlying,
+            expiry=contract.expiry,
+            strike=contract.strike,
+            right=contract.right.value,
+            style=contract.style.value,
+            settlement=contract.settlement.value,
+            multiplier=contract.multiplier,
+            currency=contract.currency,
+            contract_key=contract.key,
+        )
+        found[key] = row
+        new_rows.append(row)
+    if new_rows:
+        session.add_all(new_rows)
+        session.flush()
+    return found
+
+
+def get_or_create_option_contract(
+    session: Session, *, contract: dom_instruments.OptionContract
+) -> m.OptionContract:
+    """The ``option_contracts`` row of ``contract`` (created if missing)."""
+    return _contract_rows(session, [contract])[_contract_identity(contract)]
+
+
+# -- market snapshots ----------------------------------------------------------------------
+
+
+def save_snapshot(
+    session: Session, *, snapshot: dom_market.MarketSnapshot
+) -> tuple[m.MarketSnapshot, bool]:
+    """Store ``snapshot`` with its quotes; returns ``(row, created)``.
+
+    A snapshot whose hash is already stored is not written again (``created`` is False).
+    """
+    snapshot_hash = snapshot.snapshot_hash
+    existing = session.scalar(
+        select(m.MarketSnapshot).where(m.MarketSnapshot.snapshot_hash == snapshot_hash)
+    )
+    if existing is not None:
+        return existing, False
+    row = m.MarketSnapshot(
+        snapshot_hash=snapshot_hash,
+        symbol=snapshot.symbol[:255],
+        mode=snapshot.mode.value,
+        as_of=snapshot.as_of,
+        source=snapshot.source,
+        overrides_json=_plain(snapshot.overrides.to_dict()),
+        diagnostics_json=_plain(dict(snapshot.diagnostics)),
+    )
+    session.add(row)
+    session.flush()
+    for quote in snapshot.underlyings:
+        session.add(
+            m.SnapshotUnderlyingQuote(
+                snapshot_id=row.snapshot_id,
+                symbol=quote.symbol,
+                spot=quote.spot,
+                bid=quote.bid,
+                ask=quote.ask,
+                last=quote.last,
+                provider_timestamp=quote.provider_timestamp,
+                receive_timestamp=quote.receive_timestamp,
+            )
+        )
+    contracts = _contract_rows(session, (q.contract for q in snapshot.options))
+    session.add_all(
+        [
+            m.SnapshotOptionQuote(
+                snapshot_id=row.snapshot_id,
+                option_contract_id=contracts[_contract_identity(q.contract)].option_contract_id,
+                bid=q.bid,
+                ask=q.ask,
+                mark=q.mark,
+                iv=q.iv,
+                volume=q.volume,
+                open_interest=q.open_interest,
+                provider_timestamp=q.provider_timestamp,
+                receive_timestamp=q.receive_timestamp,
+            )
+            for q in snapshot.options
+        ]
+    )
+    session.flush()
+    return row, True
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready plain value in canonical form (Decimals as strings, datetimes ISO UTC)."""
+    import json
+
+    return json.loads(canonical_json(value))
+
+
+def _overrides_from_json(data: dict[str, Any]) -> dom_market.MarketOverrides:
+    dividends = {
+        symbol: tuple(
+            dom_market.DiscreteDividend(
+                ex_date=date.fromisoformat(item["ex_date"]), amount=Decimal(str(item["amount"]))
+            )
+            for item in items
+        )
+        for symbol, items in (data.get("dividends") or {}).items()
+    }
+    return dom_market.MarketOverrides(
+        rate=float(data.get("rate", 0.0)),
+        dividend_yield={k: float(v) for k, v in (data.get("dividend_yield") or {}).items()},
+        borrow_rate={k: float(v) for k, v in (data.get("borrow_rate") or {}).items()},
+        dividends=dividends,
+    )
+
+
+def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.MarketSnapshot:
+    """Rebuild the domain snapshot stored under ``snapshot_id`` (hash verified)."""
+    row = session.scalar(
+        select(m.MarketSnapshot)
+        .where(m.MarketSnapshot.snapshot_id == snapshot_id)
+        .options(
+            selectinload(m.MarketSnapshot.underlying_quotes),
+            selectinload(m.MarketSnapshot.option_quotes).selectinload(
+                m.SnapshotOptionQuote.option_contract
+            ),
+        )
+    )
+    if row is None:
+        raise NotFoundError(f"no market snapshot with id {snapshot_id}")
+    underlyings = tuple(
+        dom_market.UnderlyingQuote(
+            symbol=q.symbol,
+            spot=Decimal(q.spot),
+            bid=_dec(q.bid),
+            ask=_dec(q.ask),
+            last=_dec(q.last),
+            provider_timestamp=q.provider_timestamp,
+            receive_timestamp=q.receive_timestamp,
+        )
+        for q in sorted(row.underlying_quotes, key=lambda q: q.symbol)
+    )
+    options = tuple(
+        dom_market.OptionQuote(
+            contract=_contract_from_row(q.option_contract),
+            bid=_dec(q.bid),
+            ask=_dec(q.ask),
+            mark=_dec(q.mark),
+            iv=q.iv,
+            provider_timestamp=q.provider_timestamp,
+            receive_timestamp=q.receive_timestamp,
+            volume=q.volume,
+            open_interest=q.open_interest,
+        )
+        for q in row.option_quotes
+    )
+    options = tuple(sorted(options, key=lambda q: q.contract.key))
+    snapshot = dom_market.MarketSnapshot(
+        as_of=row.as_of,
+        mode=dom_market.SnapshotMode(row.mode),
+        source=row.source,
+        underlyings=underlyings,
+        options=options,
+        overrides=_overrides_from_json(row.overrides_json or {}),
+        diagnostics=row.diagnostics_json or {},
+    )
+    if snapshot.snapshot_hash != row.snapshot_hash:
+        raise StoreError(
+            f"market snapshot {row.snapshot_id} does not match its stored hash "
+            f"{row.snapshot_hash[:12]} (rebuilt {snapshot.snapshot_hash[:12]}): the rows were "
+            "altered outside riskdesk"
+        )
+    return snapshot
+
+
+def _resolve(
+    session: Session, model: Any, id_col: Any, hash_col: Any | None, ref: str, what: str
+) -> Any:
+    ref = ref.strip().lower()
+    if not ref:
+        raise NotFoundError(f"empty {what} reference")
+    try:
+        as_uuid = uuid.UUID(ref)
+    except ValueError:
+        as_uuid = None
+    if as_uuid is not None:
+        row = session.get(model, as_uuid)
+        if row is not None:
+            return row
+    conditions = [cast(id_col, String).like(f"{ref}%")]
+    if hash_col is not None:
+        conditions.append(hash_col.like(f"{ref}%"))
+    from sqlalchemy import or_
+
+    rows = list(session.scalars(select(model).where(or_(*conditions)).limit(3)))
+    if not rows:
+        raise NotFoundError(f"no {what} matches {ref!r} (give an id or a hash prefix)")
+    if len(rows) > 1:
+        raise AmbiguousReferenceError(
+            f"{what} reference {ref!r} is ambiguous; give more characters"
+        )
+    return rows[0]
+
+
+def resolve_snapshot(session: Session, *, ref: str) -> m.MarketSnapshot:
+    """The snapshot row whose id or hash starts with ``ref`` (or ``latest``)."""
+    if ref.strip().lower() == "latest":
+        row = session.scalar(
+            select(m.MarketSnapshot).order_by(m.MarketSnapshot.created_at.desc()).limit(1)
+        )
+        if row is None:
+            raise NotFoundError("there is no market snapshot yet: run `riskdesk snapshot create`")
+        return row
+    result: m.MarketSnapshot = _resolve(
+        session,
+        m.MarketSnapshot,
+        m.MarketSnapshot.snapshot_id,
+        m.MarketSnapshot.snapshot_hash,
+        ref,
+        "market snapshot",
+    )
+    return result
+
+
+def list_snapshots(session: Session, *, limit: int = 20) -> list[m.MarketSnapshot]:
+    """The newest snapshots first."""
+    return list(
+        session.scalars(
+            select(m.MarketSnapshot).order_by(m.MarketSnapshot.created_at.desc()).limit(limit)
+        )
+    )
+
+
+# -- trade drafts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDraft:
+    """A draft as stored: its id and the domain draft (``rev`` as in the database)."""
+
+    draft_id: uuid.UUID
+    draft: TradeDraft
+
+
+def _leg_from_row(row: m.TradeDraftLeg) -> Leg:
+    instrument: dom_instruments.Instrument
+    if row.option_contract is not None:
+        instrument = _contract_from_row(row.option_contract)
+    else:
+        instrument = dom_instruments.Stock(symbol=row.symbol or "")
+    return Leg(
+        instrument=instrument,
+        quantity=Decimal(row.signed_qty),
+        entry_price=Decimal(row.entry_price if row.entry_price is not None else 0),
+        fees=Decimal(row.fees),
+        include=bool(row.include_flag),
+    )
+
+
+def _draft_row(session: Session, draft_id: uuid.UUID) -> m.TradeDraft:
+    row = session.scalar(
+        select(m.TradeDraft)
+        .where(m.TradeDraft.trade_draft_id == draft_id)
+        .options(selectinload(m.TradeDraft.legs).selectinload(m.TradeDraftLeg.option_contract))
+    )
+    if row is None:
+        raise NotFoundError(f"no trade draft with id {draft_id}")
+    return row
+
+
+def load_draft(session: Session, *, ref: str) -> StoredDraft:
+    """The draft whose id starts with ``ref``, as a domain :class:`TradeDraft`."""
+    found: m.TradeDraft = _resolve(
+        session, m.TradeDraft, m.TradeDraft.trade_draft_id, None, ref, "trade draft"
+    )
+    row = _draft_row(session, found.trade_draft_id)
+    legs = [DraftLeg(leg_id=str(leg.leg_id), leg=_leg_from_row(leg)) for leg in _ordered(row.legs)]
+    return StoredDraft(row.trade_draft_id, TradeDraft(row.name, rev=row.rev, legs=legs))
+
+
+def _ordered(legs: Sequence[m.TradeDraftLeg]) -> list[m.TradeDraftLeg]:
+    return sorted(legs, key=lambda leg: (leg.created_at, str(leg.leg_id)))
+
+
+def save_draft(
+    session: Session, *, draft: TradeDraft, draft_id: uuid.UUID | None = None
+) -> StoredDraft:
+    """Insert a new draft (``draft_id`` None) or write ``draft``'s legs over the stored one.
+
+    The stored ``rev`` moves by exactly one per save; a draft edited concurrently (its ``rev``
+    no longer the stored one plus the edits made) is refused by the version counter.
+    """
+    if draft_id is None:
+        row = m.TradeDraft(name=draft.name)
+        session.add(row)
+        session.flush()
+    else:
+        row = _draft_row(session, draft_id)
+        row.name = draft.name
+    by_id = {str(leg.leg_id): leg for leg in row.legs}
+    keep = {item.leg_id for item in draft.legs}
+    for leg_id, leg_row in by_id.items():
+        if leg_id not in keep:
+            row.legs.remove(leg_row)
+    contracts = _contract_rows(
+        session,
+        (
+            i.leg.instrument
+            for i in draft.legs
+            if isinstance(i.leg.instrument, dom_instruments.OptionContract)
+        ),
+    )
+    for item in draft.legs:
+        leg = item.leg
+        existing_leg = by_id.get(item.leg_id)
+        if existing_leg is None:
+            leg_row = m.TradeDraftLeg(leg_id=uuid.UUID(item.leg_id))
+            row.legs.append(leg_row)
+        else:
+            leg_row = existing_leg
+        if isinstance(leg.instrument, dom_instruments.OptionContract):
+            contract_row = contracts[_contract_identity(leg.instrument)]
+            leg_row.option_contract = contract_row
+            leg_row.option_contract_id = contract_row.option_contract_id
+            leg_row.symbol = None
+        else:
+            leg_row.option_contract = None
+            leg_row.option_contract_id = None
+            leg_row.symbol = leg.instrument.symbol
+        leg_row.signed_qty = leg.quantity
+        leg_row.entry_price = leg.entry_price
+        leg_row.fees = leg.fees
+        leg_row.include_flag = leg.include
+    if draft_id is not None:
+        # Legs live in their own table: touch the draft so its rev moves on every save.
+        from riskdesk.store.types import utc_now
+
+        row.updated_at = utc_now()
+    session.flush()
+    return StoredDraft(row.trade_draft_id, TradeDraft(row.name, rev=row.rev, legs=draft.legs))
+
+
+def list_drafts(session: Session, *, limit: int = 50) -> list[m.TradeDraft]:
+    """The most recently updated drafts first."""
+    return list(
+        session.scalars(select(m.TradeDraft).order_by(m.TradeDraft.updated_at.desc()).limit(limit))
+    )
+
+
+# -- trade versions ------------------------------------------------------------------------
+
+
+def save_trade_version(session: Session, *, version: TradeVersion) -> tuple[m.TradeVersion, bool]:
+    """Store ``version`` under its hash; returns ``(row, created)``."""
+    existing = session.scalar(
+        select(m.TradeVersion).where(m.TradeVersion.trade_hash == version.trade_hash)
+    )
+    if existing is not None:
+        return existing, False
+    row = m.TradeVersion(
+        trade_hash=version.trade_hash, name=version.name, trade_json=version.to_json_dict()
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def load_trade_version(session: Session, *, row: m.TradeVersion) -> TradeVersion:
+    """Rebuild the domain version from its row (hash verified by the domain object)."""
+    version = TradeVersion.from_json_dict(row.trade_json)
+    if version.trade_hash != row.trade_hash:
+        raise StoreError(
+            f"trade version {row.trade_version_id} does not match its stored hash "
+            f"{row.trade_hash[:12]}: the row was altered outside riskdesk"
+        )
+    return version
+
+
+def resolve_trade_version(session: Session, *, ref: str) -> m.TradeVersion:
+    """The version whose id or hash starts with ``ref``."""
+    result: m.TradeVersion = _resolve(
+        session,
+        m.TradeVersion,
+        m.TradeVersion.trade_version_id,
+        m.TradeVersion.trade_hash,
+        ref,
+        "trade version",
+    )
+    return result
+
+
+def list_trade_versions(session: Session, *, limit: int = 50) -> list[m.TradeVersion]:
+    """The newest versions first."""
+    return list(
+        session.scalars(
+            select(m.TradeVersion).order_by(m.TradeVersion.created_at.desc()).limit(limit)
+        )
+    )
+
+
+# -- configs and grids ---------------------------------------------------------------------
+
+
+def get_or_create_model_config(session: Session, *, config: ModelConfig) -> m.ModelConfig:
+    """The ``model_configs`` row of ``config`` (created if missing)."""
+    key = config.model_config_hash
+    row = session.scalar(select(m.ModelConfig).where(m.ModelConfig.model_config_hash == key))
+    if row is None:
+        row = m.ModelConfig(model_config_hash=key, config_json=_plain(config.to_dict()))
+        session.add(row)
+        session.flush()
+    return row
+
+
+def get_or_create_scenario_grid(session: Session, *, grid: ScenarioGrid) -> m.ScenarioGrid:
+    """The ``scenario_grids`` row of ``grid`` (created if missing)."""
+    key = grid.scenario_grid_hash
+    row = session.scalar(select(m.ScenarioGrid).where(m.ScenarioGrid.scenario_grid_hash == key))
+    if row is None:
+        row = m.ScenarioGrid(scenario_grid_hash=key, grid_json=_plain(grid.to_dict()))
+        session.add(row)
+        session.flush()
+    return row
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+def find_analytics_result(
+    session: Session,
+    *,
+    trade_ref_type: str,
+    trade_ref_id: uuid.UUID,
+    trade_hash: str,
+    snapshot_id: uuid.UUID,
+    model_config_id: uuid.UUID,
+    scenario_grid_id: uuid.UUID,
+) -> m.AnalyticsResult | None:
+    """The stored evaluation under this key, or None."""
+    return session.scalar(
+        select(m.AnalyticsResult).where(
+            m.AnalyticsResult.trade_ref_type == trade_ref_type,
+            m.AnalyticsResult.trade_ref_id == trade_ref_id,
+            m.AnalyticsResult.trade_hash == trade_hash,
+            m.AnalyticsResult.snapshot_id == snapshot_id,
+            m.AnalyticsResult.model_config_id == model_config_id,
+            m.AnalyticsResult.scenario_grid_id == scenario_grid_id,
+        )
+    )
+
+
+def save_analytics_result(
+    session: Session,
+    *,
+    trade_ref_type: str,
+    trade_ref_id: uuid.UUID,
+    trade_hash: str,
+    snapshot_id: uuid.UUID,
+    model_config_id: uuid.UUID,
+    scenario_grid_id: uuid.UUID,
+    measures: dict[str, Any],
+    output_bytes: bytes,
+    warnings: list[Any],
+    errors: list[Any],
+) -> m.AnalyticsResult:
+    """Store one evaluation. ``output_bytes`` is the canonical JSON of the whole result."""
+    row = m.AnalyticsResult(
+        trade_ref_type=trade_ref_type,
+        trade_ref_id=trade_ref_id,
+        trade_hash=trade_hash,
+        snapshot_id=snapshot_id,
+        model_config_id=model_config_id,
+        scenario_grid_id=scenario_grid_id,
+        measures_json=measures,
+        outputs_json=None,
+        outputs_blob=output_bytes,
+        warnings_json=warnings,
+        errors_json=errors,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def save_attribution(
+    session: Session,
+    *,
+    trade_ref_type: str,
+    trade_ref_id: uuid.UUID,
+    trade_hash: str,
+    snapshot_id: uuid.UUID,
+    model_config_id: uuid.UUID,
+    base_state: dict[str, Any],
+    compare_state: dict[str, Any],
+    method: str,
+    outputs: dict[str, Any],
+    warnings: list[Any],
+    errors: list[Any],
+) -> m.PnlAttributionResult:
+    """Store one P&L attribution."""
+    row = m.PnlAttributionResult(
+        trade_ref_type=trade_ref_type,
+        trade_ref_id=trade_ref_id,
+        trade_hash=trade_hash,
+        snapshot_id=snapshot_id,
+        model_config_id=model_config_id,
+        base_state_json=base_state,
+        compare_state_json=compare_state,
+        method=method,
+        outputs_json=outputs,
+        warnings_json=warnings,
+        errors_json=errors,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_attribution(session: Session, *, attribution_id: uuid.UUID) -> m.PnlAttributionResult:
+    """The attribution row with this id."""
+    row = session.get(m.PnlAttributionResult, attribution_id)
+    if row is None:
+        raise NotFoundError(f"no P&L attribution with id {attribution_id}")
+    return row

@@ -1,0 +1,380 @@
+"""Workbench use cases (seed 000): one unit of work each, audited.
+
+These glue the pure engines of :mod:`riskdesk.analytics` to the repositories of
+:mod:`riskdesk.store.workbench`. They hold no SQL of their own and no rendering: the CLI (and
+later the HTTP service) call them and render what they return.
+
+Evaluations are cached under the four hashes (trade, snapshot, model config, scenario grid):
+the first call stores the canonical JSON bytes of the result, every later identical call
+returns those very bytes (``cache_hit=True``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from riskdesk.analytics import attribute, compare, evaluate, market_state
+from riskdesk.domain.configs import ModelConfig, ScenarioGrid
+from riskdesk.domain.hashing import canonical_json
+from riskdesk.domain.market import MarketSnapshot, SnapshotMode
+from riskdesk.domain.trades import TradeDraft, TradeVersion
+from riskdesk.store import Database
+from riskdesk.store import workbench as repo
+
+__all__ = [
+    "DraftRef",
+    "EvaluationOutcome",
+    "SnapshotRef",
+    "TradeRef",
+    "VersionRef",
+    "Workbench",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRef:
+    """A stored snapshot: id, hash, and whether this call created it."""
+
+    snapshot_id: uuid.UUID
+    snapshot_hash: str
+    created: bool
+    snapshot: MarketSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRef:
+    """A stored draft: id, revision and the domain draft."""
+
+    draft_id: uuid.UUID
+    rev: int
+    draft: TradeDraft
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    """A stored trade version."""
+
+    trade_version_id: uuid.UUID
+    trade_hash: str
+    created: bool
+    version: TradeVersion
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRef:
+    """A trade to analyse: a committed version or a draft (as of its current revision)."""
+
+    ref_type: str  # "VERSION" | "DRAFT"
+    ref_id: uuid.UUID
+    trade_hash: str
+    trade: TradeVersion | TradeDraft
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationOutcome:
+    """The stored evaluation: its id, the canonical bytes and whether it came from cache."""
+
+    result_id: uuid.UUID
+    cache_hit: bool
+    output_bytes: bytes
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The result as plain JSON types."""
+        parsed: dict[str, Any] = json.loads(self.output_bytes)
+        return parsed
+
+
+class Workbench:
+    """The seed-000 workflow on one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def save_snapshot(
+        self, snapshot: MarketSnapshot, *, event: str = "snapshot.created"
+    ) -> SnapshotRef:
+        """Store ``snapshot`` (a no-op returning the existing row when its hash is stored)."""
+        with self.db.unit_of_work() as uow:
+            row, created = repo.save_snapshot(uow.session, snapshot=snapshot)
+            if created:
+                uow.audit(
+                    event,
+                    resource_type="market_snapshot",
+                    resource_id=row.snapshot_id,
+                    payload={
+                        "snapshot_hash": row.snapshot_hash,
+                        "source": snapshot.source,
+                        "mode": snapshot.mode.value,
+                        "symbols": [u.symbol for u in snapshot.underlyings],
+                        "option_quotes": len(snapshot.options),
+                        "diagnostics": dict(snapshot.diagnostics),
+                    },
+                )
+            return SnapshotRef(row.snapshot_id, row.snapshot_hash, created, snapshot)
+
+    def load_snapshot(self, ref: str) -> SnapshotRef:
+        """The snapshot whose id or hash starts with ``ref`` (or ``latest``)."""
+        with self.db.unit_of_work() as uow:
+            row = repo.resolve_snapshot(uow.session, ref=ref)
+            snapshot = repo.load_snapshot(uow.session, snapshot_id=row.snapshot_id)
+            return SnapshotRef(row.snapshot_id, row.snapshot_hash, False, snapshot)
+
+    def pin_snapshot(self, ref: str) -> SnapshotRef:
+        """A PINNED copy of a LIVE snapshot (a pinned snapshot is returned as it is)."""
+        source = self.load_snapshot(ref)
+        if source.snapshot.mode is SnapshotMode.PINNED:
+            return source
+        pinned = dataclasses.replace(source.snapshot, mode=SnapshotMode.PINNED)
+        result = self.save_snapshot(pinned, event="snapshot.pinned")
+        return result
+
+    # -- drafts and versions ---------------------------------------------------------------
+
+    def new_draft(self, name: str) -> DraftRef:
+        """Create an empty draft."""
+        draft = TradeDraft(name)
+        with self.db.unit_of_work() as uow:
+            stored = repo.save_draft(uow.session, draft=draft)
+            uow.audit(
+                "trade_draft.created",
+                resource_type="trade_draft",
+                resource_id=stored.draft_id,
+                new={"name": name},
+            )
+            return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
+
+    def save_draft(self, draft: TradeDraft) -> DraftRef:
+        """Store a draft built in memory (e.g. by :mod:`riskdesk.workbench.strategies`)."""
+        with self.db.unit_of_work() as uow:
+            stored = repo.save_draft(uow.session, draft=draft)
+            uow.audit("trade_draft.created", resource_type="trade_draft",
+                      resource_id=stored.draft_id, new=_draft_summary(draft))
+            return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
+
+    def load_draft(self, ref: str) -> DraftRef:
+        """The draft whose id starts with ``ref``."""
+        with self.db.unit_of_work() as uow:
+            stored = repo.load_draft(uow.session, ref=ref)
+            return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
+
+    def edit_draft(
+        self, ref: str, edit: Callable[[TradeDraft], T], *, event: str
+    ) -> tuple[DraftRef, T]:
+        """Apply ``edit`` to the stored draft in one unit of work; audit old and new legs."""
+        with self.db.unit_of_work() as uow:
+            stored = repo.load_draft(uow.session, ref=ref)
+            draft = stored.draft
+            old = _draft_summary(draft)
+            outcome = edit(draft)
+            saved = repo.save_draft(uow.session, draft=draft, draft_id=stored.draft_id)
+            uow.audit(
+                event,
+                resource_type="trade_draft",
+                resource_id=stored.draft_id,
+                old=old,
+                new=_draft_summary(saved.draft) | {"rev": saved.draft.rev},
+            )
+            return DraftRef(saved.draft_id, saved.draft.rev, saved.draft), outcome
+
+    def commit_draft(self, ref: str) -> VersionRef:
+        """Freeze the draft into an immutable, hashed trade version."""
+        with self.db.unit_of_work() as uow:
+            stored = repo.load_draft(uow.session, ref=ref)
+            version = stored.draft.commit()
+            row, created = repo.save_trade_version(uow.session, version=version)
+            uow.audit(
+                "trade_version.committed",
+                resource_type="trade_version",
+                resource_id=row.trade_version_id,
+                payload={
+                    "trade_hash": row.trade_hash,
+                    "draft_id": str(stored.draft_id),
+                    "draft_rev": stored.draft.rev,
+                    "created": created,
+                },
+            )
+            return VersionRef(row.trade_version_id, row.trade_hash, created, version)
+
+    def save_version(self, version: TradeVersion) -> VersionRef:
+        """Store a version built elsewhere (e.g. imported)."""
+        with self.db.unit_of_work() as uow:
+            row, created = repo.save_trade_version(uow.session, version=version)
+            if created:
+                uow.audit(
+                    "trade_version.committed",
+                    resource_type="trade_version",
+                    resource_id=row.trade_version_id,
+                    payload={"trade_hash": row.trade_hash},
+                )
+            return VersionRef(row.trade_version_id, row.trade_hash, created, version)
+
+    def load_trade(self, ref: str) -> TradeRef:
+        """A version (by id/hash prefix) or a draft (``draft:<id>`` or a draft id prefix)."""
+        with self.db.unit_of_work() as uow:
+            return self._load_trade(uow.session, ref)
+
+    def _load_trade(self, session: Any, ref: str) -> TradeRef:
+        text = ref.strip()
+        if not text.lower().startswith("draft:"):
+            try:
+                row = repo.resolve_trade_version(session, ref=text)
+            except repo.NotFoundError:
+                row = None
+            if row is not None:
+                version = repo.load_trade_version(session, row=row)
+                return TradeRef("VERSION", row.trade_version_id, row.trade_hash, version)
+        draft_ref = text.split(":", 1)[1] if text.lower().startswith("draft:") else text
+        stored = repo.load_draft(session, ref=draft_ref)
+        return TradeRef("DRAFT", stored.draft_id, stored.draft.commit().trade_hash, stored.draft)
+
+    # -- analytics -------------------------------------------------------------------------
+
+    def evaluate(
+        self, trade_ref: str, snapshot_ref: str, config: ModelConfig, grid: ScenarioGrid
+    ) -> EvaluationOutcome:
+        """Evaluate (or fetch from cache) a trade on a snapshot under a config and grid."""
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            trade = self._load_trade(session, trade_ref)
+            snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
+            config_row = repo.get_or_create_model_config(session, config=config)
+            grid_row = repo.get_or_create_scenario_grid(session, grid=grid)
+            key: dict[str, Any] = {
+                "trade_ref_type": trade.ref_type,
+                "trade_ref_id": trade.ref_id,
+                "trade_hash": trade.trade_hash,
+                "snapshot_id": snap_row.snapshot_id,
+                "model_config_id": config_row.model_config_id,
+                "scenario_grid_id": grid_row.scenario_grid_id,
+            }
+            cached = repo.find_analytics_result(session, **key)
+            if cached is not None and cached.outputs_blob is not None:
+                return EvaluationOutcome(cached.result_id, True, bytes(cached.outputs_blob))
+            snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
+            result = evaluate(trade.trade, snapshot, config, grid)
+            data = result.to_json_dict()
+            output = canonical_json(data).encode("utf-8")
+            measures = dict(data["measures"])
+            row = repo.save_analytics_result(
+                session,
+                **key,
+                measures=measures,
+                output_bytes=output,
+                warnings=list(data.get("warnings", [])),
+                errors=list(data.get("errors", [])),
+            )
+            uow.audit(
+                "analytics.evaluated",
+                resource_type="analytics_result",
+                resource_id=row.result_id,
+                payload={
+                    "trade_hash": trade.trade_hash,
+                    "snapshot_hash": snap_row.snapshot_hash,
+                    "model_config_hash": config_row.model_config_hash,
+                    "scenario_grid_hash": grid_row.scenario_grid_hash,
+                },
+            )
+            return EvaluationOutcome(row.result_id, False, output)
+
+    def compare(
+        self, a_ref: str, b_ref: str, snapshot_ref: str, config: ModelConfig, grid: ScenarioGrid
+    ) -> dict[str, Any]:
+        """A, B and A-B for every measure and grid, on one snapshot."""
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            a = self._load_trade(session, a_ref)
+            b = self._load_trade(session, b_ref)
+            snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
+            snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
+            data = compare(a.trade, b.trade, snapshot, config, grid).to_json_dict()
+            uow.audit(
+                "analytics.compared",
+                resource_type="market_snapshot",
+                resource_id=snap_row.snapshot_id,
+                payload={
+                    "a": a.trade_hash,
+                    "b": b.trade_hash,
+                    "snapshot_hash": snap_row.snapshot_hash,
+                },
+            )
+            return data
+
+    def attribute(
+        self,
+        trade_ref: str,
+        base_ref: str,
+        config: ModelConfig,
+        *,
+        compare_ref: str | None = None,
+        days: float | None = None,
+    ) -> tuple[uuid.UUID, dict[str, Any]]:
+        """P&L attribution from a base snapshot to a compare snapshot, or to base + ``days``."""
+        if (compare_ref is None) == (days is None):
+            raise ValueError("attribute needs exactly one of compare_ref (a snapshot) or days")
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            trade = self._load_trade(session, trade_ref)
+            base_row = repo.resolve_snapshot(session, ref=base_ref)
+            base_snapshot = repo.load_snapshot(session, snapshot_id=base_row.snapshot_id)
+            config_row = repo.get_or_create_model_config(session, config=config)
+            base_state = market_state(trade.trade, base_snapshot, config)
+            compare_desc: dict[str, Any]
+            if compare_ref is not None:
+                cmp_row = repo.resolve_snapshot(session, ref=compare_ref)
+                cmp_snapshot = repo.load_snapshot(session, snapshot_id=cmp_row.snapshot_id)
+                cmp_state = market_state(trade.trade, cmp_snapshot, config)
+                compare_desc = {"snapshot_hash": cmp_row.snapshot_hash, "as_of": cmp_snapshot.as_of}
+            else:
+                assert days is not None
+                when: datetime = base_snapshot.as_of + timedelta(days=days)
+                cmp_state = market_state(trade.trade, base_snapshot, config, valuation_time=when)
+                compare_desc = {
+                    "snapshot_hash": base_row.snapshot_hash,
+                    "valuation_time": when,
+                    "days": days,
+                }
+            result = attribute(trade.trade, base_state, cmp_state, config)
+            data = result.to_json_dict()
+            row = repo.save_attribution(
+                session,
+                trade_ref_type=trade.ref_type,
+                trade_ref_id=trade.ref_id,
+                trade_hash=trade.trade_hash,
+                snapshot_id=base_row.snapshot_id,
+                model_config_id=config_row.model_config_id,
+                base_state=json.loads(
+                    canonical_json(
+                        {"snapshot_hash": base_row.snapshot_hash, "as_of": base_snapshot.as_of}
+                    )
+                ),
+                compare_state=json.loads(canonical_json(compare_desc)),
+                method="taylor2+sequential_full_revaluation",
+                outputs=data,
+                warnings=list(data.get("warnings", [])),
+                errors=list(data.get("errors", [])),
+            )
+            uow.audit(
+                "analytics.attributed",
+                resource_type="pnl_attribution_result",
+                resource_id=row.attribution_id,
+                payload={"trade_hash": trade.trade_hash},
+            )
+            return row.attribution_id, data
+
+
+def _draft_summary(draft: TradeDraft) -> dict[str, Any]:
+    return {
+        "name": draft.name,
+        "legs": [{"leg_id": item.leg_id} | item.leg.canonical_dict() for item in draft.legs],
+    }

@@ -1,0 +1,215 @@
+"""Shared database fixtures for every test that needs a riskdesk database.
+
+Fixtures (names are stable; other packages' tests use them):
+
+* ``sqlite_url`` -- URL of a fresh, empty SQLite file under ``tmp_path``.
+* ``postgres_url`` -- URL of a fresh, empty PostgreSQL database created for this test session
+  on the server of ``RISKDESK_TEST_POSTGRES_URL`` (dropped at the end). Tests skip when the
+  variable is unset; ``scripts/test.sh`` always sets it.
+* ``backend`` -- ``"sqlite"`` or ``"postgres"`` (parametrized; the PostgreSQL case carries the
+  ``postgres`` marker).
+* ``db_url`` -- an empty database of ``backend``, private to the test.
+* ``migrated_engine`` -- an engine on ``db_url`` after ``riskdesk db upgrade`` (head). The
+  schema is migrated once per backend per session into a template and copied per test, which
+  gives the same database as running the migration, much faster. Commit freely.
+* ``db_connection`` / ``db_session`` -- a connection (and a session on it) to a migrated
+  database shared by the session, inside a transaction rolled back after the test: the
+  fastest way to write rows that must leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from riskdesk.store.db import create_engine, make_session_factory
+from riskdesk.store.migrate import upgrade_database
+from riskdesk.store.session import RiskdeskSession
+
+PG_ENV = "RISKDESK_TEST_POSTGRES_URL"
+
+
+class _PgServer:
+    """Creates and drops uniquely named databases on the test server."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.base = parsed
+        self.admin = sa.create_engine(parsed, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        self.prefix = f"rdt_{os.getpid()}_{secrets.token_hex(3)}"
+        self.counter = 0
+        self.created: set[str] = set()
+
+    def new_name(self, label: str) -> str:
+        self.counter += 1
+        return f"{self.prefix}_{label}_{self.counter}"
+
+    def url(self, name: str) -> str:
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def create(self, name: str, *, template: str | None = None) -> str:
+        clause = f" TEMPLATE {template}" if template else ""
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}{clause}")
+        self.created.add(name)
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.created.discard(name)
+
+    def close(self) -> None:
+        for name in sorted(self.created):
+            self.drop(name)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_server() -> Iterator[_PgServer]:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set (scripts/test.sh sets it to a throwaway server)")
+    server = _PgServer(url)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(_pg_server: _PgServer) -> str:
+    """A fresh, empty PostgreSQL database for this test session."""
+    return _pg_server.create(_pg_server.new_name("session"))
+
+
+@pytest.fixture(scope="session")
+def _pg_template(_pg_server: _PgServer) -> str:
+    name = _pg_server.new_name("template")
+    url = _pg_server.create(name)
+    engine = create_engine(url)
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+    return name
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("riskdesk-template") / "template.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        upgrade_database(engine)
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, empty SQLite database file."""
+    return f"sqlite:///{tmp_path / 'riskdesk.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database of ``backend``, private to this test."""
+    if backend == "sqlite":
+        yield str(request.getfixturevalue("sqlite_url"))
+        return
+    server: _PgServer = request.getfixturevalue("_pg_server")
+    name = server.new_name("test")
+    url = server.create(name)
+    try:
+        yield url
+    finally:
+        server.drop(name)
+
+
+@pytest.fixture
+def migrated_engine(db_url: str, backend: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on ``db_url`` migrated to head (dispose handled)."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        target = make_url(db_url).database
+        assert target is not None
+        shutil.copyfile(template, target)
+    else:
+        server: _PgServer = request.getfixturevalue("_pg_server")
+        pg_template: str = request.getfixturevalue("_pg_template")
+        name = make_url(db_url).database
+        assert name is not None
+        server.drop(name)
+        server.create(name, template=pg_template)
+    engine = create_engine(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _shared_sqlite_engine(
+    _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("riskdesk-shared") / "shared.sqlite3"
+    shutil.copyfile(_sqlite_template, path)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _shared_pg_engine(_pg_server: _PgServer, _pg_template: str) -> Iterator[Engine]:
+    url = _pg_server.create(_pg_server.new_name("shared"), template=_pg_template)
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def db_connection(backend: str, request: pytest.FixtureRequest) -> Iterator[Connection]:
+    """A connection to a shared migrated database, in a transaction rolled back afterwards."""
+    fixture = "_shared_sqlite_engine" if backend == "sqlite" else "_shared_pg_engine"
+    engine: Engine = request.getfixturevalue(fixture)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture
+def db_session(db_connection: Connection) -> Iterator[RiskdeskSession]:
+    """A riskdesk session on ``db_connection``; its commits become savepoints."""
+    factory = make_session_factory(db_connection, join_transaction_mode="create_savepoint")
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.close()

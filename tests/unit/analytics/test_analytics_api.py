@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import riskdesk.analytics as analytics
+
+
+def test_analytics_package_with_public_names_exports_exactly_the_engine_api():
+    assert sorted(analytics.__all__) == [
+        "AttributionResult",
+        "BookRevaluation",
+        "BookScenarios",
+        "Breakeven",
+        "ComparisonResult",
+        "EvaluationResult",
+        "Extremum",
+        "Issue",
+        "LegAttribution",
+        "LegEvaluation",
+        "LegState",
+        "MarketState",
+        "NonFiniteResultError",
+        "OptionBook",
+        "attribute",
+        "attribute_snapshots",
+        "book_from_trades",
+        "compare",
+        "evaluate",
+        "market_state",
+        "revalue_book",
+    ]
+    for name in analytics.__all__:
+        assert getattr(analytics, name) is not None
