@@ -41,8 +41,16 @@ def _american_option(K: float, days: int, is_call: bool) -> ql.VanillaOption:
     return ql.VanillaOption(ql.PlainVanillaPayoff(kind, K), exercise)
 
 
-def quantlib_american(S: float, K: float, days: int, r: float, q: float, sigma: float,
-                      is_call: bool, scheme: str = "high_precision") -> float:
+def quantlib_american(
+    S: float,
+    K: float,
+    days: int,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    scheme: str = "high_precision",
+) -> float:
     """QuantLib QdFp American value; ``T = days / 365``."""
     schemes = {
         "high_precision": ql.QdFpAmericanEngine.highPrecisionScheme,
@@ -54,12 +62,22 @@ def quantlib_american(S: float, K: float, days: int, r: float, q: float, sigma: 
     return float(option.NPV())
 
 
-def quantlib_fd_delta_gamma(S: float, K: float, days: int, r: float, q: float, sigma: float,
-                            is_call: bool, t_grid: int = 1000,
-                            x_grid: int = 1000) -> tuple[float, float]:
+def quantlib_fd_delta_gamma(
+    S: float,
+    K: float,
+    days: int,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    t_grid: int = 1000,
+    x_grid: int = 1000,
+) -> tuple[float, float]:
     """Delta and gamma of QuantLib's Crank-Nicolson American engine."""
     option = _american_option(K, days, is_call)
-    option.setPricingEngine(ql.FdBlackScholesVanillaEngine(_process(S, r, q, sigma), t_grid, x_grid))
+    option.setPricingEngine(
+        ql.FdBlackScholesVanillaEngine(_process(S, r, q, sigma), t_grid, x_grid)
+    )
     return float(option.delta()), float(option.gamma())
 
 
@@ -85,8 +103,16 @@ def _bbs_put(S: float, K: float, T: float, r: float, q: float, sigma: float, n: 
     return float(values[0])
 
 
-def bbsr_reference(S: float, K: float, T: float, r: float, q: float, sigma: float,
-                   is_call: bool, steps: int = 20000) -> float:
+def bbsr_reference(
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    steps: int = 20000,
+) -> float:
     """Richardson-extrapolated binomial Black-Scholes American value (``2 V(N) - V(N/2)``)."""
     if is_call:
         S, K, r, q = K, S, q, r
@@ -110,8 +136,9 @@ def bvn_reference(a: float, b: float, rho: float) -> float:
     return float(0.5 * (ndtr(a) + ndtr(b)) - t_a - t_b - beta)
 
 
-def bs2002_reference(S: float, K: float, T: float, r: float, q: float, sigma: float,
-                     is_call: bool) -> float:
+def bs2002_reference(
+    S: float, K: float, T: float, r: float, q: float, sigma: float, is_call: bool
+) -> float:
     """Haug's Bjerksund-Stensland (2002) value, floored at European and intrinsic."""
     if not is_call:
         return bs2002_reference(K, S, T, q, r, sigma, True)
@@ -128,7 +155,7 @@ def bs2002_reference(S: float, K: float, T: float, r: float, q: float, sigma: fl
     h2 = -(b * T + 2.0 * sigma * math.sqrt(T)) * K * K / ((b_inf - b_0) * b_0)
     i1 = max(K, b_0 + (b_inf - b_0) * (1.0 - math.exp(h1)))
     i2 = max(K, b_0 + (b_inf - b_0) * (1.0 - math.exp(h2)))
-    if S >= i2:
+    if i2 <= S:
         return max(S - K, european)
     a1 = (i1 - K) * i1 ** (-beta)
     a2 = (i2 - K) * i2 ** (-beta)
@@ -137,8 +164,10 @@ def bs2002_reference(S: float, K: float, T: float, r: float, q: float, sigma: fl
         lam = (-r + g * b + 0.5 * g * (g - 1.0) * v2) * t
         d = -(math.log(S / h) + (b + (g - 0.5) * v2) * t) / (sigma * math.sqrt(t))
         kap = 2.0 * b / v2 + 2.0 * g - 1.0
-        return math.exp(lam) * S**g * (
-            ndtr(d) - (i / S) ** kap * ndtr(d - 2.0 * math.log(i / S) / (sigma * math.sqrt(t)))
+        return (
+            math.exp(lam)
+            * S**g
+            * (ndtr(d) - (i / S) ** kap * ndtr(d - 2.0 * math.log(i / S) / (sigma * math.sqrt(t))))
         )
 
     def psi(g: float, h: float) -> float:
@@ -155,17 +184,30 @@ def bs2002_reference(S: float, K: float, T: float, r: float, q: float, sigma: fl
         rho = math.sqrt(t1 / T)
         lam = -r + g * b + 0.5 * g * (g - 1.0) * v2
         kap = 2.0 * b / v2 + 2.0 * g - 1.0
-        return math.exp(lam * T) * S**g * (
-            bvn_reference(-e1, -f1, rho)
-            - (i2 / S) ** kap * bvn_reference(-e2, -f2, rho)
-            - (i1 / S) ** kap * bvn_reference(-e3, -f3, -rho)
-            + (i1 / i2) ** kap * bvn_reference(-e4, -f4, -rho)
+        return (
+            math.exp(lam * T)
+            * S**g
+            * (
+                bvn_reference(-e1, -f1, rho)
+                - (i2 / S) ** kap * bvn_reference(-e2, -f2, rho)
+                - (i1 / S) ** kap * bvn_reference(-e3, -f3, -rho)
+                + (i1 / i2) ** kap * bvn_reference(-e4, -f4, -rho)
+            )
         )
 
     value = (
-        a2 * S**beta - a2 * phi(t1, beta, i2, i2) + phi(t1, 1.0, i2, i2) - phi(t1, 1.0, i1, i2)
-        - K * phi(t1, 0.0, i2, i2) + K * phi(t1, 0.0, i1, i2) + a1 * phi(t1, beta, i1, i2)
-        - a1 * psi(beta, i1) + psi(1.0, i1) - psi(1.0, K) - K * psi(0.0, i1) + K * psi(0.0, K)
+        a2 * S**beta
+        - a2 * phi(t1, beta, i2, i2)
+        + phi(t1, 1.0, i2, i2)
+        - phi(t1, 1.0, i1, i2)
+        - K * phi(t1, 0.0, i2, i2)
+        + K * phi(t1, 0.0, i1, i2)
+        + a1 * phi(t1, beta, i1, i2)
+        - a1 * psi(beta, i1)
+        + psi(1.0, i1)
+        - psi(1.0, K)
+        - K * psi(0.0, i1)
+        + K * psi(0.0, K)
     )
     return max(value, european, S - K)
 
@@ -176,8 +218,9 @@ def _bs_call(S: float, K: float, T: float, r: float, q: float, sigma: float) -> 
     return float(S * math.exp(-q * T) * ndtr(d1) - K * math.exp(-r * T) * ndtr(d1 - sd))
 
 
-def bsm_greeks_reference(S: float, K: float, T: float, r: float, q: float, sigma: float,
-                         is_call: bool) -> dict[str, float]:
+def bsm_greeks_reference(
+    S: float, K: float, T: float, r: float, q: float, sigma: float, is_call: bool
+) -> dict[str, float]:
     """Analytic BSM price and Greeks in riskdesk units (per vol point, per calendar day)."""
     sq = math.sqrt(T)
     sd = sigma * sq
@@ -203,9 +246,18 @@ def bsm_greeks_reference(S: float, K: float, T: float, r: float, q: float, sigma
     veta_t = vega * (q + (r - q) * d1 / sd - (1.0 + d1 * d2) / (2.0 * T))
     day = 1.0 / 365.0
     return {
-        "price": price, "delta": delta, "gamma": gamma, "vega": 0.01 * vega,
-        "theta": day * theta_t, "rho": 0.01 * rho, "phi": 0.01 * phi,
-        "vanna": 0.01 * vanna, "volga": 1e-4 * volga, "charm": day * charm_t,
-        "speed": speed, "color": day * color_t, "zomma": 0.01 * zomma,
+        "price": price,
+        "delta": delta,
+        "gamma": gamma,
+        "vega": 0.01 * vega,
+        "theta": day * theta_t,
+        "rho": 0.01 * rho,
+        "phi": 0.01 * phi,
+        "vanna": 0.01 * vanna,
+        "volga": 1e-4 * volga,
+        "charm": day * charm_t,
+        "speed": speed,
+        "color": day * color_t,
+        "zomma": 0.01 * zomma,
         "veta": day * 0.01 * veta_t,
     }

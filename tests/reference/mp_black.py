@@ -231,8 +231,7 @@ def greeks_by_differentiation(
         with mp.workdps(dps):
             cur = _diff_greeks(model, S, K, T, r, q, sigma, is_call)
             if all(
-                abs(cur[k] - prev[k]) <= mp.mpf(10) ** -30 * max(abs(cur[k]), _TINY)
-                for k in cur
+                abs(cur[k] - prev[k]) <= mp.mpf(10) ** -30 * max(abs(cur[k]), _TINY) for k in cur
             ):
                 return cur
         if dps > 2000:

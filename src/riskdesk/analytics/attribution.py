@@ -47,6 +47,7 @@ import numpy as np
 
 from riskdesk.analytics._common import FloatArray, Issue, check_finite_json, iso_utc
 from riskdesk.analytics._legs import (
+    Dividends,
     TradeLike,
     ValuedLeg,
     option_greeks,
@@ -58,6 +59,7 @@ from riskdesk.analytics._legs import (
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.domain.trades import Leg
 
 __all__ = [
     "ATTRIBUTION_SCHEMA",
@@ -114,8 +116,9 @@ _T_BUMP = 1e-3  # relative bump of T for d2V/dT2
 class LegState:
     """Market inputs of one leg: spot ($), vol (decimal), time to expiry (years), rate, carry.
 
-    Rates are continuously compounded decimals; ``carry`` is the dividend + borrow yield.
-    For stock legs only ``spot`` matters.
+    Rates are continuously compounded decimals; ``carry`` is the dividend + borrow yield;
+    ``dividends`` are the discrete cash dividends still to go ex, as ``(years from the
+    valuation time, amount)``. For stock legs only ``spot`` matters.
     """
 
     spot: float
@@ -123,6 +126,7 @@ class LegState:
     time_to_expiry: float
     rate: float
     carry: float
+    dividends: Dividends = ()
 
     def __post_init__(self) -> None:
         for name in ("spot", "vol", "time_to_expiry", "rate", "carry"):
@@ -135,15 +139,23 @@ class LegState:
             raise ValueError(
                 f"LegState.vol and time_to_expiry must be >= 0, got {self.vol}, {self.time_to_expiry}"
             )
+        schedule = tuple((float(t), float(a)) for t, a in self.dividends)
+        for t, a in schedule:
+            if not (math.isfinite(t) and t > 0.0 and math.isfinite(a) and a >= 0.0):
+                raise ValueError(
+                    f"LegState.dividends must be (time > 0, amount >= 0) pairs, got ({t}, {a})"
+                )
+        object.__setattr__(self, "dividends", schedule)
 
-    def to_dict(self) -> dict[str, float]:
-        """Return the five fields as a dict."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a plain dict (dividends as ``[[time, amount], ...]``)."""
         return {
             "spot": self.spot,
             "vol": self.vol,
             "time_to_expiry": self.time_to_expiry,
             "rate": self.rate,
             "carry": self.carry,
+            "dividends": [[t, a] for t, a in self.dividends],
         }
 
 
@@ -177,6 +189,11 @@ class MarketState:
                 time_to_expiry=max(s.time_to_expiry - days / _DAYS_PER_YEAR, 0.0),
                 rate=s.rate + rate_points / 100.0,
                 carry=s.carry + carry_points / 100.0,
+                dividends=tuple(
+                    (t - days / _DAYS_PER_YEAR, a)
+                    for t, a in s.dividends
+                    if t - days / _DAYS_PER_YEAR > 0.0
+                ),
             )
             for ref, s in self.legs.items()
         }
@@ -195,7 +212,17 @@ class MarketState:
         """Inverse of :meth:`to_json_dict`."""
         when = data.get("valuation_time")
         return cls(
-            legs={ref: LegState(**dict(values)) for ref, values in dict(data["legs"]).items()},
+            legs={
+                ref: LegState(
+                    spot=values["spot"],
+                    vol=values["vol"],
+                    time_to_expiry=values["time_to_expiry"],
+                    rate=values["rate"],
+                    carry=values["carry"],
+                    dividends=tuple((t, a) for t, a in values.get("dividends", ())),
+                )
+                for ref, values in dict(data["legs"]).items()
+            },
             valuation_time=None
             if when is None
             else datetime.fromisoformat(when.replace("Z", "+00:00")),
@@ -222,6 +249,7 @@ def market_state(
             time_to_expiry=leg.time_to_expiry,
             rate=leg.rate,
             carry=leg.carry,
+            dividends=leg.dividends,
         )
         for leg in resolution.valued
     }
@@ -300,10 +328,10 @@ class AttributionResult:
         return out
 
 
-def _valued_leg(ref: str, leg: Any, state: LegState, config: ModelConfig) -> ValuedLeg:
+def _valued_leg(ref: str, leg: Leg, state: LegState, config: ModelConfig) -> ValuedLeg:
     instrument = leg.instrument
     position = float(leg.quantity * leg.multiplier)
-    common = {
+    common: dict[str, Any] = {
         "ref": ref,
         "leg": leg,
         "underlying": leg.underlying,
@@ -318,6 +346,7 @@ def _valued_leg(ref: str, leg: Any, state: LegState, config: ModelConfig) -> Val
         "carry": state.carry,
         "quote_price": None,
         "expiry": None,
+        "dividends": state.dividends,
     }
     if isinstance(instrument, OptionContract):
         model, engine = config.model_for(instrument.style)
@@ -377,7 +406,7 @@ def attribute(
         after.append(s1)
     if not legs:
         errors.append(Issue("no_attributable_legs", "no included leg has both states"))
-    rows = _attribute_legs(legs, after, base, model_config) if legs else []
+    rows = _attribute_legs(legs, after) if legs else []
     trade_out = _trade_totals(rows)
     return AttributionResult(
         trade_ref=trade_identity(trade),
@@ -391,12 +420,7 @@ def attribute(
     )
 
 
-def _attribute_legs(
-    legs: list[ValuedLeg],
-    after: list[LegState],
-    base: MarketState,
-    config: ModelConfig,
-) -> list[LegAttribution]:
+def _attribute_legs(legs: list[ValuedLeg], after: list[LegState]) -> list[LegAttribution]:
     n = len(legs)
     s0 = np.array([leg.spot for leg in legs])
     v0 = np.array([leg.vol for leg in legs])
@@ -416,7 +440,15 @@ def _attribute_legs(
     ttm = np.stack([t0, t0, t0, t1, t1, t0 + bump, t0 - bump], axis=1)
     rate = np.stack([r0, r0, r0, r0, r1, r0, r0], axis=1)
     carry = np.stack([q0, q0, q0, q0, q1, q0, q0], axis=1)
-    prices = price_options(legs, spot=spot, time_to_expiry=ttm, vol=vol, rate=rate, carry=carry)
+    prices = price_options(
+        legs,
+        spot=spot,
+        time_to_expiry=ttm,
+        vol=vol,
+        rate=rate,
+        carry=carry,
+        dividend_grid=_dividend_grid(legs, after, bump),
+    )
     g = option_greeks(legs, _GREEKS)
     pos = np.array([leg.position for leg in legs])
     values = prices * pos[:, None]
@@ -477,6 +509,40 @@ def _attribute_legs(
             )
         )
     return rows
+
+
+def _schedule_matrix(schedules: list[Dividends], m: int) -> tuple[FloatArray, FloatArray]:
+    times = np.zeros((len(schedules), m))
+    amounts = np.zeros((len(schedules), m))
+    for i, schedule in enumerate(schedules):
+        for j, (t, a) in enumerate(schedule):
+            times[i, j] = t
+            amounts[i, j] = a
+    return times, amounts
+
+
+def _dividend_grid(
+    legs: list[ValuedLeg], after: list[LegState], bump: FloatArray
+) -> tuple[FloatArray, FloatArray] | None:
+    """Dividend schedules ``(n, 7, m)`` of the seven revaluation columns (None if none).
+
+    Columns 0-2 use the base schedule, 3-4 the compare one, 5-6 the base one with time moved
+    back / forward by ``bump`` (the ``T0 +/- bump`` points); dividends already paid drop out.
+    """
+    base = [leg.dividends for leg in legs]
+    compare = [state.dividends for state in after]
+    m = max(len(d) for d in base + compare)
+    if m == 0:
+        return None
+    base_t, base_a = _schedule_matrix(base, m)
+    after_t, after_a = _schedule_matrix(compare, m)
+    moved = np.array([0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 1.0])[None, :] * bump[:, None]
+    times = base_t[:, None, :] - moved[:, :, None]
+    amounts = np.repeat(base_a[:, None, :], 7, axis=1)
+    times[:, 3:5, :] = after_t[:, None, :]
+    amounts[:, 3:5, :] = after_a[:, None, :]
+    alive = (times > 0.0) & (amounts > 0.0)
+    return np.where(alive, times, 0.0), np.where(alive, amounts, 0.0)
 
 
 def _ordered_sum(values: Mapping[str, float], keys: tuple[str, ...]) -> float:

@@ -31,10 +31,11 @@ Method
 * **Breakevens** lie on the path ``S_u = S0_u * (1 + p/100)`` (one ``p`` moves all
   underlyings alike) and are reported as ``spot_move_pct`` plus the spot of each underlying.
   Expiry breakevens: sign changes of the piecewise-linear expiry P/L on its kinks (strikes)
-  plus a 401-point grid from ``S = 0`` to beyond the last strike (and the analytic root of
-  the linear tail), refined with :func:`scipy.optimize.brentq`. T+0 breakevens: sign changes
-  on a 401-point grid over the scenario grid's spot range, refined with brentq on the model
-  P/L; only roots inside that range are reported.
+  plus a 201-point grid from ``S = 0`` to beyond the last strike (and the analytic root of
+  the linear tail). T+0 breakevens: sign changes on a 201-point grid over the scenario
+  grid's spot range of the model P/L; only roots inside that range are reported. Both are
+  refined by Brent's method (scipy's ``brentq`` step rule, vectorized over the brackets in
+  :mod:`riskdesk.analytics._roots` so each iteration is one kernel call for all roots).
 * **Max profit / max loss** at expiry (every leg at intrinsic). The expiry P/L is a sum of
   one piecewise-linear function per underlying, so its extremes over all spot vectors are
   the sums of each underlying's extremes over ``{0} U strikes``. Above an underlying's highest
@@ -42,8 +43,9 @@ Method
   positive slope makes the profit ``unbounded``, a negative one the loss. The downside is
   bounded (``S -> 0``). ``max_loss`` is the lowest P/L (negative when the trade can lose).
 * **Probability of profit** (single underlying with option legs): the probability that the
-  expiry P/L is > 0 when ``S_T`` is lognormal with forward ``S0 * exp((r - q) T)`` and the
-  reference vol over ``T`` = time to the last expiry (the risk-neutral density of that vol).
+  expiry P/L is > 0 when ``S_T`` is lognormal with forward
+  ``F = (S0 - PV(dividends)) * exp((r - q) T)`` and the reference vol over ``T`` = time to
+  the last expiry (the risk-neutral density of that vol).
   The expiry P/L is integrated exactly over the density: ``PoP = sum over profitable
   intervals [a, b] between breakevens of N(z(b)) - N(z(a))``, ``z(S) = (ln(S/F) +
   sigma^2 T / 2) / (sigma sqrt(T))``. For a multi-expiry trade the same is done at the last
@@ -55,14 +57,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from riskdesk.analytics._common import (
@@ -78,6 +79,7 @@ from riskdesk.analytics._legs import (
     TradeLike,
     ValuedLeg,
     expiry_instant,
+    forward_price,
     option_greeks,
     price_options,
     resolve_legs,
@@ -86,7 +88,9 @@ from riskdesk.analytics._legs import (
     times_from,
     trade_identity,
 )
+from riskdesk.analytics._roots import sign_change_roots
 from riskdesk.domain.configs import ModelConfig, PricingMode, ScenarioGrid, SpotRangeKind
+from riskdesk.domain.hashing import canonicalize, decimal_str
 from riskdesk.domain.instruments import OptionContract, Stock
 from riskdesk.domain.market import MarketSnapshot
 
@@ -103,7 +107,7 @@ __all__ = [
 EVALUATION_SCHEMA = 1
 """Version of the layout of :meth:`EvaluationResult.to_json_dict`."""
 
-BREAKEVEN_GRID_POINTS = 401
+BREAKEVEN_GRID_POINTS = 201
 """Points of the fine grids on which breakeven sign changes are searched."""
 
 POSITION_GREEKS: tuple[str, ...] = ("delta", "gamma", "vega", "theta", "rho", "dollar_delta")
@@ -194,6 +198,9 @@ class EvaluationResult:
 
     ``spot_time_pl`` is ``(n_dates, n_spots)``, ``spot_vol_pl`` ``(n_vol_shifts, n_spots)``,
     ``expiry_pl`` ``(n_spots,)``; ``spots[u]`` is the spot axis of underlying ``u``.
+    ``reference_vols`` / ``horizon_years`` are the trade's own (probability of profit);
+    ``axis_vols`` / ``axis_horizon_years`` size a sigma spot range and may cover two trades
+    (compare shares one set of axes).
     """
 
     trade: dict[str, Any]
@@ -219,6 +226,8 @@ class EvaluationResult:
     spot_range_kind: str
     spot_moves: FloatArray
     spots: dict[str, FloatArray]
+    axis_vols: dict[str, float]
+    axis_horizon_years: float
     vol_shifts: FloatArray
     dates: tuple[datetime, ...]
     date_years: FloatArray
@@ -252,6 +261,8 @@ class EvaluationResult:
             "spot_range_kind": self.spot_range_kind,
             "spot_moves": float_list(self.spot_moves),
             "spots": {u: float_list(s) for u, s in self.spots.items()},
+            "axis_vols": dict(self.axis_vols),
+            "axis_horizon_years": self.axis_horizon_years,
             "vol_shifts": float_list(self.vol_shifts),
             "dates": [iso_utc(d) for d in self.dates],
             "date_years": float_list(self.date_years),
@@ -627,29 +638,6 @@ def _path_spots(legs: Sequence[ValuedLeg], pct: FloatArray) -> FloatArray:
     return result
 
 
-def _find_roots(
-    nodes: FloatArray, values: FloatArray, func: Callable[[float], float]
-) -> list[float]:
-    """Find the zeros of ``func`` from its values on sorted ``nodes``.
-
-    Exact zeros are kept (a run of them is reported by its end points); sign changes are
-    refined with brentq.
-    """
-    roots: list[float] = []
-    n = nodes.size
-    zero = values == 0.0
-    for i in range(n):
-        if zero[i]:
-            inner = i > 0 and zero[i - 1] and i < n - 1 and zero[i + 1]
-            if not inner:
-                roots.append(float(nodes[i]))
-    sign_change = np.nonzero((values[:-1] * values[1:]) < 0.0)[0]
-    for j in sign_change:
-        a, b = float(nodes[j]), float(nodes[j + 1])
-        roots.append(float(brentq(func, a, b, xtol=1e-12, rtol=4.0 * np.finfo(float).eps)))
-    return sorted(roots)
-
-
 def _expiry_roots(legs: Sequence[ValuedLeg], cost: float) -> list[float]:
     """Breakevens (percent moves on the common path) of the expiry P/L."""
     if not legs:
@@ -672,7 +660,7 @@ def _expiry_roots(legs: Sequence[ValuedLeg], cost: float) -> list[float]:
         np.concatenate([[-100.0], kinks, np.linspace(-100.0, top, BREAKEVEN_GRID_POINTS)])
     )
     values = pl(nodes)
-    return _find_roots(nodes, values, lambda p: float(pl(np.array([p]))[0]))
+    return sign_change_roots(nodes, values, pl)
 
 
 def _pop(
@@ -698,7 +686,7 @@ def _pop(
     horizon_leg = max(options, key=lambda leg: leg.time_to_expiry)
     t = horizon_leg.time_to_expiry
     spot = horizon_leg.spot
-    forward = spot * math.exp((horizon_leg.rate - horizon_leg.carry) * t)
+    forward = forward_price(spot, horizon_leg.rate, horizon_leg.carry, t, horizon_leg.dividends)
     sd = ref_vol * math.sqrt(t)
     pos = np.array([[leg.position] for leg in legs], dtype=np.float64)
     edges = [0.0] + [spot * (1.0 + p / 100.0) for p in roots] + [math.inf]
@@ -776,11 +764,22 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
             np.broadcast_to(sig[:, None], (n, n_dates * n_spot)),
             np.broadcast_to(sig[:, None], (n, fine.size)),
         ]
+        elapsed = None
+        if any(leg.dividends for leg in legs):
+            elapsed = np.concatenate(
+                [
+                    np.zeros((n, n_vol * n_spot)),
+                    np.broadcast_to(axes.taus[None, :, None], (n, n_dates, n_spot)).reshape(n, -1),
+                    np.zeros((n, fine.size)),
+                ],
+                axis=1,
+            )
         prices = price_options(
             legs,
             spot=np.concatenate(blocks_s, axis=1),
             time_to_expiry=np.concatenate(blocks_t, axis=1),
             vol=np.concatenate(blocks_v, axis=1),
+            elapsed=elapsed,
         )
         total = (pos[:, None] * prices).sum(axis=0) - cost
         a = n_vol * n_spot
@@ -795,22 +794,25 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         fine_pl = np.full(fine.size, -cost)
         expiry_pl = np.full(n_spot, -cost)
 
-    def t0_pl(p: float) -> float:
-        s = _path_spots(legs, np.array([p]))
+    def t0_pl(pct: FloatArray) -> FloatArray:
+        s = _path_spots(legs, pct)
         px = price_options(legs, spot=s, time_to_expiry=ttm[:, None], vol=sig[:, None])
-        return float((pos * px[:, 0]).sum() - cost)
+        result: FloatArray = (pos[:, None] * px).sum(axis=0) - cost
+        return result
 
-    t0_roots = _find_roots(fine, fine_pl, t0_pl) if legs else []
+    t0_roots = sign_change_roots(fine, fine_pl, t0_pl) if legs else []
     expiry_roots = _expiry_roots(legs, cost)
     max_profit, max_loss = _extremes(legs, cost)
+    own_vols = _reference_vols([prep], prep.last_expiry)
     symbol = legs[0].underlying if legs else None
     pop = _pop(
         legs,
         expiry_roots,
         cost,
-        axes.ref_vols.get(symbol) if symbol is not None else None,
+        own_vols.get(symbol) if symbol is not None else None,
         warnings,
     )
+    horizon = max((leg.time_to_expiry for leg in legs if leg.is_option), default=0.0)
 
     trade_greeks = {name: float(position[name].sum()) for name in POSITION_GREEKS}
     by_underlying: dict[str, dict[str, float]] = {}
@@ -836,12 +838,14 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         breakevens_expiry=tuple(_breakeven(p, base_spots) for p in expiry_roots),
         breakevens_t0=tuple(_breakeven(p, base_spots) for p in t0_roots),
         probability_of_profit=pop,
-        reference_vols=dict(axes.ref_vols),
-        horizon_years=axes.horizon,
+        reference_vols=own_vols,
+        horizon_years=horizon,
         legs=_leg_outputs(prep, position),
         spot_range_kind=axes.kind.value,
         spot_moves=axes.moves,
         spots={u: axes.base_spots[u] * m for u, m in axes.multipliers.items()},
+        axis_vols=dict(axes.ref_vols),
+        axis_horizon_years=axes.horizon,
         vol_shifts=axes.vol_shifts,
         dates=axes.dates,
         date_years=axes.taus,
@@ -896,15 +900,11 @@ def _leg_outputs(prep: Prepared, position: dict[str, FloatArray]) -> tuple[LegEv
 
 
 def _instrument_json(instrument: OptionContract | Stock) -> dict[str, Any]:
-    from riskdesk.domain.hashing import canonicalize
-
     result: dict[str, Any] = canonicalize(instrument.to_dict())
     return result
 
 
 def _decimal_text(value: Decimal) -> str:
-    from riskdesk.domain.hashing import decimal_str
-
     return decimal_str(value)
 
 

@@ -34,10 +34,17 @@ import numpy as np
 import numpy.typing as npt
 
 from riskdesk.analytics._common import FloatArray
-from riskdesk.analytics._legs import TradeLike, resolve_legs
+from riskdesk.analytics._legs import (
+    TradeLike,
+    ValuedLeg,
+    cap_dividends,
+    dividend_arrays,
+    resolve_legs,
+)
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.pricing import price
 
 __all__ = [
     "BookRevaluation",
@@ -69,7 +76,9 @@ class OptionBook:
 
     ``position`` is signed units of underlying per unit of price (``quantity * multiplier``),
     ``time_to_expiry`` in years (> 0), ``vol`` decimal (> 0), ``rate`` continuously
-    compounded, ``carry`` the yield of each underlying.
+    compounded, ``carry`` the yield of each underlying. Optional discrete dividends per
+    position: ``dividend_times`` (years from now, > 0; padding entries have amount 0) and
+    ``dividend_amounts``, both ``(n, m)``.
     """
 
     underlyings: tuple[str, ...]
@@ -83,6 +92,8 @@ class OptionBook:
     position: FloatArray
     rate: float
     carry: FloatArray
+    dividend_times: FloatArray | None = None
+    dividend_amounts: FloatArray | None = None
 
     def __post_init__(self) -> None:
         m = len(self.underlyings)
@@ -107,6 +118,24 @@ class OptionBook:
             raise ValueError("OptionBook time_to_expiry and vol must be > 0 (drop expired options)")
         if not math.isfinite(self.rate):
             raise ValueError(f"OptionBook.rate must be finite, got {self.rate}")
+        if (self.dividend_times is None) != (self.dividend_amounts is None):
+            raise ValueError(
+                "OptionBook needs both dividend_times and dividend_amounts, or neither"
+            )
+        if self.dividend_times is not None and self.dividend_amounts is not None:
+            times = np.ascontiguousarray(self.dividend_times, dtype=np.float64)
+            amounts = np.ascontiguousarray(self.dividend_amounts, dtype=np.float64)
+            if times.ndim != 2 or times.shape[0] != n or amounts.shape != times.shape:
+                raise ValueError(
+                    f"OptionBook.dividend_times/amounts must both have shape ({n}, m), got "
+                    f"{times.shape} and {amounts.shape}"
+                )
+            if not (np.all(np.isfinite(times)) and np.all(np.isfinite(amounts))):
+                raise ValueError("OptionBook dividend times and amounts must be finite")
+            if np.any(amounts < 0) or np.any((amounts > 0) & (times <= 0)):
+                raise ValueError("OptionBook dividends need amounts >= 0 and times > 0")
+            object.__setattr__(self, "dividend_times", times)
+            object.__setattr__(self, "dividend_amounts", amounts)
 
     @property
     def size(self) -> int:
@@ -193,8 +222,6 @@ def revalue_book(
     model and engine. Each model is called once per chunk of scenarios holding about
     ``chunk_prices`` prices, with ``(scenarios, positions)`` broadcast arrays.
     """
-    from riskdesk.pricing import price
-
     config = model_config or ModelConfig()
     k = scenarios.count
     n = book.size
@@ -227,6 +254,19 @@ def revalue_book(
         calls = book.is_call[idx]
         carry = book.carry[u]
         pos = book.position[idx]
+        base_kwargs = dict(kwargs)
+        aged_kwargs = dict(kwargs)
+        aged_divs: tuple[FloatArray, FloatArray] | None = None
+        if book.dividend_times is not None and book.dividend_amounts is not None:
+            times = book.dividend_times[idx]
+            amounts = book.dividend_amounts[idx]
+            base_kwargs["dividends"] = (np.where(amounts > 0, times, 0.0), amounts)
+            moved = times - scenarios.horizon_days / 365.0
+            alive = (moved > 0.0) & (amounts > 0.0)
+            aged_divs = (
+                np.where(alive, moved, 0.0)[None, :, :],
+                np.where(alive, amounts, 0.0)[None, :, :],
+            )
         base = price(
             model=model,
             S=s0,
@@ -236,7 +276,7 @@ def revalue_book(
             q=carry,
             sigma=vol,
             is_call=calls,
-            **kwargs,
+            **base_kwargs,
         )
         base_prices = np.asarray(base, dtype=np.float64)
         base_value += float((base_prices * pos).sum())
@@ -249,6 +289,15 @@ def revalue_book(
             sig = np.maximum(
                 vol[None, :] + scenarios.vol_shocks[start:stop, None] / 100.0, ScenarioGrid.MIN_VOL
             )
+            chunk_kwargs = dict(aged_kwargs)
+            if aged_divs is not None:
+                chunk_kwargs["dividends"] = cap_dividends(
+                    spots,
+                    np.broadcast_to(aged_t[None, :], spots.shape),
+                    np.full(spots.shape, book.rate),
+                    np.broadcast_to(aged_divs[0], (*spots.shape, aged_divs[0].shape[-1])),
+                    np.broadcast_to(aged_divs[1], (*spots.shape, aged_divs[1].shape[-1])),
+                )
             block = np.asarray(
                 price(
                     model=model,
@@ -259,7 +308,7 @@ def revalue_book(
                     q=carry[None, :],
                     sigma=sig,
                     is_call=calls[None, :],
-                    **kwargs,
+                    **chunk_kwargs,
                 ),
                 dtype=np.float64,
             )
@@ -282,48 +331,41 @@ def book_from_trades(
     snapshot: MarketSnapshot,
     model_config: ModelConfig,
 ) -> tuple[OptionBook, list[str]]:
-    """Book of the valued option legs of ``trades`` (stock legs and unvalued legs left out).
+    """Build the book of the valued option legs of ``trades`` (stock and unvalued legs left out).
 
-    Returns the book and the warnings (as messages) of legs that could not be valued.
+    Vols, times and dividends are resolved as in ``evaluate``. Returns the book and the
+    messages of the legs that could not be valued.
     """
-    rows: list[tuple[str, float, float, float, bool, bool, float, float]] = []
+    legs: list[ValuedLeg] = []
     messages: list[str] = []
-    spots: dict[str, tuple[float, float]] = {}
     for trade in trades:
         resolution = resolve_legs(trade, snapshot, model_config)
         messages.extend(issue.message for issue in resolution.warnings + resolution.errors)
-        for leg in resolution.valued:
-            instrument = leg.leg.instrument
-            if not isinstance(instrument, OptionContract):
-                continue
-            style = model_config.resolved_style(instrument.style)
-            spots.setdefault(leg.underlying, (leg.spot, leg.carry))
-            rows.append(
-                (
-                    leg.underlying,
-                    leg.strike,
-                    leg.time_to_expiry,
-                    leg.vol,
-                    leg.is_call,
-                    style is ExerciseStyle.AMERICAN,
-                    leg.position,
-                    leg.rate,
-                )
-            )
+        legs.extend(leg for leg in resolution.valued if leg.is_option)
+    spots: dict[str, tuple[float, float]] = {}
+    for leg in legs:
+        spots.setdefault(leg.underlying, (leg.spot, leg.carry))
     symbols = tuple(sorted(spots))
     index = {s: i for i, s in enumerate(symbols)}
-    rate = rows[0][7] if rows else float(snapshot.overrides.rate)
+    dividends = dividend_arrays([leg.dividends for leg in legs])
+    american = [
+        isinstance(leg.leg.instrument, OptionContract)
+        and model_config.resolved_style(leg.leg.instrument.style) is ExerciseStyle.AMERICAN
+        for leg in legs
+    ]
     book = OptionBook(
         underlyings=symbols,
         spot=np.array([spots[s][0] for s in symbols], dtype=np.float64),
-        underlying_index=np.array([index[r[0]] for r in rows], dtype=np.int64),
-        strike=np.array([r[1] for r in rows], dtype=np.float64),
-        time_to_expiry=np.array([r[2] for r in rows], dtype=np.float64),
-        vol=np.array([r[3] for r in rows], dtype=np.float64),
-        is_call=np.array([r[4] for r in rows], dtype=bool),
-        american=np.array([r[5] for r in rows], dtype=bool),
-        position=np.array([r[6] for r in rows], dtype=np.float64),
-        rate=rate,
+        underlying_index=np.array([index[leg.underlying] for leg in legs], dtype=np.int64),
+        strike=np.array([leg.strike for leg in legs], dtype=np.float64),
+        time_to_expiry=np.array([leg.time_to_expiry for leg in legs], dtype=np.float64),
+        vol=np.array([leg.vol for leg in legs], dtype=np.float64),
+        is_call=np.array([leg.is_call for leg in legs], dtype=bool),
+        american=np.array(american, dtype=bool),
+        position=np.array([leg.position for leg in legs], dtype=np.float64),
+        rate=float(snapshot.overrides.rate),
         carry=np.array([spots[s][1] for s in symbols], dtype=np.float64),
+        dividend_times=None if dividends is None else dividends[0],
+        dividend_amounts=None if dividends is None else dividends[1],
     )
     return book, messages

@@ -1,19 +1,19 @@
 """``riskdesk bench analytics``: workbench evaluation and book revaluation timings.
 
-Measurements (median of ``repeats`` timed runs after one warm-up run), each beside a baseline
-measured in the same run:
+Warm medians, each beside a baseline measured in the same run:
 
-1. ``evaluate`` of a 4-leg American iron condor (Bjerksund-Stensland 2002 engine, raw chain
-   IV) on a 41 x 21 spot x vol grid with 10 dates; target <= 5 ms. Baseline: the same P/L
-   grids priced with a Python loop over grid points, one vectorized kernel call (all legs)
-   per point.
-2. ``revalue_book`` of 10,000 American options (Bjerksund-Stensland 2002) under 1,000
-   spot x vol scenarios (10 million prices); target <= 1 s. Baseline: a Python loop over
-   scenarios, one kernel call (all options) per scenario.
-3. ``revalue_book`` of the same book as European options (BSM kernel). Baseline: a plain-numpy
-   BSM implementation (scipy ``ndtr``) over the same 10 million prices.
+1. ``evaluate`` of a 4-leg European iron condor (BSM, raw chain IV) on the default grid
+   (41 x 21 spot x vol, 10 dates); target <= 5 ms. Baseline: the same two grids priced by a
+   Python loop over grid points, one vectorized kernel call (all legs) per point.
+2. The same with American legs (Bjerksund-Stensland 2002 engine, the default).
+3. ``revalue_book`` of 10,000 European options under 1,000 spot x vol scenarios (10 million
+   BSM prices); target <= 1 s. Baseline: a plain-numpy BSM (scipy ``ndtr``) of the same
+   prices.
+4. The same book with American options (Bjerksund-Stensland 2002). Baseline: a Python loop
+   over scenarios, one kernel call (all options) per scenario, timed on 100 scenarios and
+   scaled to 1,000.
 
-The market is synthetic and built here (seeded), so the benchmark needs no data files.
+The market is synthetic and built here, so the benchmark needs no data files.
 """
 
 from __future__ import annotations
@@ -75,14 +75,20 @@ def _smile(strike: float) -> float:
     return 0.20 + 0.10 * math.log(strike / _SPOT) ** 2 - 0.05 * math.log(strike / _SPOT)
 
 
-def _snapshot() -> MarketSnapshot:
+def _model(style: ExerciseStyle) -> dict[str, Any]:
+    if style is ExerciseStyle.AMERICAN:
+        return {"model": "american", "engine": "bjerksund_stensland_2002"}
+    return {"model": "bsm"}
+
+
+def _snapshot(style: ExerciseStyle) -> MarketSnapshot:
+    """One expiry of XYZ, strikes 60..140 by 2.5, quotes priced on a smile with ``style``."""
     t = year_fraction(_AS_OF, expiry_datetime(_EXPIRY, settlement=Settlement.PM))
     strikes = np.arange(60.0, 141.0, 2.5)
+    vols = np.array([_smile(k) for k in strikes])
     quotes = []
     for right in (OptionRight.CALL, OptionRight.PUT):
-        vols = np.array([_smile(k) for k in strikes])
         mids = price(
-            model="american",
             S=_SPOT,
             K=strikes,
             T=t,
@@ -90,47 +96,29 @@ def _snapshot() -> MarketSnapshot:
             q=_CARRY,
             sigma=vols,
             is_call=right.is_call,
-            engine="bjerksund_stensland_2002",
+            **_model(style),
         )
         for k, mid in zip(strikes, np.asarray(mids), strict=True):
             m = Decimal(str(round(float(mid), 4)))
             half = min(Decimal("0.02"), m)
-            quotes.append(
-                OptionQuote(
-                    contract=OptionContract(
-                        "XYZ", _EXPIRY, Decimal(str(k)), right, ExerciseStyle.AMERICAN
-                    ),
-                    bid=m - half,
-                    ask=m + half,
-                    mark=m,
-                    iv=None,
-                    provider_timestamp=_AS_OF,
-                    receive_timestamp=_AS_OF,
-                )
-            )
+            contract = OptionContract("XYZ", _EXPIRY, Decimal(str(k)), right, style)
+            quotes.append(OptionQuote(contract, m - half, m + half, m, None, _AS_OF, _AS_OF))
+    spot = UnderlyingQuote(
+        "XYZ", Decimal("100"), Decimal("99.99"), Decimal("100.01"), Decimal("100"), _AS_OF, _AS_OF
+    )
     return MarketSnapshot(
         as_of=_AS_OF,
         mode=SnapshotMode.PINNED,
         source="bench",
-        underlyings=(
-            UnderlyingQuote(
-                "XYZ",
-                Decimal("100"),
-                Decimal("99.99"),
-                Decimal("100.01"),
-                Decimal("100"),
-                _AS_OF,
-                _AS_OF,
-            ),
-        ),
+        underlyings=(spot,),
         options=tuple(quotes),
         overrides=MarketOverrides(rate=_RATE, dividend_yield={"XYZ": _CARRY}),
     )
 
 
-def _iron_condor() -> TradeVersion:
+def _iron_condor(style: ExerciseStyle) -> TradeVersion:
     def leg(strike: str, right: OptionRight, qty: int, entry: str) -> Leg:
-        contract = OptionContract("XYZ", _EXPIRY, Decimal(strike), right, ExerciseStyle.AMERICAN)
+        contract = OptionContract("XYZ", _EXPIRY, Decimal(strike), right, style)
         return Leg(contract, Decimal(qty), Decimal(entry), Decimal("0.65"))
 
     return TradeVersion(
@@ -144,8 +132,10 @@ def _iron_condor() -> TradeVersion:
     )
 
 
-def _loop_baseline(snapshot: MarketSnapshot, trade: TradeVersion, grid: ScenarioGrid) -> float:
-    """Price the evaluation's grids point by point (one kernel call per point)."""
+def _loop_baseline(
+    snapshot: MarketSnapshot, trade: TradeVersion, grid: ScenarioGrid, style: ExerciseStyle
+) -> float:
+    """Price the evaluation's two grids point by point (one kernel call per grid point)."""
     result = evaluate(trade, snapshot, ModelConfig(), grid)
     legs = [leg for leg in result.legs if leg.status == "ok"]
     strikes = np.array([float(leg.instrument["strike"]) for leg in legs])
@@ -153,36 +143,21 @@ def _loop_baseline(snapshot: MarketSnapshot, trade: TradeVersion, grid: Scenario
     vols = np.array([leg.vol or 0.0 for leg in legs])
     ttm = np.array([leg.time_to_expiry or 0.0 for leg in legs])
     pos = np.array([float(Decimal(leg.quantity)) * 100.0 for leg in legs])
-    spots = result.spots["XYZ"]
+    model = _model(style)
 
     def run() -> float:
         total = 0.0
-        for s in spots:
+        for s in result.spots["XYZ"]:
             for shift in result.vol_shifts:
                 sigma = np.maximum(vols + shift / 100.0, ScenarioGrid.MIN_VOL)
                 px = price(
-                    model="american",
-                    S=s,
-                    K=strikes,
-                    T=ttm,
-                    r=_RATE,
-                    q=_CARRY,
-                    sigma=sigma,
-                    is_call=calls,
-                    engine="bjerksund_stensland_2002",
+                    S=s, K=strikes, T=ttm, r=_RATE, q=_CARRY, sigma=sigma, is_call=calls, **model
                 )
                 total += float(np.asarray(px) @ pos)
             for tau in result.date_years:
+                tt = np.maximum(ttm - tau, 0.0)
                 px = price(
-                    model="american",
-                    S=s,
-                    K=strikes,
-                    T=np.maximum(ttm - tau, 0.0),
-                    r=_RATE,
-                    q=_CARRY,
-                    sigma=vols,
-                    is_call=calls,
-                    engine="bjerksund_stensland_2002",
+                    S=s, K=strikes, T=tt, r=_RATE, q=_CARRY, sigma=vols, is_call=calls, **model
                 )
                 total += float(np.asarray(px) @ pos)
         return total
@@ -217,12 +192,13 @@ def _scenarios() -> BookScenarios:
     )
 
 
-def _scenario_loop_baseline(book: OptionBook, scenarios: BookScenarios) -> float:
+def _scenario_loop_baseline(book: OptionBook, scenarios: BookScenarios, count: int) -> float:
+    """Python loop over the first ``count`` scenarios, one kernel call each, scaled to all."""
     s0 = book.spot[book.underlying_index]
     q = book.carry[book.underlying_index]
 
     def run() -> None:
-        for k in range(scenarios.count):
+        for k in range(count):
             sigma = np.maximum(book.vol + scenarios.vol_shocks[k] / 100.0, ScenarioGrid.MIN_VOL)
             px = price(
                 model="american",
@@ -237,7 +213,7 @@ def _scenario_loop_baseline(book: OptionBook, scenarios: BookScenarios) -> float
             )
             float(np.asarray(px) @ book.position)
 
-    return _median_time(run, 1)
+    return _median_time(run, 1) * scenarios.count / count
 
 
 def _numpy_bsm_baseline(book: OptionBook, scenarios: BookScenarios) -> float:
@@ -290,69 +266,81 @@ def _row(
 
 def main(repeats: int, as_json: bool) -> None:
     """Run the analytics benchmarks and print a rich table (or JSON with ``as_json``)."""
-    snapshot = _snapshot()
-    trade = _iron_condor()
-    config = ModelConfig()
-    grid = ScenarioGrid()
-    evaluation = evaluate(trade, snapshot, config, grid)
-    if evaluation.errors or any(leg.status != "ok" for leg in evaluation.legs):
-        raise RuntimeError(f"benchmark trade did not evaluate cleanly: {evaluation.warnings}")
     rows = []
-    median = _median_time(lambda: evaluate(trade, snapshot, config, grid), max(repeats, 5) * 4)
-    rows.append(
-        _row(
-            "evaluate: 4-leg American iron condor, 41x21 spot x vol, 10 dates (warm)",
-            median,
-            _EVAL_TARGET_S,
-            "Python loop over grid points (1 kernel call per point)",
-            _loop_baseline(snapshot, trade, grid),
-            "bjerksund_stensland_2002, RAW_CHAIN_IV; includes IV solve, Greeks, breakevens, PoP",
+    grid = ScenarioGrid()
+    config = ModelConfig()
+    for style, label in ((ExerciseStyle.EUROPEAN, "BSM"), (ExerciseStyle.AMERICAN, "BS2002")):
+        snapshot = _snapshot(style)
+        trade = _iron_condor(style)
+        evaluation = evaluate(trade, snapshot, config, grid)
+        if evaluation.errors or any(leg.status != "ok" for leg in evaluation.legs):
+            raise RuntimeError(f"benchmark trade did not evaluate cleanly: {evaluation.warnings}")
+        runs = max(repeats, 5) * 4
+
+        def run(s: MarketSnapshot = snapshot, t: TradeVersion = trade) -> object:
+            return evaluate(t, s, config, grid)
+
+        rows.append(
+            _row(
+                f"evaluate iron condor ({label})",
+                _median_time(run, runs),
+                _EVAL_TARGET_S,
+                "loop: 1 kernel call per grid point",
+                _loop_baseline(snapshot, trade, grid, style),
+                f"4 {style.value.lower()} legs, 41 x 21 spot x vol + 41 x 10 spot x date, warm, "
+                f"median of {runs}; includes IV solve, Greeks, breakevens, max P/L, PoP",
+            )
         )
-    )
     scenarios = _scenarios()
-    american = _book(american=True)
     european = _book(american=False)
-    n_prices = american.size * scenarios.count
-    median = _median_time(lambda: revalue_book(american, scenarios), repeats)
+    n_prices = european.size * scenarios.count
     rows.append(
         _row(
-            f"revalue_book: {american.size:,} American options x {scenarios.count:,} scenarios",
-            median,
+            "revalue_book 10k x 1k (BSM)",
+            _median_time(lambda: revalue_book(european, scenarios), repeats),
             _BOOK_TARGET_S,
-            "Python loop over scenarios (1 kernel call per scenario)",
-            _scenario_loop_baseline(american, scenarios),
-            f"{n_prices:,} prices, bjerksund_stensland_2002",
+            "plain-numpy BSM (scipy ndtr)",
+            _numpy_bsm_baseline(european, scenarios),
+            f"{european.size:,} European options x {scenarios.count:,} spot x vol scenarios = "
+            f"{n_prices:,} BSM prices, median of {repeats}",
         )
     )
-    median = _median_time(lambda: revalue_book(european, scenarios), repeats)
+    american = _book(american=True)
+    runs = max(1, min(repeats, 3))
     rows.append(
         _row(
-            f"revalue_book: {european.size:,} European options x {scenarios.count:,} scenarios",
-            median,
+            "revalue_book 10k x 1k (BS2002)",
+            _median_time(lambda: revalue_book(american, scenarios), runs),
             _BOOK_TARGET_S,
-            "plain-numpy BSM (scipy ndtr), same prices",
-            _numpy_bsm_baseline(european, scenarios),
-            f"{n_prices:,} prices, bsm",
+            "loop: 1 kernel call per scenario",
+            _scenario_loop_baseline(american, scenarios, 100),
+            f"{american.size:,} American options x {scenarios.count:,} scenarios = "
+            f"{n_prices:,} Bjerksund-Stensland 2002 prices, median of {runs}; baseline timed "
+            "on 100 scenarios and scaled x10",
         )
     )
     if as_json:
         print(json.dumps({"benchmark": "analytics", "repeats": repeats, "results": rows}, indent=2))
         return
-    table = Table(title=f"riskdesk analytics benchmark (median of {repeats} runs, warm)")
-    for column in ("measurement", "median", "target", "baseline", "baseline median", "speedup"):
-        table.add_column(column)
-    for row in rows:
+    table = Table(title="riskdesk analytics benchmark (warm medians)")
+    for column in ("#", "measurement", "median", "target", "baseline", "base median", "speedup"):
+        table.add_column(column, no_wrap=column != "baseline")
+    for i, row in enumerate(rows, start=1):
         target = "" if row["target_s"] is None else _fmt(row["target_s"])
-        ok = "" if row["meets_target"] is None else (" ok" if row["meets_target"] else " MISSED")
+        ok = "" if row["meets_target"] is None else (" ok" if row["meets_target"] else " MISS")
         table.add_row(
-            f"{row['name']}\n[dim]{row['detail']}[/dim]",
+            str(i),
+            row["name"],
             _fmt(row["median_s"]),
             target + ok,
             row["baseline"],
             _fmt(row["baseline_median_s"]),
             f"{row['speedup']:.1f}x" if row["speedup"] else "",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for i, row in enumerate(rows, start=1):
+        console.print(f"[dim]{i}. {row['detail']}[/dim]")
 
 
 def _fmt(seconds: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, Group
@@ -66,12 +67,44 @@ def snapshot_table(snapshot: MarketSnapshot, *, snapshot_id: str, snapshot_hash:
             str(len({o.contract.expiry for o in chain})),
             f"{len(chain):,}",
         )
-    diag = Table(title="diagnostics")
-    diag.add_column("check")
-    diag.add_column("value", justify="right")
-    for key, value in sorted(_flatten(dict(snapshot.diagnostics)).items()):
-        diag.add_row(key, str(value))
+    diag = diagnostics_table(dict(snapshot.diagnostics))
     return Group(Panel(head, title="market snapshot"), und, diag)
+
+
+_ALWAYS = ("options", "crossed", "zero_bid", "stale", "wide_spread")
+
+
+def diagnostics_table(diagnostics: dict[str, Any]) -> Table:
+    """Quote-quality counts per underlying: the issue columns always, others when non-zero."""
+    per = diagnostics.get("by_underlying")
+    table = Table(title="diagnostics (quote counts)")
+    if not isinstance(per, dict) or not per:
+        table.add_column("check")
+        table.add_column("value", justify="right")
+        for key, value in sorted(_flatten(diagnostics).items()):
+            table.add_row(key, str(value))
+        return table
+    rows = {sym: _flatten(vals) for sym, vals in sorted(per.items())}
+    keys = sorted({k for r in rows.values() for k in r})
+    shown = [k for k in _ALWAYS if k in keys] + [
+        k for k in keys if k not in _ALWAYS and any(r.get(k) for r in rows.values())
+    ]
+    table.add_column("underlying")
+    for key in shown:
+        table.add_column(key.replace("iv_status.", "iv ").replace("_", " "), justify="right")
+    for sym, r in rows.items():
+        table.add_row(
+            sym,
+            *(f"{r.get(k, 0):,}" if isinstance(r.get(k, 0), int) else str(r.get(k)) for k in shown),
+        )
+    return table
+
+
+def dec(value: Decimal | None) -> str:
+    """A Decimal without storage padding (``529.01000000`` -> ``529.01``)."""
+    if value is None:
+        return "-"
+    return format(value.normalize(), "f")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -118,19 +151,18 @@ def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluati
     console.print(Panel(head, title=title))
 
     legs = Table(title="legs")
-    for col in ("leg", "qty", "status", "vol", "price", "value", "P/L open", *GREEK_COLUMNS):
-        legs.add_column(col, justify="left" if col in ("leg", "status") else "right")
+    for col in ("leg", "vol", "price", "value", "P/L open", *GREEK_COLUMNS[:4]):
+        legs.add_column(col, justify="left" if col == "leg" else "right")
     for leg in data["legs"]:
         pg = leg.get("position_greeks") or {}
+        status = "" if leg["status"] == "ok" else f" [yellow]({leg['status']})[/]"
         legs.add_row(
-            leg["label"] + ("" if leg["include"] else " [dim](off)[/]"),
-            leg["quantity"],
-            leg["status"],
+            leg["label"] + ("" if leg["include"] else " [dim](off)[/]") + status,
             "-" if leg.get("vol") is None else f"{leg['vol']:.2%}",
             num(leg.get("price"), 3),
             money(leg.get("value")),
             money(leg.get("pl_open")),
-            *(num(pg.get(k), 2) for k in GREEK_COLUMNS),
+            *(num(pg.get(k), 2) for k in GREEK_COLUMNS[:4]),
         )
     console.print(legs)
     _curves(console, data)
@@ -157,22 +189,22 @@ def _curves(console: Console, data: dict[str, Any]) -> None:
     spots = next(iter(grid["spots"].values())) if grid["spots"] else grid["spot_moves"]
     moves = grid["spot_moves"]
     dates = grid["dates"]
-    cols = _pick(len(moves), 9)
+    cols = _pick(len(moves), 7)
     table = Table(title="P/L by spot (columns) and date (rows), T+0 ... expiry")
     table.add_column("date")
     for j in cols:
-        table.add_column(f"{spots[j]:,.2f}\n({moves[j]:+.0f})", justify="right")
+        table.add_column(f"{spots[j]:,.1f}\n{moves[j]:+g}", justify="right")
     n_dates = len(dates)
     for i in _pick(n_dates, 6):
         row = spot_time[i] if len(spot_time) == n_dates else [r[i] for r in spot_time]
-        table.add_row(dates[i][:16].replace("T", " "), *(money(row[j]) for j in cols))
+        table.add_row(dates[i][5:16].replace("T", " "), *(f"{row[j]:,.0f}" for j in cols))
     console.print(table)
 
 
 def comparison(console: Console, data: dict[str, Any]) -> None:
     """A, B and A-B of the scalar measures, then both evaluations' leg tables."""
     a, b, diff = data["a"]["measures"], data["b"]["measures"], data["diff"]
-    dm = diff.get("measures", diff)
+    dm = diff
     table = Table(title="A vs B")
     table.add_column("measure")
     for col in ("A", "B", "A-B"):
@@ -220,7 +252,9 @@ def attribution(console: Console, data: dict[str, Any]) -> None:
     legs = Table(title="per leg")
     legs.add_column("leg")
     legs.add_column("total", justify="right")
-    terms = list(trade.get("taylor", {}).keys())
+    terms = [
+        k for k in ("delta", "gamma", "vega", "theta", "residual") if k in trade.get("taylor", {})
+    ]
     for key in terms:
         legs.add_column(key, justify="right")
     for leg in data.get("legs", []):

@@ -42,7 +42,7 @@ import numpy.typing as npt
 
 from riskdesk.domain.instruments import ExerciseStyle
 from riskdesk.domain.market import MarketOverrides, MarketSnapshot
-from riskdesk.domain.timeutil import expiry_datetime, year_fractions
+from riskdesk.domain.timeutil import SECONDS_PER_YEAR, expiry_datetime, year_fractions
 from riskdesk.pricing import implied_vol
 
 __all__ = [
@@ -247,25 +247,17 @@ def _solve_statuses(
     snapshot: MarketSnapshot, symbol: str, *, american: bool, batch: _IvBatch
 ) -> Sequence[str]:
     overrides = snapshot.overrides
-    spot = float(snapshot.underlying(symbol).spot)
     seconds = np.asarray(batch.times, dtype=np.float64)
-    kwargs: dict[str, Any] = {
-        "price": np.asarray(batch.prices, dtype=np.float64),
-        "S": spot,
-        "K": np.asarray(batch.strikes, dtype=np.float64),
-        "T": seconds / (365.0 * 86_400.0),
-        "r": float(overrides.rate),
-        "q": overrides.carry_yield(symbol),
-        "is_call": np.asarray(batch.calls, dtype=np.bool_),
-    }
-    dividends = dividend_inputs(overrides, symbol, as_of=snapshot.as_of)
-    if american:
-        kwargs["model"] = "american"
-        kwargs["engine"] = _AMERICAN_ENGINE
-    else:
-        kwargs["model"] = "bsm"
-    if dividends is not None:
-        kwargs["dividends"] = dividends
-    result = implied_vol(**kwargs)
-    status = np.asarray(result.status).reshape(-1)
-    return [str(s) for s in status]
+    result = implied_vol(
+        model="american" if american else "bsm",
+        price=np.asarray(batch.prices, dtype=np.float64),
+        S=float(snapshot.underlying(symbol).spot),
+        K=np.asarray(batch.strikes, dtype=np.float64),
+        T=seconds / float(SECONDS_PER_YEAR),
+        r=float(overrides.rate),
+        q=overrides.carry_yield(symbol),
+        is_call=np.asarray(batch.calls, dtype=np.bool_),
+        engine=_AMERICAN_ENGINE if american else None,
+        dividends=dividend_inputs(overrides, symbol, as_of=snapshot.as_of),
+    )
+    return [str(s) for s in np.asarray(result.status).reshape(-1)]

@@ -9,7 +9,7 @@ machine and database backend:
 * :class:`~decimal.Decimal` as a plain string without exponent or trailing zeros
   (``Decimal("1.50")`` and ``Decimal("1.5")`` hash alike), so money never passes through float;
 * timezone-aware datetimes as ISO-8601 UTC with a ``Z`` suffix (naive ones are refused),
-  dates as ``YYYY-MM-DD``; enums by value; tuples, lists as arrays; sets sorted.
+  dates as ``YYYY-MM-DD``; UUIDs as their hyphenated text; enums by value; tuples, lists as arrays; sets sorted.
 
 Example:
 -------
@@ -24,7 +24,7 @@ import dataclasses
 import enum
 import hashlib
 import json
-import math
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -34,7 +34,26 @@ __all__ = ["CanonicalizationError", "canonical_json", "canonicalize", "content_h
 
 
 class CanonicalizationError(ValueError):
-    """A value cannot be put in canonical form (NaN, naive datetime, unknown type)."""
+    """A value cannot be put in canonical form (NaN, naive datetime, unknown type).
+
+    ``path`` locates the value (``legs[2].strike``); the message names it.
+    """
+
+    def __init__(self, problem: str, path: str = "") -> None:
+        self.problem = problem
+        self.path = path
+        super().__init__(f"{path or 'value'}: {problem}")
+
+    def inside(self, key: str | int) -> CanonicalizationError:
+        """The same error one level further out (``key`` prepended to the path)."""
+        step = f"[{key}]" if isinstance(key, int) else str(key)
+        if not self.path:
+            path = step
+        elif self.path.startswith("["):
+            path = step + self.path
+        else:
+            path = f"{step}.{self.path}"
+        return CanonicalizationError(self.problem, path)
 
 
 def decimal_str(value: Decimal) -> str:
@@ -45,51 +64,92 @@ def decimal_str(value: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-def _float_token(value: float, path: str) -> float:
-    if not math.isfinite(value):
-        raise CanonicalizationError(f"{path or 'value'}: float {value!r} is not finite")
-    return 0.0 if value == 0.0 else float(value)
+def _float_token(value: float) -> float:
+    if value - value != 0.0:  # NaN or +-inf
+        raise CanonicalizationError(f"float {value!r} is not finite")
+    return 0.0 if value == 0.0 else value
 
 
-def canonicalize(value: Any, _path: str = "") -> Any:
+def canonicalize(value: Any) -> Any:
     """Turn ``value`` into plain JSON types in canonical form (see module docstring)."""
-    if value is None or isinstance(value, bool | str):
+    kind = type(value)
+    # Fast paths for the exact built-in types that make up almost every payload; the path
+    # of a bad value is only assembled when an error unwinds (see CanonicalizationError).
+    if kind is str or kind is bool or kind is int or value is None:
         return value
+    if kind is float:
+        return _float_token(value)
+    if kind is Decimal:
+        return decimal_str(value)
+    if kind is dict:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise CanonicalizationError(f"object key {key!r} is not a string")
+            try:
+                out[key] = canonicalize(item)
+            except CanonicalizationError as exc:
+                raise exc.inside(key) from None
+        return out
+    if kind is list or kind is tuple:
+        return _canonical_list(value)
+    if kind is datetime:
+        return _datetime_token(value)
+    return _canonicalize_other(value)
+
+
+def _datetime_token(value: datetime) -> str:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise CanonicalizationError(f"naive datetime {value!r}; use UTC")
+    if value.utcoffset() and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+def _canonical_list(values: Any) -> list[Any]:
+    out = []
+    for index, item in enumerate(values):
+        try:
+            out.append(canonicalize(item))
+        except CanonicalizationError as exc:
+            raise exc.inside(index) from None
+    return out
+
+
+def _canonicalize_other(value: Any) -> Any:
     if isinstance(value, enum.Enum):
-        return canonicalize(value.value, _path)
+        return canonicalize(value.value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return _float_token(value, _path)
+        return _float_token(float(value))
     if isinstance(value, Decimal):
         return decimal_str(value)
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise CanonicalizationError(f"{_path or 'value'}: naive datetime {value!r}; use UTC")
-        text = value.astimezone(UTC).isoformat()
-        return text.replace("+00:00", "Z")
+        return _datetime_token(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return canonicalize({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     if hasattr(value, "model_dump") and callable(value.model_dump):
-        value = value.model_dump()
+        return canonicalize(value.model_dump())
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CanonicalizationError(f"{_path}: object key {key!r} is not a string")
-            out[key] = canonicalize(item, f"{_path}.{key}" if _path else key)
-        return out
+        return canonicalize(dict(value))
     if isinstance(value, list | tuple):
-        return [canonicalize(v, f"{_path}[{i}]") for i, v in enumerate(value)]
+        return _canonical_list(value)
     if isinstance(value, set | frozenset):
-        items = [canonicalize(v, _path) for v in value]
+        items = [canonicalize(v) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
     # numpy scalars without importing numpy here
     if hasattr(value, "item") and callable(value.item):
-        return canonicalize(value.item(), _path)
-    raise CanonicalizationError(f"{_path or 'value'}: cannot canonicalize {type(value).__name__}")
+        return canonicalize(value.item())
+    raise CanonicalizationError(f"cannot canonicalize {type(value).__name__}")
 
 
 def canonical_json(value: Any) -> str:

@@ -166,6 +166,7 @@ class MarketSnapshot:
     options: tuple[OptionQuote, ...]
     overrides: MarketOverrides = field(default_factory=MarketOverrides)
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    _hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _require_utc("as_of", self.as_of)
@@ -208,5 +209,8 @@ class MarketSnapshot:
 
     @property
     def snapshot_hash(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`hash_payload`."""
-        return content_hash(self.hash_payload())
+        """SHA-256 of the canonical JSON of :meth:`hash_payload` (computed once per object)."""
+        if self._hash is None:
+            object.__setattr__(self, "_hash", content_hash(self.hash_payload()))
+        assert self._hash is not None
+        return self._hash

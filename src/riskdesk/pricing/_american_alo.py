@@ -25,7 +25,12 @@ The scheme here:
 * ``m`` Newton iterations on ``g = F(g)`` where ``F`` is FP-A: the Jacobian of ``F`` is
   assembled exactly through the (fixed) interpolation weights, so the iteration converges
   quadratically -- two iterations from QD+ reach the discretisation floor, where plain
-  fixed-point iterations (ALO's FP-A / FP-B') gain about one digit per sweep;
+  fixed-point iterations (ALO's FP-A / FP-B') gain about one digit per sweep. The first
+  iteration, whose error is dominated by the seed, uses a cheaper quadrature rule. The node
+  nearest expiry keeps its QD+ value (QD+ is exact as ``tau -> 0``; there the Jacobian is
+  unreliable and the premium hardly depends on it). Should the updates grow instead of
+  shrink (very low volatility against a high carry, where the equation is stiff), the QD+
+  boundary is used as it is;
 * the boundary integrals are taken over ``theta`` with ``u = tau sin^2(theta)`` (``l``
   Gauss-Legendre points), which removes the ``1/sqrt(tau - u)`` singularity and makes the
   interpolation points ``sqrt(u/T)`` fixed multiples of the node position, so the
@@ -112,7 +117,7 @@ def _rule(l: int, n: int) -> tuple[np.ndarray, np.ndarray]:  # noqa: E741 - ALO'
     fp = np.stack([s * s, c, 1.0 / c, w * 2.0 * s * c, w * 2.0 * s])
     interp = np.empty((n * l, n + 1))
     for i in range(1, n + 1):
-        interp[(i - 1) * l:i * l] = _lagrange_matrix(z, 2.0 * frac[i] * s - 1.0)
+        interp[(i - 1) * l : i * l] = _lagrange_matrix(z, 2.0 * frac[i] * s - 1.0)
     return np.ascontiguousarray(fp), np.ascontiguousarray(interp)
 
 
@@ -131,9 +136,18 @@ def make_scheme(*, l_first: int, l: int, m: int, n: int, p: int) -> AloScheme:  
     pr_interp = _lagrange_matrix(_nodes(n), 2.0 * np.sqrt(1.0 - sp**4) - 1.0)
     arr = np.ascontiguousarray
     return AloScheme(
-        l_first=l_first, l=l, m=m, n=n, p=p,
-        frac=arr(frac), fp1=fp1, interp1=interp1, fp=fp, interp=interp,
-        pr=arr(pr), pr_interp=arr(pr_interp),
+        l_first=l_first,
+        l=l,
+        m=m,
+        n=n,
+        p=p,
+        frac=arr(frac),
+        fp1=fp1,
+        interp1=interp1,
+        fp=fp,
+        interp=interp,
+        pr=arr(pr),
+        pr_interp=arr(pr_interp),
     )
 
 
@@ -141,17 +155,18 @@ def work_size(scheme: AloScheme) -> int:
     """Length of the scratch buffer one option needs."""
     n = scheme.n
     lmax = max(scheme.l, scheme.l_first)
-    return 3 * (n + 1) + 5 * (n + 1) + 2 * n * lmax + n * n + 3 * lmax
+    return 3 * (n + 1) + 5 * (n + 1) + n * lmax + n * n + 3 * lmax
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def qdplus_boundary(K: float, r: float, q: float, sigma: float, tau: float,
-                    guess: float, xmax: float) -> float:
+def qdplus_boundary(
+    K: float, r: float, q: float, sigma: float, tau: float, guess: float, xmax: float
+) -> float:
     """Li's QD+ put exercise boundary at time to expiry ``tau`` (safeguarded Halley).
 
     Solves ``(1 - e^{-q tau} Phi(-d+)) S - beta (K - S - p) + A Theta = 0`` for ``S`` in
     ``(0, xmax]`` starting from ``guess``, where ``p`` and ``Theta`` are the European put and
-    its calendar theta at ``S`` (ALO eq. (24) with Li's ``c0``).
+    its calendar theta at ``S`` (Li's equation as restated by ALO, with its ``c0`` term).
     """
     s2 = sigma * sigma
     sqt = math.sqrt(tau)
@@ -197,9 +212,9 @@ def qdplus_boundary(K: float, r: float, q: float, sigma: float, tau: float,
                 step /= denom
             if lo < x - step < hi:
                 x_new = x - step
-        # The QD+ boundary only seeds the Newton iterations, whose result does not depend on
-        # the seed (quadratic convergence): a relative step below 1e-5 is accepted unchecked.
-        if abs(step) <= 1e-5 * x and x_new == x - step:
+        # QD+ only seeds Newton: once a Halley step is below 1e-3 (relative) the error left
+        # after it is ~1e-9 (cubic convergence), so it is accepted without another check.
+        if abs(step) <= 1e-3 * x and x_new == x - step:
             return x_new
         if abs(x_new - x) <= 1e-15 * x:
             return x_new
@@ -256,21 +271,47 @@ def _lu_solve(a: np.ndarray, piv: np.ndarray, b: np.ndarray, n: int) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _qdplus_seed(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
-                 frac: np.ndarray, g: np.ndarray) -> None:
+def _qdplus_seed(
+    K: float,
+    r: float,
+    q: float,
+    sigma: float,
+    T: float,
+    xmax: float,
+    frac: np.ndarray,
+    g: np.ndarray,
+) -> None:
     """``g = log(B_QD+ / X)`` at the nodes, short to long expiry, each from the previous."""
     g[0] = 0.0
-    guess = xmax
     for i in range(1, frac.shape[0]):
-        b = qdplus_boundary(K, r, q, sigma, T * frac[i] * frac[i], guess, xmax)
-        guess = b
+        guess = 0.0
+        if i >= 3:
+            # linear extrapolation of log(B/X) in sqrt(tau) from the two previous nodes
+            slope = (g[i - 1] - g[i - 2]) / (frac[i - 1] - frac[i - 2])
+            guess = g[i - 1] + slope * (frac[i] - frac[i - 1])
+        elif i == 2:
+            guess = g[1]
+        b = qdplus_boundary(
+            K, r, q, sigma, T * frac[i] * frac[i], xmax * math.exp(min(guess, 0.0)), xmax
+        )
         g[i] = min(math.log(b / xmax), 0.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
-            frac: np.ndarray, fp: np.ndarray, interp: np.ndarray, n_iter: int,
-            g: np.ndarray, work: np.ndarray) -> float:
+def _newton(
+    K: float,
+    r: float,
+    q: float,
+    sigma: float,
+    T: float,
+    xmax: float,
+    frac: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    n_iter: int,
+    g: np.ndarray,
+    work: np.ndarray,
+) -> float:
     """``n_iter`` Newton iterations on ``g = F(g)`` (FP-A), in place on ``g``.
 
     Returns the largest node update of the last iteration (NaN if it broke down).
@@ -284,19 +325,18 @@ def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
     carry = r - q
     inv_sig = 1.0 / sigma
     gp = work[0:n1]  # F(g)
-    hsq = work[n1:2 * n1]  # g^2
-    jrow = work[2 * n1:3 * n1]
-    rhs = work[3 * n1:4 * n1]
-    piv = work[4 * n1:5 * n1]
+    hsq = work[n1 : 2 * n1]  # g^2
+    jrow = work[2 * n1 : 3 * n1]
+    rhs = work[3 * n1 : 4 * n1]
+    piv = work[4 * n1 : 5 * n1]
     o = 5 * n1
-    er = work[o:o + n * nl]
-    eq = work[o + n * nl:o + 2 * n * nl]
-    o += 2 * n * nl
-    jac = work[o:o + n * n]  # I - J, then its LU factors
+    eq = work[o : o + n * nl]  # e^{q u} at the quadrature points
+    o += n * nl
+    jac = work[o : o + n * n]  # I - J, then its LU factors
     o += n * n
-    t_dn = work[o:o + nl]  # d num / d lr_j
-    t_dd = work[o + nl:o + 2 * nl]  # d den / d lr_j
-    t_gu = work[o + 2 * nl:o + 3 * nl]  # interpolated g at the quadrature points
+    t_dn = work[o : o + nl]  # d num / d lr_j
+    t_dd = work[o + nl : o + 2 * nl]  # d den / d lr_j
+    t_gu = work[o + 2 * nl : o + 3 * nl]  # interpolated g at the quadrature points
     fp_a = fp[0]
     fp_c = fp[1]
     fp_ic = fp[2]
@@ -306,12 +346,12 @@ def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
         ti = T * frac[i] * frac[i]
         for j in range(nl):
             u = ti * fp_a[j]
-            er[(i - 1) * nl + j] = math.exp(r * u)
             eq[(i - 1) * nl + j] = math.exp(q * u)
     for _ in range(n_iter):
         for k in range(n1):
             hsq[k] = g[k] * g[k]
-        for i in range(1, n1):
+        # node 1 (nearest expiry) keeps its QD+ value: see the module docstring
+        for i in range(2, n1):
             xi = sq_t * frac[i]
             ti = xi * xi
             v = sigma * xi
@@ -331,7 +371,7 @@ def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
             for j in range(nl):
                 row = base + j
                 acc = 0.0
-                for k in range(n1):
+                for k in range(1, n1):  # H = 0 at tau = 0
                     acc += interp[row, k] * hsq[k]
                 gu = -math.sqrt(max(acc, 0.0))
                 c = fp_c[j]
@@ -341,8 +381,9 @@ def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
                 lr = gi - gu  # log(B(tau_i) / B(u_j))
                 dpj = (lr + s) * inv_vv + 0.5 * vv
                 cpj, pp = norm_cdf_pdf(dpj)
-                pm = pp * math.exp(lr + s)
-                wn = rn * fp_w2[j] * er[row]
+                # phi(d-) e^{r u} = phi(d+) (B(tau)/B(u)) e^{(r-q)(tau-u)} e^{r u}
+                pm = pp * math.exp(lr + s + r * ti * fp_a[j])
+                wn = rn * fp_w2[j]
                 wq1 = qt * fp_w1[j] * eq[row]
                 wq2 = qd * fp_w2[j] * eq[row]
                 num += wn * pm
@@ -365,14 +406,18 @@ def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
                 if gu < -1e-300:
                     fac = -e / gu
                     row = base + j
-                    for k in range(n1):
+                    for k in range(1, n1):
                         jrow[k] += fac * interp[row, k]
             for k in range(1, n1):
                 jac[(i - 1) * n + (k - 1)] = -jrow[k] * g[k]
             jac[(i - 1) * n + (i - 1)] += 1.0 - diag
-        _lu_factor(jac, piv, n)
-        for i in range(n):
+        for i in range(1, n):
             rhs[i] = gp[i + 1] - g[i + 1]
+        for k in range(n):  # identity row: node 1 is not updated
+            jac[k] = 0.0
+        jac[0] = 1.0
+        rhs[0] = 0.0
+        _lu_factor(jac, piv, n)
         _lu_solve(jac, piv, rhs, n)
         step = 0.0
         for i in range(1, n1):
@@ -384,8 +429,19 @@ def _newton(K: float, r: float, q: float, sigma: float, T: float, xmax: float,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _premium(S: float, K: float, T: float, r: float, q: float, sigma: float, xmax: float,
-             g: np.ndarray, pr: np.ndarray, pr_interp: np.ndarray, hsq: np.ndarray) -> float:
+def _premium(
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    xmax: float,
+    g: np.ndarray,
+    pr: np.ndarray,
+    pr_interp: np.ndarray,
+    hsq: np.ndarray,
+) -> float:
     """Early-exercise premium of the put for the boundary ``g`` on the fine nodes."""
     n1 = g.shape[0]
     for k in range(n1):
@@ -402,16 +458,31 @@ def _premium(S: float, K: float, T: float, r: float, q: float, sigma: float, xma
         t = st * st
         vt = sigma * st
         dp = (ln_sx + math.sqrt(max(acc, 0.0)) + carry * t) / vt + 0.5 * vt
-        eep += pr[1, j] * (r * K * math.exp(-r * t) * fast_norm_cdf(vt - dp)
-                           - q * S * math.exp(-q * t) * fast_norm_cdf(-dp))
+        eep += pr[1, j] * (
+            r * K * math.exp(-r * t) * fast_norm_cdf(vt - dp)
+            - q * S * math.exp(-q * t) * fast_norm_cdf(-dp)
+        )
     return T * eep
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def alo_put(S: float, K: float, T: float, r: float, q: float, sigma: float,
-            frac: np.ndarray, fp1: np.ndarray, interp1: np.ndarray, fp: np.ndarray,
-            interp: np.ndarray, pr: np.ndarray, pr_interp: np.ndarray, m: int,
-            work: np.ndarray) -> float:
+def alo_put(
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    frac: np.ndarray,
+    fp1: np.ndarray,
+    interp1: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    pr: np.ndarray,
+    pr_interp: np.ndarray,
+    m: int,
+    work: np.ndarray,
+) -> float:
     """American put for ``r > 0``, ``sigma > 0``, ``T > 0`` (any ``q``).
 
     ``work`` is scratch space of at least ``work_size(scheme)`` doubles. Returns NaN if the
@@ -420,9 +491,9 @@ def alo_put(S: float, K: float, T: float, r: float, q: float, sigma: float,
     xmax = K * min(1.0, r / q) if q > 0.0 else K
     n1 = frac.shape[0]
     g = work[0:n1]
-    hsq = work[n1:2 * n1]
-    seed = work[2 * n1:3 * n1]
-    scratch = work[3 * n1:]
+    hsq = work[n1 : 2 * n1]
+    seed = work[2 * n1 : 3 * n1]
+    scratch = work[3 * n1 :]
     _qdplus_seed(K, r, q, sigma, T, xmax, frac, g)
     for k in range(n1):
         seed[k] = g[k]
@@ -430,14 +501,15 @@ def alo_put(S: float, K: float, T: float, r: float, q: float, sigma: float,
     converging = step1 < _MAX_FIRST_STEP
     if m > 1 and converging:
         step2 = _newton(K, r, q, sigma, T, xmax, frac, fp, interp, m - 1, g, scratch)
-        converging = step2 <= 0.5 * step1 or step2 < 1e-12
+        converging = step2 <= step1 or step2 < 1e-12
     if not converging:
-        # Newton diverged (very low volatility against the carry, where the integral
-        # equation is stiff): QD+ alone is accurate there (error < 1e-3 of strike).
+        # Newton diverged (updates growing: very low volatility against the carry, where
+        # the integral equation is stiff); QD+ alone is accurate there (< 1e-3 of strike).
         for k in range(n1):
             g[k] = seed[k]
     intrinsic = K - S
-    if S <= xmax * math.exp(g[n1 - 1]):
+    boundary_at_t = xmax * math.exp(g[n1 - 1])
+    if boundary_at_t >= S:  # spot in the exercise region
         return intrinsic
     european = bsm_price_scalar(S, K, T, r, q, sigma, False)
     eep = _premium(S, K, T, r, q, sigma, xmax, g, pr, pr_interp, hsq)

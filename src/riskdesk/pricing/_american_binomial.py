@@ -27,8 +27,18 @@ FALLBACK_STEPS = 4000  # BBSR steps of the double-boundary fallback (error ~1e-5
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def crr_scalar(S: float, K: float, T: float, r: float, q: float, sigma: float,
-               is_call: bool, steps: int, american: bool, values: np.ndarray) -> float:
+def crr_scalar(
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    steps: int,
+    american: bool,
+    values: np.ndarray,
+) -> float:
     """CRR value of one option; ``values`` is scratch of at least ``steps + 1`` doubles."""
     sign = 1.0 if is_call else -1.0
     intrinsic = max(sign * (S - K), 0.0)
@@ -63,12 +73,13 @@ def crr_scalar(S: float, K: float, T: float, r: float, q: float, sigma: float,
             else:
                 values[j] = cont
             spot *= u2
-    return values[0]
+    return float(values[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _bbs_put(S: float, K: float, T: float, r: float, q: float, sigma: float,
-             steps: int, values: np.ndarray) -> float:
+def _bbs_put(
+    S: float, K: float, T: float, r: float, q: float, sigma: float, steps: int, values: np.ndarray
+) -> float:
     """American put on a CRR tree whose last step is the Black-Scholes value."""
     n = steps
     dt = T / n
@@ -92,12 +103,13 @@ def _bbs_put(S: float, K: float, T: float, r: float, q: float, sigma: float,
             ex = K - spot
             values[j] = cont if cont > ex else ex
             spot *= u2
-    return values[0]
+    return float(values[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bbsr_put_scalar(S: float, K: float, T: float, r: float, q: float, sigma: float,
-                    steps: int) -> float:
+def bbsr_put_scalar(
+    S: float, K: float, T: float, r: float, q: float, sigma: float, steps: int
+) -> float:
     """Richardson-extrapolated binomial Black-Scholes American put (``steps`` even, >= 4)."""
     values = np.empty(steps + 1)
     fine = _bbs_put(S, K, T, r, q, sigma, steps, values)
@@ -106,13 +118,23 @@ def bbsr_put_scalar(S: float, K: float, T: float, r: float, q: float, sigma: flo
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def crr_batch(S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, q: np.ndarray,
-              sigma: np.ndarray, is_call: np.ndarray, steps: int, american: bool) -> np.ndarray:
+def crr_batch(
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    sigma: np.ndarray,
+    is_call: np.ndarray,
+    steps: int,
+    american: bool,
+) -> np.ndarray:
     """CRR values of equal-length 1-D arrays (one tree per option, options in parallel)."""
     n = S.shape[0]
     out = np.empty(n)
     for i in prange(n):
         values = np.empty(steps + 1)
-        out[i] = crr_scalar(S[i], K[i], T[i], r[i], q[i], sigma[i], is_call[i], steps,
-                            american, values)
+        out[i] = crr_scalar(
+            S[i], K[i], T[i], r[i], q[i], sigma[i], is_call[i], steps, american, values
+        )
     return out

@@ -55,10 +55,25 @@ TIME_VALUE_RTOL = 1e-10  # |price - lower bound| below this times max(S, K): no 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def american_scalar(S: float, K: float, T: float, r: float, q: float, sigma: float,
-                    is_call: bool, engine: int, frac: np.ndarray, fp1: np.ndarray,
-                    interp1: np.ndarray, fp: np.ndarray, interp: np.ndarray, pr: np.ndarray,
-                    pr_interp: np.ndarray, m: int, work: np.ndarray) -> float:
+def american_scalar(
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    engine: int,
+    frac: np.ndarray,
+    fp1: np.ndarray,
+    interp1: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    pr: np.ndarray,
+    pr_interp: np.ndarray,
+    m: int,
+    work: np.ndarray,
+) -> float:
     """American value of one option (see the module docstring for the routing)."""
     if is_call:
         sp, kp, rp, qp = K, S, q, r
@@ -76,34 +91,67 @@ def american_scalar(S: float, K: float, T: float, r: float, q: float, sigma: flo
     if engine == ENGINE_BS2002:
         value = bs2002_call_core(kp, sp, T, qp, rp, sigma)
     else:
-        value = alo_put(sp, kp, T, rp, qp, sigma, frac, fp1, interp1, fp, interp, pr,
-                        pr_interp, m, work)
+        value = alo_put(
+            sp, kp, T, rp, qp, sigma, frac, fp1, interp1, fp, interp, pr, pr_interp, m, work
+        )
     if not math.isfinite(value):
         value = bbsr_put_scalar(sp, kp, T, rp, qp, sigma, FALLBACK_STEPS)
     return value
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def price_batch(S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray, q: np.ndarray,
-                sigma: np.ndarray, is_call: np.ndarray, engine: int, frac: np.ndarray,
-                fp1: np.ndarray, interp1: np.ndarray, fp: np.ndarray, interp: np.ndarray,
-                pr: np.ndarray, pr_interp: np.ndarray, m: int, work_len: int,
-                n_chunks: int) -> np.ndarray:
+def price_batch(
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    sigma: np.ndarray,
+    is_call: np.ndarray,
+    engine: int,
+    frac: np.ndarray,
+    fp1: np.ndarray,
+    interp1: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    pr: np.ndarray,
+    pr_interp: np.ndarray,
+    m: int,
+    work_len: int,
+    n_chunks: int,
+) -> np.ndarray:
     """American values of equal-length 1-D arrays, in ``n_chunks`` parallel chunks."""
     n = S.shape[0]
     out = np.empty(n)
     for c in prange(n_chunks):
         work = np.empty(work_len)
         for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            out[i] = american_scalar(S[i], K[i], T[i], r[i], q[i], sigma[i], is_call[i],
-                                     engine, frac, fp1, interp1, fp, interp, pr, pr_interp,
-                                     m, work)
+            out[i] = american_scalar(
+                S[i],
+                K[i],
+                T[i],
+                r[i],
+                q[i],
+                sigma[i],
+                is_call[i],
+                engine,
+                frac,
+                fp1,
+                interp1,
+                fp,
+                interp,
+                pr,
+                pr_interp,
+                m,
+                work,
+            )
     return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def route_batch(T: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray,
-                is_call: np.ndarray) -> np.ndarray:
+def route_batch(
+    T: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray, is_call: np.ndarray
+) -> np.ndarray:
     """Valuation route (``ROUTE_*``) of every option, after the call-to-put mapping."""
     out = np.empty(T.shape[0], dtype=np.int8)
     for i in range(T.shape[0]):
@@ -122,8 +170,9 @@ def _bsm_vega(S: float, K: float, T: float, r: float, q: float, sigma: float) ->
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def european_iv(price: float, S: float, K: float, T: float, r: float, q: float,
-                is_call: bool) -> float:
+def european_iv(
+    price: float, S: float, K: float, T: float, r: float, q: float, is_call: bool
+) -> float:
     """European BSM implied volatility (Newton inside a bisection bracket).
 
     Only used to seed the American solver: a price at or below the European lower bound
@@ -157,10 +206,25 @@ def european_iv(price: float, S: float, K: float, T: float, r: float, q: float,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def iv_scalar(price: float, S: float, K: float, T: float, r: float, q: float, is_call: bool,
-              engine: int, frac: np.ndarray, fp1: np.ndarray, interp1: np.ndarray,
-              fp: np.ndarray, interp: np.ndarray, pr: np.ndarray, pr_interp: np.ndarray,
-              m: int, work: np.ndarray) -> tuple[float, np.int8]:
+def iv_scalar(
+    price: float,
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    is_call: bool,
+    engine: int,
+    frac: np.ndarray,
+    fp1: np.ndarray,
+    interp1: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    pr: np.ndarray,
+    pr_interp: np.ndarray,
+    m: int,
+    work: np.ndarray,
+) -> tuple[float, np.int8]:
     """Implied volatility of one American price and its status code.
 
     The value is increasing in ``sigma`` from ``L`` = the zero-volatility American value
@@ -174,8 +238,14 @@ def iv_scalar(price: float, S: float, K: float, T: float, r: float, q: float, is
     method runs to ``1e-10`` in volatility or ``1e-12`` relative in price.
     """
     nan = math.nan
-    if not (math.isfinite(price) and math.isfinite(S) and math.isfinite(K)
-            and math.isfinite(T) and math.isfinite(r) and math.isfinite(q)):
+    if not (
+        math.isfinite(price)
+        and math.isfinite(S)
+        and math.isfinite(K)
+        and math.isfinite(T)
+        and math.isfinite(r)
+        and math.isfinite(q)
+    ):
         return nan, _INVALID_INPUT
     if price < 0.0 or S <= 0.0 or K <= 0.0 or T < 0.0:
         return nan, _INVALID_INPUT
@@ -197,8 +267,28 @@ def iv_scalar(price: float, S: float, K: float, T: float, r: float, q: float, is
     # seed: European IV of the price; then the European IV of the price net of the
     # early-exercise premium found there (about a Newton step with the European vega)
     x0 = european_iv(price, S, K, T, r, q, is_call)
-    f0 = american_scalar(S, K, T, r, q, x0, is_call, engine, frac, fp1, interp1, fp, interp,
-                         pr, pr_interp, m, work) - price
+    f0 = (
+        american_scalar(
+            S,
+            K,
+            T,
+            r,
+            q,
+            x0,
+            is_call,
+            engine,
+            frac,
+            fp1,
+            interp1,
+            fp,
+            interp,
+            pr,
+            pr_interp,
+            m,
+            work,
+        )
+        - price
+    )
     if abs(f0) <= ftol:
         return x0, _OK
     lo, hi = 0.0, math.inf  # f(lo) < 0 < f(hi): f increases with sigma, f(0) = lower - price
@@ -212,8 +302,28 @@ def iv_scalar(price: float, S: float, K: float, T: float, r: float, q: float, is
         x1 = min(2.0 * lo, SIGMA_MAX) if hi == math.inf else 0.5 * (lo + hi)
     # safeguarded secant: bisection when a step leaves the bracket, doubling until bracketed
     for _ in range(200):
-        f1 = american_scalar(S, K, T, r, q, x1, is_call, engine, frac, fp1, interp1, fp,
-                             interp, pr, pr_interp, m, work) - price
+        f1 = (
+            american_scalar(
+                S,
+                K,
+                T,
+                r,
+                q,
+                x1,
+                is_call,
+                engine,
+                frac,
+                fp1,
+                interp1,
+                fp,
+                interp,
+                pr,
+                pr_interp,
+                m,
+                work,
+            )
+            - price
+        )
         if abs(f1) <= ftol:
             return x1, _OK
         if f1 > 0.0:
@@ -236,11 +346,26 @@ def iv_scalar(price: float, S: float, K: float, T: float, r: float, q: float, is
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def iv_batch(price: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-             q: np.ndarray, is_call: np.ndarray, engine: int, frac: np.ndarray,
-             fp1: np.ndarray, interp1: np.ndarray, fp: np.ndarray, interp: np.ndarray,
-             pr: np.ndarray, pr_interp: np.ndarray, m: int, work_len: int,
-             n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
+def iv_batch(
+    price: np.ndarray,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    is_call: np.ndarray,
+    engine: int,
+    frac: np.ndarray,
+    fp1: np.ndarray,
+    interp1: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    pr: np.ndarray,
+    pr_interp: np.ndarray,
+    m: int,
+    work_len: int,
+    n_chunks: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Implied volatilities and status codes of equal-length 1-D arrays (parallel chunks)."""
     n = S.shape[0]
     iv = np.empty(n)
@@ -248,7 +373,23 @@ def iv_batch(price: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: 
     for c in prange(n_chunks):
         work = np.empty(work_len)
         for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            iv[i], status[i] = iv_scalar(price[i], S[i], K[i], T[i], r[i], q[i], is_call[i],
-                                         engine, frac, fp1, interp1, fp, interp, pr,
-                                         pr_interp, m, work)
+            iv[i], status[i] = iv_scalar(
+                price[i],
+                S[i],
+                K[i],
+                T[i],
+                r[i],
+                q[i],
+                is_call[i],
+                engine,
+                frac,
+                fp1,
+                interp1,
+                fp,
+                interp,
+                pr,
+                pr_interp,
+                m,
+                work,
+            )
     return iv, status

@@ -72,9 +72,15 @@ def _erfcx_nonneg(z: float) -> float:
         t = 2.0 * (s - i) - 1.0
         b = i * 10
         c = _ERFCX
-        return (((((((((c[b + 9] * t + c[b + 8]) * t + c[b + 7]) * t + c[b + 6]) * t
-                     + c[b + 5]) * t + c[b + 4]) * t + c[b + 3]) * t + c[b + 2]) * t
-                 + c[b + 1]) * t + c[b])
+        # Estrin's scheme: a shallower dependency chain than Horner's
+        t2 = t * t
+        t4 = t2 * t2
+        p01 = c[b] + c[b + 1] * t
+        p23 = c[b + 2] + c[b + 3] * t
+        p45 = c[b + 4] + c[b + 5] * t
+        p67 = c[b + 6] + c[b + 7] * t
+        p89 = c[b + 8] + c[b + 9] * t
+        return float((p01 + p23 * t2) + (p45 + p67 * t2) * t4 + p89 * (t4 * t4))
     w = 0.5 / (z * z)
     series = 1.0 + w * (-1.0 + w * (3.0 + w * (-15.0 + w * (105.0 + w * (-945.0 + w * 10395.0)))))
     return INV_SQRT_PI / z * series
@@ -138,8 +144,10 @@ def _bvn_upper(h: float, k: float, r: float, xs: np.ndarray, ws: np.ndarray) -> 
         d = (12.0 - hk) / 16.0
         asr = -0.5 * (bs / as_ + hk)
         if asr > -100.0:
-            bvn = a * math.exp(asr) * (
-                1.0 - c * (bs - as_) * (1.0 - d * bs / 5.0) / 3.0 + c * d * as_ * as_ / 5.0
+            bvn = (
+                a
+                * math.exp(asr)
+                * (1.0 - c * (bs - as_) * (1.0 - d * bs / 5.0) / 3.0 + c * d * as_ * as_ / 5.0)
             )
         if hk > -100.0:
             b = math.sqrt(bs)

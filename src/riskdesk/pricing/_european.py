@@ -25,7 +25,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from riskdesk.pricing._nblack import bachelier_g, log_moneyness, normalised_black_otm
+from riskdesk.pricing._nblack import (
+    bachelier_g,
+    forward_minus_strike,
+    log_moneyness,
+    normalised_black_otm,
+)
 from riskdesk.pricing._normal import INV_SQRT_2, INV_SQRT_2PI
 
 GREEK_NAMES: tuple[str, ...] = (
@@ -44,7 +49,9 @@ GREEK_NAMES: tuple[str, ...] = (
     "zomma",
     "veta",
 )
-(PRICE, DELTA, GAMMA, VEGA, THETA, RHO, PHI, VANNA, VOLGA, CHARM, SPEED, COLOR, ZOMMA, VETA) = range(14)
+(PRICE, DELTA, GAMMA, VEGA, THETA, RHO, PHI, VANNA, VOLGA, CHARM, SPEED, COLOR, ZOMMA, VETA) = (
+    range(14)
+)
 N_GREEKS = 14
 
 MODEL_BSM = 0
@@ -101,19 +108,22 @@ def validate_element(
 
 
 @njit(cache=True, nogil=True)
-def _forward_minus_strike(S: float, K: float, b: float, T: float) -> float:
-    """``S*exp(b*T) - K`` without cancellation when the two are close."""
-    return (S - K) + S * math.expm1(b * T)
-
-
-@njit(cache=True, nogil=True)
 def _black_value(
-    S: float, K: float, T: float, b: float, Dr: float, Dq: float, s: float, x: float, w: float
+    S: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    Dr: float,
+    Dq: float,
+    s: float,
+    x: float,
+    w: float,
 ) -> tuple[float, float, float, float, float]:
     """Value of a Black/BSM option plus ``(d1, d2, N(w d1), N(w d2))``.
 
-    ``S`` is the spot (or the forward with ``b = 0``, ``Dq = Dr``), ``s`` the total vol and ``x`` the
-    log-moneyness ``ln(S/K) + b*T``.
+    ``S`` is the spot (or the forward with ``q = r``, ``Dq = Dr``), ``s`` the total vol and ``x`` the
+    log-moneyness ``ln(S/K) + (r - q) T``.
     """
     h = x / s
     t = 0.5 * s
@@ -126,7 +136,7 @@ def _black_value(
     v = w * (a - c)
     err = (a * (6.0 + 0.5 * d1 * d1) + c * (6.0 + 0.5 * d2 * d2)) * _EPS
     if not (err <= _TWO_TERM_TOL * v):
-        intrinsic = w * _forward_minus_strike(S, K, b, T)
+        intrinsic = w * forward_minus_strike(S, K, r, q, T)
         if intrinsic < 0.0:
             intrinsic = 0.0
         v = Dr * (intrinsic + K * math.exp(0.5 * x) * normalised_black_otm(-abs(x), s))
@@ -150,6 +160,7 @@ def bsm_price_scalar(
 
     >>> round(bsm_price_scalar(42.0, 40.0, 0.5, 0.1, 0.0, 0.2, True), 2)
     4.76
+
     """
     w = 1.0 if is_call else -1.0
     if T == 0.0:
@@ -157,10 +168,10 @@ def bsm_price_scalar(
     b = r - q
     Dr = math.exp(-r * T)
     if sigma == 0.0:
-        return Dr * max(w * _forward_minus_strike(S, K, b, T), 0.0)
+        return Dr * max(w * forward_minus_strike(S, K, r, q, T), 0.0)
     Dq = math.exp(-q * T)
     x, _ = log_moneyness(S, K, b, T)
-    return _black_value(S, K, T, b, Dr, Dq, sigma * math.sqrt(T), x, w)[0]
+    return _black_value(S, K, T, r, q, Dr, Dq, sigma * math.sqrt(T), x, w)[0]
 
 
 @njit(cache=True, nogil=True)
@@ -175,13 +186,11 @@ def black76_price_scalar(
     if sigma == 0.0:
         return Dr * max(w * (F - K), 0.0)
     x, _ = log_moneyness(F, K, 0.0, T)
-    return _black_value(F, K, T, 0.0, Dr, Dr, sigma * math.sqrt(T), x, w)[0]
+    return _black_value(F, K, T, r, r, Dr, Dr, sigma * math.sqrt(T), x, w)[0]
 
 
 @njit(cache=True, nogil=True)
-def _bachelier_value(
-    m: float, sn: float, Dr: float, w: float
-) -> tuple[float, float, float, float]:
+def _bachelier_value(m: float, sn: float, Dr: float, w: float) -> tuple[float, float, float, float]:
     """Bachelier value from ``m = F - K`` and ``sn = sigma*sqrt(T)``; also ``(d, N(w d), pdf(d))``."""
     d = m / sn
     nn = _ncdf(w * d)
@@ -202,9 +211,8 @@ def bachelier_price_scalar(
     w = 1.0 if is_call else -1.0
     if T == 0.0:
         return max(w * (S - K), 0.0)
-    b = r - q
     Dr = math.exp(-r * T)
-    m = _forward_minus_strike(S, K, b, T)
+    m = forward_minus_strike(S, K, r, q, T)
     if sigma == 0.0:
         return Dr * max(w * m, 0.0)
     return _bachelier_value(m, sigma * math.sqrt(T), Dr, w)[0]
@@ -218,7 +226,9 @@ def _put(out: np.ndarray, slots: np.ndarray, g: int, i: int, value: float) -> No
 
 
 @njit(cache=True, nogil=True)
-def _expiry_element(S: float, K: float, w: float, slots: np.ndarray, out: np.ndarray, i: int) -> None:
+def _expiry_element(
+    S: float, K: float, w: float, slots: np.ndarray, out: np.ndarray, i: int
+) -> None:
     """``T == 0``: intrinsic value, delta 0 or +-1, every other Greek 0."""
     for g in range(N_GREEKS):
         _put(out, slots, g, i, 0.0)
@@ -257,7 +267,7 @@ def _black_element(
     Dr = math.exp(-r * T)
     Dq = Dr if b76 else math.exp(-qq * T)
     if sigma == 0.0:
-        m = _forward_minus_strike(S, K, b, T)
+        m = forward_minus_strike(S, K, r, qq, T)
         itm = w * m > 0.0
         v = Dr * w * m if itm else 0.0
         delta = w * Dq if itm else 0.0
@@ -280,7 +290,7 @@ def _black_element(
     sqt = math.sqrt(T)
     s = sigma * sqt
     x, lnsk = log_moneyness(S, K, b, T)
-    v, d1, d2, n1, n2 = _black_value(S, K, T, b, Dr, Dq, s, x, w)
+    v, d1, d2, n1, n2 = _black_value(S, K, T, r, qq, Dr, Dq, s, x, w)
     _put(out, slots, PRICE, i, v)
     if not greeks:
         return
@@ -334,8 +344,8 @@ def _bachelier_element(
     b = r - q
     Dr = math.exp(-r * T)
     Dq = math.exp(-q * T)
-    m = _forward_minus_strike(S, K, b, T)
-    F = S + S * math.expm1(b * T)
+    m = forward_minus_strike(S, K, r, q, T)
+    F = S * math.exp(b * T)
     if sigma == 0.0:
         itm = w * m > 0.0
         v = Dr * w * m if itm else 0.0
@@ -382,6 +392,66 @@ def _bachelier_element(
         _put(out, slots, VETA, i, -vega * (-r + half_t - d * dddt) * (_PT * _DAY))
 
 
+@njit(cache=True, nogil=True)
+def _european_range(
+    model: int,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    sigma: np.ndarray,
+    is_call: np.ndarray,
+    strides: np.ndarray,
+    slots: np.ndarray,
+    out: np.ndarray,
+    lo: int,
+    hi: int,
+    greeks: bool,
+    bad: np.ndarray,
+    c: int,
+) -> None:
+    sS, sK, sT, sr, sq, sv, sc = (
+        strides[0],
+        strides[1],
+        strides[2],
+        strides[3],
+        strides[4],
+        strides[5],
+        strides[6],
+    )
+    for i in range(lo, hi):
+        s_ = S[i * sS]
+        k_ = K[i * sK]
+        t_ = T[i * sT]
+        r_ = r[i * sr]
+        q_ = q[i * sq]
+        v_ = sigma[i * sv]
+        cp = is_call[i * sc]
+        code = validate_element(model, s_, k_, t_, r_, q_, v_)
+        if code != 0:
+            if bad[c, 0] < 0:
+                bad[c, 0] = i
+                bad[c, 1] = code
+            for g in range(N_GREEKS):
+                _put(out, slots, g, i, np.nan)
+            continue
+        if model == MODEL_BACHELIER:
+            _bachelier_element(s_, k_, t_, r_, q_, v_, cp, slots, out, i, greeks)
+        else:
+            _black_element(
+                s_, k_, t_, r_, q_, v_, cp, model == MODEL_BLACK76, slots, out, i, greeks
+            )
+
+
+@njit(cache=True, nogil=True)
+def _wants_greeks(slots: np.ndarray) -> bool:
+    for g in range(1, N_GREEKS):  # noqa: SIM110 -- numba does not compile any() over a generator
+        if slots[g] >= 0:
+            return True
+    return False
+
+
 @njit(parallel=True, cache=True)
 def european_kernel(
     model: int,
@@ -400,47 +470,76 @@ def european_kernel(
 ) -> np.ndarray:
     """Fill ``out[slots[g], i]`` for every requested Greek ``g`` and element ``i < n``.
 
-    Returns per-chunk ``(first bad index, code)`` pairs (index ``-1`` when the chunk is valid);
-    invalid elements are left as NaN and the caller raises.
+    ``model`` is ``MODEL_BSM``, ``MODEL_BLACK76`` or ``MODEL_BACHELIER``.  Returns per-chunk
+    ``(first bad index, code)`` rows (index ``-1`` when the chunk is valid); invalid elements are
+    left as NaN and the caller raises.
     """
-    greeks = False
-    for g in range(1, N_GREEKS):
-        if slots[g] >= 0:
-            greeks = True
+    greeks = _wants_greeks(slots)
     bad = np.full((n_chunks, 2), -1, dtype=np.int64)
     chunk = (n + n_chunks - 1) // n_chunks
-    sS, sK, sT, sr, sq, sv, sc = (
-        strides[0],
-        strides[1],
-        strides[2],
-        strides[3],
-        strides[4],
-        strides[5],
-        strides[6],
-    )
+    for c in prange(n_chunks):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        _european_range(
+            model, S, K, T, r, q, sigma, is_call, strides, slots, out, lo, hi, greeks, bad, c
+        )
+    return bad
+
+
+@njit(cache=True)
+def european_kernel_serial(
+    model: int,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    sigma: np.ndarray,
+    is_call: np.ndarray,
+    strides: np.ndarray,
+    slots: np.ndarray,
+    out: np.ndarray,
+    n: int,
+    n_chunks: int,
+) -> np.ndarray:
+    """Single-threaded :func:`european_kernel` (small inputs: no thread-pool round trip)."""
+    greeks = _wants_greeks(slots)
+    bad = np.full((1, 2), -1, dtype=np.int64)
+    _european_range(model, S, K, T, r, q, sigma, is_call, strides, slots, out, 0, n, greeks, bad, 0)
+    return bad
+
+
+@njit(parallel=True, cache=True)
+def validate_kernel(
+    model: int,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    sigma: np.ndarray,
+    strides: np.ndarray,
+    n: int,
+    n_chunks: int,
+) -> np.ndarray:
+    """Per-chunk ``(first bad index, code)`` rows for the pricing input rules of ``model``."""
+    bad = np.full((n_chunks, 2), -1, dtype=np.int64)
+    chunk = (n + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
         for i in range(lo, hi):
-            s_ = S[i * sS]
-            k_ = K[i * sK]
-            t_ = T[i * sT]
-            r_ = r[i * sr]
-            q_ = q[i * sq]
-            v_ = sigma[i * sv]
-            cp = is_call[i * sc]
-            code = validate_element(model, s_, k_, t_, r_, q_, v_)
+            code = validate_element(
+                model,
+                S[i * strides[0]],
+                K[i * strides[1]],
+                T[i * strides[2]],
+                r[i * strides[3]],
+                q[i * strides[4]],
+                sigma[i * strides[5]],
+            )
             if code != 0:
-                if bad[c, 0] < 0:
-                    bad[c, 0] = i
-                    bad[c, 1] = code
-                for g in range(N_GREEKS):
-                    _put(out, slots, g, i, np.nan)
-                continue
-            if model == MODEL_BACHELIER:
-                _bachelier_element(s_, k_, t_, r_, q_, v_, cp, slots, out, i, greeks)
-            else:
-                _black_element(
-                    s_, k_, t_, r_, q_, v_, cp, model == MODEL_BLACK76, slots, out, i, greeks
-                )
+                bad[c, 0] = i
+                bad[c, 1] = code
+                break
     return bad

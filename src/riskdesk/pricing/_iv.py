@@ -36,13 +36,14 @@ from numba import njit, prange
 
 from riskdesk.pricing._european import MAX_RATE_TIME, MODEL_BACHELIER, MODEL_BLACK76
 from riskdesk.pricing._nblack import (
+    TAYLOR_T_MAX,
+    forward_minus_strike,
+    gaussian_weight,
     log_moneyness,
     mills_and_g,
-    normalised_black_otm,
-    normalised_black_otm_complement,
-    normalised_vega,
+    mills_difference_taylor,
 )
-from riskdesk.pricing._normal import INV_SQRT_2PI, SQRT_2PI
+from riskdesk.pricing._normal import INV_SQRT_2, INV_SQRT_2PI, SQRT_2PI
 from riskdesk.pricing._status import (
     ABOVE_UPPER_BOUND,
     BELOW_INTRINSIC,
@@ -89,11 +90,18 @@ def _safeguard(s_new: float, s: float, lo: float, hi: float) -> float:
 
 @njit(cache=True, nogil=True)
 def _lower_guess(x: float, beta: float, s_c: float) -> float:
+    """Small-``s`` inversion of ``b ~ A(s) * s * G(|x|/s)`` with ``G(u) ~ 1/(u^2 + 3 - 2/(1 + u^2/2))``.
+
+    ``A(s) = exp(-(x^2/s^2 + s^2/4)/2)/sqrt(2 pi)``; solved for ``s`` by a few fixed-point steps on
+    ``x^2/(2 s^2) = -ln(beta) + ln(s G) - s^2/8 - ln sqrt(2 pi)``.
+    """
     ax = -x
-    big_l = -math.log(beta)
+    big_l = -math.log(beta) - _LN_SQRT_2PI
     s = ax / math.sqrt(2.0 * big_l)
-    for _ in range(4):
-        rhs = big_l - 0.125 * s * s - _LN_SQRT_2PI + 3.0 * math.log(s) - 2.0 * math.log(ax)
+    for _ in range(3):
+        u2 = ax * ax / (s * s)
+        g = 1.0 / (u2 + 3.0 - 2.0 / (1.0 + 0.5 * u2))
+        rhs = big_l + math.log(s * g) - 0.125 * s * s
         if not rhs > 0.0:
             break
         s_next = ax / math.sqrt(2.0 * rhs)
@@ -104,20 +112,55 @@ def _lower_guess(x: float, beta: float, s_c: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _b_and_vega(x: float, s: float, e_p: float, e_m: float) -> tuple[float, float]:
+    """``(b(x, s), b'(x, s))`` for ``x <= 0``; ``e_p = exp(x/2)``, ``e_m = exp(-x/2)``.
+
+    Small ``t``: cancellation-free Taylor form.  Otherwise the two-term form, whose relative error
+    (at most ~1e-11 in the far wing) moves ``s`` by that error over ``(x/s)**2``, i.e. by ~1e-14.
+    """
+    h = x / s
+    t = 0.5 * s
+    a = gaussian_weight(x, s, h, t)
+    if t <= TAYLOR_T_MAX and h + t <= 0.85:
+        if a == 0.0:
+            return 0.0, 0.0
+        return a * mills_difference_taylor(-h, t), a
+    b = e_p * 0.5 * math.erfc(-(h + t) * INV_SQRT_2) - e_m * 0.5 * math.erfc(-(h - t) * INV_SQRT_2)
+    return b, a
+
+
+@njit(cache=True, nogil=True)
+def _complement_and_vega(x: float, s: float, e_p: float, e_m: float) -> tuple[float, float]:
+    """``(exp(x/2) - b(x, s), b'(x, s))`` for ``x <= 0``, both terms positive (no cancellation)."""
+    h = x / s
+    t = 0.5 * s
+    c = e_p * 0.5 * math.erfc((h + t) * INV_SQRT_2) + e_m * 0.5 * math.erfc(-(h - t) * INV_SQRT_2)
+    return c, gaussian_weight(x, s, h, t)
+
+
+# Householder(3) converges quartically: once a step is below this (relative), the next one would
+# be below 1e-28 -- the iterate is final.
+_FINAL_STEP = 1.0e-6
+
+
+@njit(cache=True, nogil=True)
 def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float, int]:
     """Total vol ``s`` with ``b(x, s) = beta`` for ``x <= 0``, ``0 < beta``, ``c_target > 0``.
 
     ``c_target = exp(x/2) - beta`` must be supplied accurately by the caller (it is formed from the
     price and its upper bound, not from ``beta``).
     """
+    e_p = math.exp(0.5 * x)
+    e_m = 1.0 / e_p
     s_c = math.sqrt(-2.0 * x)
-    b_c = normalised_black_otm(x, s_c) if s_c > 0.0 else 0.0
+    # b at the inflection point s_c (d1 = 0, d2 = -s_c) and its slope exp(x/2)/sqrt(2 pi)
+    b_c = 0.5 * e_p - e_m * 0.5 * math.erfc(s_c * INV_SQRT_2)
     lower = beta < b_c
     if lower:
         lo = 0.0
         hi = s_c
         s = _lower_guess(x, beta, s_c)
-        s_tangent = s_c - (b_c - beta) / normalised_vega(x, s_c)
+        s_tangent = s_c - (b_c - beta) / (e_p * INV_SQRT_2PI)
         if s_tangent > s:
             s = s_tangent
         inv_log_beta = 1.0 / math.log(beta)
@@ -127,21 +170,18 @@ def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float,
         hi = math.inf
         inv_log_beta = 0.0
         log_c_target = math.log(c_target)
-        p = c_target / (2.0 * math.cosh(0.5 * x))
+        p = c_target / (e_p + e_m)
         s = s_c
         if p < 0.5:
             s = max(s_c, -2.0 * _inv_norm_cdf_lower(p))
         if s <= 0.0:
             s = 1e-3
     for _ in range(_MAX_ITER):
-        if s <= 0.0:
-            s = 0.5 * hi
-        bp = normalised_vega(x, s)
         xs = x / s
         r2 = xs * xs / s - 0.25 * s
         r3 = r2 * r2 - 3.0 * xs * xs / (s * s) - 0.25
         if lower:
-            b = normalised_black_otm(x, s)
+            b, bp = _b_and_vega(x, s, e_p, e_m)
             if b > beta:
                 hi = s
             elif b < beta:
@@ -150,6 +190,7 @@ def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float,
                 return s, OK
             if b <= 0.0 or bp <= 0.0:
                 s_new = _safeguard(math.inf, s, lo, hi)
+                step = s_new - s
             else:
                 ell = math.log(b)
                 q1 = bp / b
@@ -159,11 +200,9 @@ def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float,
                 u1 = r2 - q1 * k
                 u2 = (r3 - r2 * r2) - (q1 * r2 - q1 * q1) * k + 2.0 * q1 * q1 / (ell * ell)
                 step = _householder(g, g1, u1, u2 + u1 * u1)
-                if abs(step) <= 4.0 * _EPS * s:
-                    return s + step, OK
                 s_new = _safeguard(s + step, s, lo, hi)
         else:
-            c = normalised_black_otm_complement(x, s)
+            c, bp = _complement_and_vega(x, s, e_p, e_m)
             if c < c_target:
                 hi = s
             elif c > c_target:
@@ -172,16 +211,17 @@ def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float,
                 return s, OK
             if c <= 0.0 or bp <= 0.0:
                 s_new = _safeguard(math.inf, s, lo, hi)
+                step = s_new - s
             else:
                 q2 = bp / c
                 g = log_c_target - math.log(c)
                 u1 = r2 + q2
                 u2 = (r3 - r2 * r2) + q2 * r2 + q2 * q2
                 step = _householder(g, q2, u1, u2 + u1 * u1)
-                if abs(step) <= 4.0 * _EPS * s:
-                    return s + step, OK
                 s_new = _safeguard(s + step, s, lo, hi)
-        if abs(s_new - s) <= 4.0 * _EPS * s_new or hi - lo <= 4.0 * _EPS * hi:
+        if abs(step) <= _FINAL_STEP * s:
+            return min(max(s + step, lo), hi), OK
+        if hi - lo <= 4.0 * _EPS * hi < math.inf:
             return s_new, OK
         s = s_new
     return s, NOT_CONVERGED
@@ -224,10 +264,10 @@ def bachelier_implied_s(a: float, tv: float) -> tuple[float, int]:
             u2 = -3.0 * z * z / (s * s) - (z2s * inv_sg - inv_sg * inv_sg)
             g = math.log(f) - log_tv
             step = _householder(g, inv_sg, u1, u2 + u1 * u1)
-            if abs(step) <= 4.0 * _EPS * s:
-                return s + step, OK
+            if abs(step) <= _FINAL_STEP * s:
+                return min(max(s + step, lo), hi), OK
             s_new = _safeguard(s + step, s, lo, hi)
-        if abs(s_new - s) <= 4.0 * _EPS * s_new or hi - lo <= 4.0 * _EPS * hi:
+        if abs(s_new - s) <= 4.0 * _EPS * s_new or hi - lo <= 4.0 * _EPS * hi < math.inf:
             return s_new, OK
         s = s_new
     return s, NOT_CONVERGED
@@ -266,7 +306,10 @@ def implied_vol_element(
     b = 0.0 if model == MODEL_BLACK76 else r - q
     Dr = math.exp(-r * T)
     p = P / Dr
-    m = (S - K) + S * math.expm1(b * T)  # F - K
+    # F - K: double-double only when it is small next to F (where the rounding of F matters)
+    m = (S - K) + S * math.expm1(b * T)
+    if abs(m) < 1e-3 * abs(S) and b != 0.0:
+        m = forward_minus_strike(S, K, r, r if model == MODEL_BLACK76 else q, T)
     intrinsic = max(w * m, 0.0)
     tv = p - intrinsic
     tol = 4.0 * _EPS * intrinsic
@@ -300,6 +343,37 @@ def implied_vol_element(
     return s / sqt, OK
 
 
+@njit(cache=True, nogil=True)
+def _implied_vol_range(
+    model: int,
+    P: np.ndarray,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    is_call: np.ndarray,
+    strides: np.ndarray,
+    iv: np.ndarray,
+    code: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:
+    for i in range(lo, hi):
+        v, k = implied_vol_element(
+            model,
+            P[i * strides[0]],
+            S[i * strides[1]],
+            K[i * strides[2]],
+            T[i * strides[3]],
+            r[i * strides[4]],
+            q[i * strides[5]],
+            is_call[i * strides[6]],
+        )
+        iv[i] = v
+        code[i] = k
+
+
 @njit(parallel=True, cache=True)
 def implied_vol_kernel(
     model: int,
@@ -321,16 +395,52 @@ def implied_vol_kernel(
     for c in prange(n_chunks):
         lo = c * chunk
         hi = min(n, lo + chunk)
-        for i in range(lo, hi):
-            v, k = implied_vol_element(
-                model,
-                P[i * strides[0]],
-                S[i * strides[1]],
-                K[i * strides[2]],
-                T[i * strides[3]],
-                r[i * strides[4]],
-                q[i * strides[5]],
-                is_call[i * strides[6]],
-            )
-            iv[i] = v
-            code[i] = k
+        _implied_vol_range(model, P, S, K, T, r, q, is_call, strides, iv, code, lo, hi)
+
+
+@njit(cache=True)
+def implied_vol_kernel_serial(
+    model: int,
+    P: np.ndarray,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    is_call: np.ndarray,
+    strides: np.ndarray,
+    iv: np.ndarray,
+    code: np.ndarray,
+    n: int,
+    n_chunks: int,
+) -> None:
+    """Single-threaded :func:`implied_vol_kernel`."""
+    _implied_vol_range(model, P, S, K, T, r, q, is_call, strides, iv, code, 0, n)
+
+
+@njit(parallel=True, cache=True)
+def input_codes(
+    model: int,
+    P: np.ndarray,
+    S: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    r: np.ndarray,
+    q: np.ndarray,
+    strides: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """``INVALID_INPUT`` where the implied-vol input rules fail, else ``OK`` (``int8``)."""
+    out = np.empty(n, dtype=np.int8)
+    for i in prange(n):
+        ok = _valid_inputs(
+            model,
+            P[i * strides[0]],
+            S[i * strides[1]],
+            K[i * strides[2]],
+            T[i * strides[3]],
+            r[i * strides[4]],
+            q[i * strides[5]],
+        )
+        out[i] = OK if ok else INVALID_INPUT
+    return out

@@ -142,7 +142,7 @@ def comparison_chart(data: dict[str, Any]) -> go.Figure:
                 x=spots, y=ev["curves"]["spot_time_pl"][0], name=f"{name} T+0", line={"dash": dash}
             )
         )
-    diff = data["diff"].get("curves", {}).get("spot_time_pl")
+    diff = data["diff"].get("spot_time_pl")
     if diff:
         fig.add_trace(go.Scatter(x=spots, y=diff[0], name="A-B T+0", line={"dash": "dot"}))
     fig.add_hline(y=0, line={"color": "grey", "width": 1})

@@ -19,7 +19,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, insert, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
 from riskdesk.domain import instruments as dom_instruments
@@ -29,6 +30,9 @@ from riskdesk.domain.hashing import canonical_json
 from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeVersion
 from riskdesk.store import models as m
 from riskdesk.store.errors import StoreError
+from riskdesk.store.partitions import ensure_month_partitions
+from riskdesk.store.timeseries import insert_rows
+from riskdesk.store.types import new_id, utc_now
 
 __all__ = [
     "AmbiguousReferenceError",
@@ -45,6 +49,7 @@ __all__ = [
     "load_draft",
     "load_snapshot",
     "load_trade_version",
+    "prepare_partitions",
     "resolve_snapshot",
     "resolve_trade_version",
     "save_analytics_result",
@@ -96,50 +101,50 @@ def _contract_from_row(row: m.OptionContract) -> dom_instruments.OptionContract:
     )
 
 
-def _contract_rows(
+def _contract_ids(
     session: Session, contracts: Iterable[dom_instruments.OptionContract]
-) -> dict[tuple[str, date, Decimal, str, str, int], m.OptionContract]:
-    """Get or create the rows of ``contracts`` with one SELECT per underlying."""
+) -> dict[tuple[str, date, Decimal, str, str, int], uuid.UUID]:
+    """Ids of the ``option_contracts`` rows of ``contracts``, inserting the missing ones.
+
+    One SELECT per underlying and one bulk INSERT, as plain rows: chains have thousands.
+    """
     wanted: dict[tuple[str, date, Decimal, str, str, int], dom_instruments.OptionContract] = {}
     for contract in contracts:
         wanted.setdefault(_contract_identity(contract), contract)
-    found: dict[tuple[str, date, Decimal, str, str, int], m.OptionContract] = {}
-    underlyings = sorted({key[0] for key in wanted})
-    for underlying in underlyings:
-        rows = session.scalars(
-            select(m.OptionContract).where(m.OptionContract.underlying_symbol == underlying)
+    found: dict[tuple[str, date, Decimal, str, str, int], uuid.UUID] = {}
+    oc = m.OptionContract
+    for underlying in sorted({key[0] for key in wanted}):
+        rows = session.execute(
+            select(oc.option_contract_id, oc.expiry, oc.strike, oc.right, oc.settlement,
+                   oc.multiplier).where(oc.underlying_symbol == underlying)
         )
-        for row in rows:
-            key = (
-                row.underlying_symbol,
-                row.expiry,
-                Decimal(row.strike).normalize(),
-                row.right,
-                row.settlement,
-                row.multiplier,
-            )
+        for r in rows:
+            key = (underlying, r.expiry, Decimal(r.strike).normalize(), r.right, r.settlement,
+                   r.multiplier)
             if key in wanted:
-                found[key] = row
+                found[key] = r.option_contract_id
     new_rows = []
     for key, contract in wanted.items():
         if key in found:
             continue
-        row = m.OptionContract(
-            underlying_symbol=contract.underlying,
-            expiry=contract.expiry,
-            strike=contract.strike,
-            right=contract.right.value,
-            style=contract.style.value,
-            settlement=contract.settlement.value,
-            multiplier=contract.multiplier,
-            currency=contract.currency,
-            contract_key=contract.key,
+        found[key] = new_id()
+        new_rows.append(
+            {
+                "option_contract_id": found[key],
+                "underlying_symbol": contract.underlying,
+                "expiry": contract.expiry,
+                "strike": contract.strike,
+                "right": contract.right.value,
+                "style": contract.style.value,
+                "settlement": contract.settlement.value,
+                "multiplier": contract.multiplier,
+                "currency": contract.currency,
+                "contract_key": contract.key,
+                "created_at": utc_now(),
+            }
         )
-        found[key] = row
-        new_rows.append(row)
     if new_rows:
-        session.add_all(new_rows)
-        session.flush()
+        session.execute(insert(oc), new_rows)
     return found
 
 
@@ -147,7 +152,10 @@ def get_or_create_option_contract(
     session: Session, *, contract: dom_instruments.OptionContract
 ) -> m.OptionContract:
     """The ``option_contracts`` row of ``contract`` (created if missing)."""
-    return _contract_rows(session, [contract])[_contract_identity(contract)]
+    contract_id = _contract_ids(session, [contract])[_contract_identity(contract)]
+    row = session.get(m.OptionContract, contract_id)
+    assert row is not None
+    return row
 
 
 # -- market snapshots ----------------------------------------------------------------------
@@ -177,38 +185,47 @@ def save_snapshot(
     )
     session.add(row)
     session.flush()
-    for quote in snapshot.underlyings:
-        session.add(
-            m.SnapshotUnderlyingQuote(
-                snapshot_id=row.snapshot_id,
-                symbol=quote.symbol,
-                spot=quote.spot,
-                bid=quote.bid,
-                ask=quote.ask,
-                last=quote.last,
-                provider_timestamp=quote.provider_timestamp,
-                receive_timestamp=quote.receive_timestamp,
-            )
-        )
-    contracts = _contract_rows(session, (q.contract for q in snapshot.options))
-    session.add_all(
+    insert_rows(
+        session,
+        m.SnapshotUnderlyingQuote,
         [
-            m.SnapshotOptionQuote(
-                snapshot_id=row.snapshot_id,
-                option_contract_id=contracts[_contract_identity(q.contract)].option_contract_id,
-                bid=q.bid,
-                ask=q.ask,
-                mark=q.mark,
-                iv=q.iv,
-                volume=q.volume,
-                open_interest=q.open_interest,
-                provider_timestamp=q.provider_timestamp,
-                receive_timestamp=q.receive_timestamp,
-            )
-            for q in snapshot.options
-        ]
+            {
+                "id": new_id(),
+                "snapshot_id": row.snapshot_id,
+                "symbol": quote.symbol,
+                "spot": quote.spot,
+                "bid": quote.bid,
+                "ask": quote.ask,
+                "last": quote.last,
+                "provider_timestamp": quote.provider_timestamp,
+                "receive_timestamp": quote.receive_timestamp,
+            }
+            for quote in snapshot.underlyings
+        ],
+        skip_duplicates=False,
     )
-    session.flush()
+    contract_ids = _contract_ids(session, (q.contract for q in snapshot.options))
+    insert_rows(
+        session,
+        m.SnapshotOptionQuote,
+        [
+            {
+                "id": new_id(),
+                "snapshot_id": row.snapshot_id,
+                "option_contract_id": contract_ids[_contract_identity(q.contract)],
+                "bid": q.bid,
+                "ask": q.ask,
+                "mark": q.mark,
+                "iv": q.iv,
+                "volume": q.volume,
+                "open_interest": q.open_interest,
+                "provider_timestamp": q.provider_timestamp,
+                "receive_timestamp": q.receive_timestamp,
+            }
+            for q in snapshot.options
+        ],
+        skip_duplicates=False,
+    )
     return row, True
 
 
@@ -238,19 +255,14 @@ def _overrides_from_json(data: dict[str, Any]) -> dom_market.MarketOverrides:
 
 
 def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.MarketSnapshot:
-    """Rebuild the domain snapshot stored under ``snapshot_id`` (hash verified)."""
-    row = session.scalar(
-        select(m.MarketSnapshot)
-        .where(m.MarketSnapshot.snapshot_id == snapshot_id)
-        .options(
-            selectinload(m.MarketSnapshot.underlying_quotes),
-            selectinload(m.MarketSnapshot.option_quotes).selectinload(
-                m.SnapshotOptionQuote.option_contract
-            ),
-        )
-    )
+    """Rebuild the domain snapshot stored under ``snapshot_id`` (hash verified).
+
+    Quotes are read as plain rows (no ORM objects): a chain has thousands of them.
+    """
+    row = session.get(m.MarketSnapshot, snapshot_id)
     if row is None:
         raise NotFoundError(f"no market snapshot with id {snapshot_id}")
+    uq = m.SnapshotUnderlyingQuote
     underlyings = tuple(
         dom_market.UnderlyingQuote(
             symbol=q.symbol,
@@ -261,29 +273,59 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
             provider_timestamp=q.provider_timestamp,
             receive_timestamp=q.receive_timestamp,
         )
-        for q in sorted(row.underlying_quotes, key=lambda q: q.symbol)
-    )
-    options = tuple(
-        dom_market.OptionQuote(
-            contract=_contract_from_row(q.option_contract),
-            bid=_dec(q.bid),
-            ask=_dec(q.ask),
-            mark=_dec(q.mark),
-            iv=q.iv,
-            provider_timestamp=q.provider_timestamp,
-            receive_timestamp=q.receive_timestamp,
-            volume=q.volume,
-            open_interest=q.open_interest,
+        for q in session.execute(
+            select(uq.symbol, uq.spot, uq.bid, uq.ask, uq.last, uq.provider_timestamp,
+                   uq.receive_timestamp)
+            .where(uq.snapshot_id == snapshot_id)
+            .order_by(uq.symbol)
         )
-        for q in row.option_quotes
     )
-    options = tuple(sorted(options, key=lambda q: q.contract.key))
+    oq = m.SnapshotOptionQuote
+    oc = m.OptionContract
+    contracts: dict[uuid.UUID, dom_instruments.OptionContract] = {}
+    options: list[dom_market.OptionQuote] = []
+    result = session.execute(
+        select(oq.option_contract_id, oq.bid, oq.ask, oq.mark, oq.iv, oq.volume,
+               oq.open_interest, oq.provider_timestamp, oq.receive_timestamp,
+               oc.underlying_symbol, oc.expiry, oc.strike, oc.right, oc.style, oc.settlement,
+               oc.multiplier, oc.currency)
+        .join(oc, oc.option_contract_id == oq.option_contract_id)
+        .where(oq.snapshot_id == snapshot_id)
+    )
+    for q in result:
+        contract = contracts.get(q.option_contract_id)
+        if contract is None:
+            contract = dom_instruments.OptionContract(
+                underlying=q.underlying_symbol,
+                expiry=q.expiry,
+                strike=Decimal(q.strike),
+                right=dom_instruments.OptionRight(q.right),
+                style=dom_instruments.ExerciseStyle(q.style),
+                settlement=dom_instruments.Settlement(q.settlement),
+                multiplier=q.multiplier,
+                currency=q.currency,
+            )
+            contracts[q.option_contract_id] = contract
+        options.append(
+            dom_market.OptionQuote(
+                contract=contract,
+                bid=_dec(q.bid),
+                ask=_dec(q.ask),
+                mark=_dec(q.mark),
+                iv=q.iv,
+                provider_timestamp=q.provider_timestamp,
+                receive_timestamp=q.receive_timestamp,
+                volume=q.volume,
+                open_interest=q.open_interest,
+            )
+        )
+    options.sort(key=lambda q: q.contract.key)
     snapshot = dom_market.MarketSnapshot(
         as_of=row.as_of,
         mode=dom_market.SnapshotMode(row.mode),
         source=row.source,
         underlyings=underlyings,
-        options=options,
+        options=tuple(options),
         overrides=_overrides_from_json(row.overrides_json or {}),
         diagnostics=row.diagnostics_json or {},
     )
@@ -294,6 +336,22 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
             "altered outside riskdesk"
         )
     return snapshot
+
+
+def prepare_partitions(engine: Engine, *, snapshot: dom_market.MarketSnapshot) -> None:
+    """Create the PostgreSQL month partitions ``snapshot``'s quotes need (no-op on SQLite).
+
+    Call it before the unit of work that saves the snapshot: creating a partition locks the
+    tables its foreign keys point at, which a transaction that already wrote a snapshot row
+    would hold.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    stamps = [q.receive_timestamp for q in snapshot.underlyings]
+    ensure_month_partitions(engine, m.SnapshotUnderlyingQuote.__tablename__, stamps)
+    option_stamps = sorted({q.receive_timestamp for q in snapshot.options})
+    if option_stamps:
+        ensure_month_partitions(engine, m.SnapshotOptionQuote.__tablename__, option_stamps)
 
 
 def _resolve(
@@ -313,8 +371,6 @@ def _resolve(
     conditions = [cast(id_col, String).like(f"{ref}%")]
     if hash_col is not None:
         conditions.append(hash_col.like(f"{ref}%"))
-    from sqlalchemy import or_
-
     rows = list(session.scalars(select(model).where(or_(*conditions)).limit(3)))
     if not rows:
         raise NotFoundError(f"no {what} matches {ref!r} (give an id or a hash prefix)")
@@ -425,7 +481,7 @@ def save_draft(
     for leg_id, leg_row in by_id.items():
         if leg_id not in keep:
             row.legs.remove(leg_row)
-    contracts = _contract_rows(
+    contract_ids = _contract_ids(
         session,
         (
             i.leg.instrument
@@ -442,9 +498,7 @@ def save_draft(
         else:
             leg_row = existing_leg
         if isinstance(leg.instrument, dom_instruments.OptionContract):
-            contract_row = contracts[_contract_identity(leg.instrument)]
-            leg_row.option_contract = contract_row
-            leg_row.option_contract_id = contract_row.option_contract_id
+            leg_row.option_contract_id = contract_ids[_contract_identity(leg.instrument)]
             leg_row.symbol = None
         else:
             leg_row.option_contract = None
@@ -456,8 +510,6 @@ def save_draft(
         leg_row.include_flag = leg.include
     if draft_id is not None:
         # Legs live in their own table: touch the draft so its rev moves on every save.
-        from riskdesk.store.types import utc_now
-
         row.updated_at = utc_now()
     session.flush()
     return StoredDraft(row.trade_draft_id, TradeDraft(row.name, rev=row.rev, legs=draft.legs))
@@ -484,7 +536,6 @@ def save_trade_version(session: Session, *, version: TradeVersion) -> tuple[m.Tr
         trade_hash=version.trade_hash, name=version.name, trade_json=version.to_json_dict()
     )
     session.add(row)
-    session.flush()
     return row, True
 
 

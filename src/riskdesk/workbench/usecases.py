@@ -105,6 +105,7 @@ class Workbench:
         self, snapshot: MarketSnapshot, *, event: str = "snapshot.created"
     ) -> SnapshotRef:
         """Store ``snapshot`` (a no-op returning the existing row when its hash is stored)."""
+        repo.prepare_partitions(self.db.engine, snapshot=snapshot)
         with self.db.unit_of_work() as uow:
             row, created = repo.save_snapshot(uow.session, snapshot=snapshot)
             if created:
@@ -359,7 +360,7 @@ class Workbench:
                     )
                 ),
                 compare_state=json.loads(canonical_json(compare_desc)),
-                method="taylor2+sequential_full_revaluation",
+                method="taylor2+sequential",  # both explains; see riskdesk.analytics.attribution
                 outputs=data,
                 warnings=list(data.get("warnings", [])),
                 errors=list(data.get("errors", [])),

@@ -3,7 +3,6 @@ evaluate (cached, byte-identical) -> compare -> attribute, with audit rows and i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -52,7 +51,8 @@ def test_snapshot_with_round_trip_through_store_keeps_its_hash(bench: Workbench,
     loaded = bench.load_snapshot(ref.snapshot_hash[:10])
     assert ref.created
     assert loaded.snapshot.snapshot_hash == market.snapshot_hash == ref.snapshot_hash
-    assert loaded.snapshot == dataclasses.replace(market, diagnostics=loaded.snapshot.diagnostics)
+    assert loaded.snapshot.hash_payload() == market.hash_payload()
+    assert dict(loaded.snapshot.diagnostics) == json.loads(canonical_json(market.diagnostics))
     again = bench.save_snapshot(market)
     assert not again.created
     assert again.snapshot_id == ref.snapshot_id
@@ -183,7 +183,10 @@ def test_compare_with_two_trades_gives_a_minus_b(bench: Workbench, market) -> No
     b = _commit(bench, straddle(picker, days=0))
     data = bench.compare(a, b, snap_ref.snapshot_hash, ModelConfig(), ScenarioGrid())
     va, vb = data["a"]["measures"]["value"], data["b"]["measures"]["value"]
-    assert data["diff"]["measures"]["value"] == pytest.approx(va - vb, abs=1e-9)
+    assert data["diff"]["value"] == pytest.approx(va - vb, abs=1e-9)
+    grid_a = data["a"]["curves"]["spot_time_pl"]
+    grid_b = data["b"]["curves"]["spot_time_pl"]
+    assert data["diff"]["spot_time_pl"][0][0] == pytest.approx(grid_a[0][0] - grid_b[0][0])
     assert data["comparable"] is True
 
 

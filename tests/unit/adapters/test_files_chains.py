@@ -325,3 +325,44 @@ def test_import_chain_with_overrides_stores_them() -> None:
     snapshot, _ = import_chain(DATA / "eod_layout.csv", as_of=AS_OF, overrides=overrides)
 
     assert snapshot.overrides == overrides
+
+
+def test_import_chain_with_line_longer_than_header_rejects_only_that_row(tmp_path: Path) -> None:
+    path = tmp_path / "chain.csv"
+    path.write_text(
+        "underlying,expiration,strike,option_type,bid,ask\n"
+        "SPY,2024-06-21,530,C,2.10,2.14\n"
+        "SPY,2024-06-21,530,P,4.50,4.55,oops\n"
+        "SPY,2024-06-21,535,C,1.10\n"
+        'SPY,2024-06-21,"540",P,9.80,9.90\n'
+    )
+
+    snapshot, report = import_chain(path, as_of=AS_OF)
+
+    assert (report.rows_read, report.rows_ok, report.rows_rejected) == (4, 3, 1)
+    (error,) = report.errors
+    assert (error.row, error.column, error.value) == (
+        2,
+        "(row)",
+        "SPY,2024-06-21,530,P,4.50,4.55,oops",
+    )
+    assert error.reason == "row has 7 fields but the header has 6"
+    keys = [q.contract.key for q in snapshot.options]
+    assert keys == ["SPY:20240621:530:C", "SPY:20240621:535:C", "SPY:20240621:540:P"]
+    assert snapshot.options[1].ask is None  # a short line leaves blank cells
+
+
+def test_files_package_with_public_names_exports_exactly_these() -> None:
+    import riskdesk.adapters.files as files
+
+    assert sorted(files.__all__) == [
+        "ChainImportError",
+        "ImportReport",
+        "OPTION_COLUMNS",
+        "RowError",
+        "UNDERLYING_COLUMNS",
+        "export_chain",
+        "import_chain",
+        "import_underlyings",
+    ]
+    assert all(hasattr(files, name) for name in files.__all__)

@@ -27,6 +27,7 @@ from riskdesk.domain.instruments import (
     Stock,
 )
 from riskdesk.domain.market import (
+    DiscreteDividend,
     MarketOverrides,
     MarketSnapshot,
     OptionQuote,
@@ -86,6 +87,17 @@ class MarketSpec:
     half_spread: float = 0.05
     provider_iv: bool = False
     as_of: datetime = AS_OF
+    dividends: dict[str, tuple[DiscreteDividend, ...]] = field(default_factory=dict)
+
+
+def dividend_pv(spec: MarketSpec, symbol: str, t: float) -> float:
+    """PV at the rate of the dividends going ex (session open) before ``t`` years."""
+    pv = 0.0
+    for dividend in spec.dividends.get(symbol, ()):
+        ex = year_fraction(spec.as_of, expiry_datetime(dividend.ex_date, settlement=Settlement.AM))
+        if 0.0 < ex < t:
+            pv += float(dividend.amount) * math.exp(-spec.rate * ex)
+    return pv
 
 
 def make_snapshot(
@@ -121,7 +133,8 @@ def make_snapshot(
                     if contract.key in dropped or contract.key in replaced:
                         continue
                     sigma = spec.vol(symbol, float(k), t)
-                    px = bsm(spot, float(k), t, spec.rate, q, sigma, right == "C")
+                    escrowed = spot - dividend_pv(spec, symbol, t)
+                    px = bsm(escrowed, float(k), t, spec.rate, q, sigma, right == "C")
                     mid = dec(px)
                     half = min(Decimal(str(spec.half_spread)), mid)
                     quotes.append(
@@ -141,7 +154,9 @@ def make_snapshot(
         source="test",
         underlyings=tuple(underlyings),
         options=tuple(quotes + extra),
-        overrides=MarketOverrides(rate=spec.rate, dividend_yield=dict(spec.carry)),
+        overrides=MarketOverrides(
+            rate=spec.rate, dividend_yield=dict(spec.carry), dividends=dict(spec.dividends)
+        ),
     )
 
 

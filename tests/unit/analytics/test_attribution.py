@@ -189,3 +189,25 @@ def test_model_config_with_bsm_for_american_changes_model_of_attribution(mk, con
 
     assert result.model_config_hash == european_config.model_config_hash
     assert result.model_config_hash != config.model_config_hash
+
+
+def test_attribution_with_dividend_crossing_the_time_step_still_sums_exactly(mk, config):
+    from datetime import date
+    from decimal import Decimal
+
+    from riskdesk.domain.market import DiscreteDividend
+
+    spec = mk.MarketSpec(dividends={"XYZ": (DiscreteDividend(date(2025, 1, 6), Decimal("2")),)})
+    snapshot = mk.make_snapshot(spec)
+    trade = mk.version(mk.leg(mk.option(100, "C"), 1, "3"))
+    base = market_state(trade, snapshot, config)
+
+    moved = base.shifted(days=7.0)
+    result = attribute(trade, base, moved, config)
+
+    assert base.legs["leg0"].dividends
+    assert moved.legs["leg0"].dividends == ()
+    assert sum(result.trade["sequential"].values()) == result.trade["total"]
+    assert result.trade["sequential"]["time"] != 0.0
+    again = MarketState.from_json_dict(base.to_json_dict())
+    assert again.legs == base.legs

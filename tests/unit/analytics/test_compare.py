@@ -50,6 +50,8 @@ def test_compare_with_different_expiries_shares_dates_and_spots(mk, snapshot, co
     alone = evaluate(a, snapshot, config, grid)
     assert alone.dates[-1] < result.a.dates[-1]
     assert alone.pl_open == result.a.pl_open
+    assert alone.probability_of_profit == result.a.probability_of_profit
+    assert alone.horizon_years == result.a.horizon_years < result.a.axis_horizon_years
 
 
 def test_compare_with_different_underlyings_diffs_only_dollar_scalars(mk, config, grid):

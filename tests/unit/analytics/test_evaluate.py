@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import math
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -340,7 +341,8 @@ def test_sigma_grid_with_reference_vol_spans_lognormal_standard_deviations(mk, s
 
     result = evaluate(trade, snapshot, config, grid)
 
-    sd = result.reference_vols["XYZ"] * math.sqrt(result.horizon_years)
+    assert result.axis_vols == result.reference_vols
+    sd = result.axis_vols["XYZ"] * math.sqrt(result.axis_horizon_years)
     np.testing.assert_allclose(
         result.spots["XYZ"], 100.0 * np.exp(np.linspace(-3, 3, 7) * sd), rtol=1e-14
     )
@@ -451,3 +453,50 @@ def test_check_finite_json_with_nan_raises_naming_the_path():
         check_finite_json({"a": [1.0, float("nan")]})
     with pytest.raises(NonFiniteResultError):
         check_finite_json({"a": Decimal("1")})
+
+
+def test_discrete_dividend_with_escrowed_quotes_recovers_the_quote_vol(mk, config, grid):
+    from riskdesk.domain.market import DiscreteDividend
+
+    ex_date = date(2025, 2, 3)
+    spec = mk.MarketSpec(dividends={"XYZ": (DiscreteDividend(ex_date, Decimal("1.50")),)})
+    snapshot = mk.make_snapshot(spec)
+    trade = mk.version(mk.leg(mk.option(100, "C"), 1, "2"), mk.leg(mk.option(95, "P"), -1, "1"))
+
+    result = evaluate(trade, snapshot, config, grid)
+
+    assert [leg.vol for leg in result.legs] == pytest.approx([0.20, 0.20], abs=1e-5)
+    assert result.spot_time_pl[0, 20] == pytest.approx(result.pl_open, abs=1e-9)
+    np.testing.assert_allclose(result.spot_time_pl[-1], result.expiry_pl, atol=1e-9)
+    no_dividend = evaluate(trade, mk.make_snapshot(), config, grid)
+    prices = {leg.label: leg.price for leg in result.legs}
+    before = {leg.label: leg.price for leg in no_dividend.legs}
+    assert prices["+1 XYZ:20250221:100:C @ 2"] < before["+1 XYZ:20250221:100:C @ 2"]
+    assert prices["-1 XYZ:20250221:95:P @ 1"] > before["-1 XYZ:20250221:95:P @ 1"]
+    assert mk.finite_everywhere(result.to_json_dict())
+
+
+def test_dividend_larger_than_spot_excludes_leg_and_crash_grid_stays_finite(mk, config):
+    from riskdesk.domain.market import DiscreteDividend
+
+    huge = {"XYZ": (DiscreteDividend(date(2025, 2, 3), Decimal("150")),)}
+    snapshot = mk.make_snapshot(mk.MarketSpec(expiries=(mk.EXPIRY_2,)))
+    snapshot = dataclasses.replace(
+        snapshot, overrides=dataclasses.replace(snapshot.overrides, dividends=huge)
+    )
+    trade = mk.version(mk.leg(mk.option(100, "C", expiry=mk.EXPIRY_2), 1, "3"))
+
+    excluded = evaluate(
+        trade, snapshot, config, ScenarioGrid(spot_steps=5, vol_shifts=(0.0,), n_dates=2)
+    )
+
+    assert [(w.code, w.leg) for w in excluded.warnings] == [("dividends_exceed_spot", "leg0")]
+
+    small = {"XYZ": (DiscreteDividend(date(2025, 2, 3), Decimal("3")),)}
+    spec = mk.MarketSpec(expiries=(mk.EXPIRY_2,), dividends=small)
+    crash = ScenarioGrid(spot_min=-99.0, spot_max=10.0, spot_steps=12, vol_shifts=(0.0,), n_dates=3)
+
+    result = evaluate(trade, mk.make_snapshot(spec), config, crash)
+
+    assert result.legs[0].status == "ok"
+    assert mk.finite_everywhere(result.to_json_dict())

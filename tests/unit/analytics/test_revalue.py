@@ -127,3 +127,35 @@ def test_book_from_trades_with_stock_and_options_keeps_valued_options(mk, snapsh
         book, BookScenarios(spot_shocks=np.array([0.0]), vol_shocks=np.array([0.0]))
     )
     assert result.base_value == pytest.approx(result.values[0])
+
+
+def test_revalue_book_with_dividends_ages_them_with_the_horizon():
+    book = _book(6)
+    times = np.tile([0.02, 0.3], (6, 1))
+    amounts = np.tile([1.0, 0.0], (6, 1))
+    with_divs = OptionBook(
+        **{**_fields(book), "dividend_times": times, "dividend_amounts": amounts}
+    )
+    scenarios = BookScenarios(spot_shocks=np.zeros(1), vol_shocks=np.zeros(1), horizon_days=10.0)
+
+    result = revalue_book(with_divs, scenarios, keep_positions=True)
+
+    expected = 0.0
+    for i in range(book.size):
+        u = book.underlying_index[i]
+        kwargs = {"engine": "bjerksund_stensland_2002"} if book.american[i] else {}
+        expected += book.position[i] * float(
+            price(
+                model="american" if book.american[i] else "bsm",
+                S=book.spot[u],
+                K=book.strike[i],
+                T=book.time_to_expiry[i] - 10.0 / 365.0,
+                r=book.rate,
+                q=book.carry[u],
+                sigma=book.vol[i],
+                is_call=bool(book.is_call[i]),
+                **kwargs,
+            )
+        )
+    assert result.values[0] == pytest.approx(expected, rel=1e-12)
+    assert revalue_book(book, scenarios).base_value != result.base_value

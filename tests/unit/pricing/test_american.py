@@ -23,7 +23,8 @@ from riskdesk.pricing._european import bsm_price_scalar
 def _load_reference() -> ModuleType:
     path = Path(__file__).resolve().parents[2] / "reference" / "american_ref.py"
     spec = importlib.util.spec_from_file_location("american_ref", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -65,8 +66,11 @@ def random_book(seed: int, n: int) -> dict[str, np.ndarray]:
 
 def price_book(book: dict[str, np.ndarray], engine: str) -> np.ndarray:
     keys = ("S", "K", "T", "r", "q", "sigma")
-    return american_price(*(np.ascontiguousarray(book[k]) for k in keys),
-                          np.ascontiguousarray(book["is_call"]), engine)
+    return american_price(
+        *(np.ascontiguousarray(book[k]) for k in keys),
+        np.ascontiguousarray(book["is_call"]),
+        engine,
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -91,7 +95,9 @@ def test_bvn_cdf_with_correlation_near_one_matches_mpmath() -> None:
         s = mpmath.sqrt(1 - mpmath.mpf(rho) ** 2)
         kink = b / rho
         pts = sorted({-mpmath.inf, a, *([kink] if kink < a else [])})
-        want = mpmath.quad(lambda x, b=b, rho=rho, s=s: mpmath.npdf(x) * mpmath.ncdf((b - rho * x) / s), pts)
+        want = mpmath.quad(
+            lambda x, b=b, rho=rho, s=s: mpmath.npdf(x) * mpmath.ncdf((b - rho * x) / s), pts
+        )
 
         assert abs(bvn_cdf(a, b, rho) - float(want)) < 1e-14
 
@@ -103,7 +109,9 @@ def test_bvn_cdf_with_infinite_limit_reduces_to_marginal() -> None:
 
 
 def test_norm_cdf_pdf_with_wide_range_matches_scipy() -> None:
-    x = np.concatenate([np.linspace(-40.0, 40.0, 40001), np.random.default_rng(2).normal(0, 4, 20000)])
+    x = np.concatenate(
+        [np.linspace(-40.0, 40.0, 40001), np.random.default_rng(2).normal(0, 4, 20000)]
+    )
 
     cdf = np.array([norm_cdf_pdf(v)[0] for v in x])
     pdf = np.array([norm_cdf_pdf(v)[1] for v in x])
@@ -153,7 +161,12 @@ def test_bs2002_with_random_inputs_matches_naive_scipy_formula() -> None:
     sigma, is_call = rng.uniform(0.08, 1.0, n), rng.random(n) < 0.5
 
     got = american_price(S, np.full(n, K100), T, r, q, sigma, is_call, "bjerksund_stensland_2002")
-    want = np.array([ref.bs2002_reference(*a) for a in zip(S, np.full(n, K100), T, r, q, sigma, is_call, strict=True)])
+    want = np.array(
+        [
+            ref.bs2002_reference(*a)
+            for a in zip(S, np.full(n, K100), T, r, q, sigma, is_call, strict=True)
+        ]
+    )
 
     # The formula adds power-weighted bivariate probabilities ((I/S)^kappa M(...), kappa ~ 10)
     # whose double-precision cancellation costs ~1e-8 in both implementations (mpmath at 40
@@ -177,11 +190,21 @@ def test_alo_with_random_book_within_1e5_per_100_strike_of_quantlib_high_precisi
     book = random_book(seed=12345, n=300)
 
     got = price_book(book, "alo_qdplus")
-    want = np.array([
-        ref.quantlib_american(S, K, int(d), r, q, v, bool(c))
-        for S, K, d, r, q, v, c in zip(book["S"], book["K"], book["days"], book["r"], book["q"],
-                                       book["sigma"], book["is_call"], strict=True)
-    ])
+    want = np.array(
+        [
+            ref.quantlib_american(S, K, int(d), r, q, v, bool(c))
+            for S, K, d, r, q, v, c in zip(
+                book["S"],
+                book["K"],
+                book["days"],
+                book["r"],
+                book["q"],
+                book["sigma"],
+                book["is_call"],
+                strict=True,
+            )
+        ]
+    )
 
     assert np.max(np.abs(got - want) / (book["K"] / 100.0)) < 1e-5
 
@@ -190,11 +213,21 @@ def _binomial_check(seed: int, n: int) -> None:
     book = random_book(seed=seed, n=n)
 
     got = price_book(book, "alo_qdplus")
-    want = np.array([
-        ref.bbsr_reference(S, K, T, r, q, v, bool(c), 20000)
-        for S, K, T, r, q, v, c in zip(book["S"], book["K"], book["T"], book["r"], book["q"],
-                                       book["sigma"], book["is_call"], strict=True)
-    ])
+    want = np.array(
+        [
+            ref.bbsr_reference(S, K, T, r, q, v, bool(c), 20000)
+            for S, K, T, r, q, v, c in zip(
+                book["S"],
+                book["K"],
+                book["T"],
+                book["r"],
+                book["q"],
+                book["sigma"],
+                book["is_call"],
+                strict=True,
+            )
+        ]
+    )
 
     # the 20,000-step extrapolated lattice is itself only good to ~1e-5 of strike
     assert np.max(np.abs(got - want)) < 2.5e-5
@@ -210,8 +243,13 @@ def test_alo_with_random_book_agrees_with_richardson_binomial() -> None:
 
 
 def test_alo_with_low_volatility_is_close_to_quantlib() -> None:
-    cases = [(100.0, 365, 0.05, 0.0, 0.01), (100.0, 365, 0.05, 0.03, 0.02), (100.0, 3650, 0.05, 0.0, 0.01),
-             (102.0, 365, 0.05, 0.0, 0.02), (100.0, 90, 0.1, 0.0, 0.005)]
+    cases = [
+        (100.0, 365, 0.05, 0.0, 0.01),
+        (100.0, 365, 0.05, 0.03, 0.02),
+        (100.0, 3650, 0.05, 0.0, 0.01),
+        (102.0, 365, 0.05, 0.0, 0.02),
+        (100.0, 90, 0.1, 0.0, 0.005),
+    ]
 
     for S, days, r, q, v in cases:
         a = arrays(S, K100, days / 365.0, r, q, v)
@@ -228,7 +266,9 @@ def test_american_with_random_book_is_at_least_european_and_intrinsic(engine: st
     book = random_book(seed=7, n=400)
 
     got = price_book(book, engine)
-    euro = european(book["S"], book["K"], book["T"], book["r"], book["q"], book["sigma"], book["is_call"])
+    euro = european(
+        book["S"], book["K"], book["T"], book["r"], book["q"], book["sigma"], book["is_call"]
+    )
     intrinsic = np.where(book["is_call"], book["S"] - book["K"], book["K"] - book["S"]).clip(0.0)
 
     assert np.all(got >= euro - 1e-12)
@@ -239,7 +279,12 @@ def test_american_with_random_book_is_at_least_european_and_intrinsic(engine: st
 def test_american_call_with_zero_dividend_equals_european(engine: str) -> None:
     rng = np.random.default_rng(9)
     n = 50
-    S, T, r, v = rng.uniform(50, 150, n), rng.uniform(0.01, 5, n), rng.uniform(0, 0.1, n), rng.uniform(0.05, 1, n)
+    S, T, r, v = (
+        rng.uniform(50, 150, n),
+        rng.uniform(0.01, 5, n),
+        rng.uniform(0, 0.1, n),
+        rng.uniform(0.05, 1, n),
+    )
     args = (S, np.full(n, K100), T, r, np.zeros(n), v, np.ones(n, dtype=bool))
 
     assert np.array_equal(american_price(*args, engine), european(*args))
@@ -249,8 +294,13 @@ def test_american_call_with_zero_dividend_equals_european(engine: str) -> None:
 def test_american_put_with_nonpositive_rate_equals_european(engine: str) -> None:
     rng = np.random.default_rng(10)
     n = 50
-    S, T, r, q, v = (rng.uniform(50, 150, n), rng.uniform(0.01, 5, n), rng.uniform(-0.03, 0.0, n),
-                     rng.uniform(0.0, 0.05, n), rng.uniform(0.05, 1, n))
+    S, T, r, q, v = (
+        rng.uniform(50, 150, n),
+        rng.uniform(0.01, 5, n),
+        rng.uniform(-0.03, 0.0, n),
+        rng.uniform(0.0, 0.05, n),
+        rng.uniform(0.05, 1, n),
+    )
     args = (S, np.full(n, K100), T, r, q, v, np.zeros(n, dtype=bool))
 
     assert np.array_equal(american_price(*args, engine), european(*args))
@@ -258,7 +308,9 @@ def test_american_put_with_nonpositive_rate_equals_european(engine: str) -> None
 
 @pytest.mark.parametrize("engine", BOTH)
 def test_american_with_zero_time_returns_intrinsic(engine: str) -> None:
-    S, K, T, r, q, v = arrays([80.0, 100.0, 120.0], [K100] * 3, [0.0] * 3, [0.05] * 3, [0.01] * 3, [0.3] * 3)
+    S, K, T, r, q, v = arrays(
+        [80.0, 100.0, 120.0], [K100] * 3, [0.0] * 3, [0.05] * 3, [0.01] * 3, [0.3] * 3
+    )
 
     got_c = american_price(S, K, T, r, q, v, calls([True] * 3), engine)
     got_p = american_price(S, K, T, r, q, v, calls([False] * 3), engine)
@@ -269,13 +321,21 @@ def test_american_with_zero_time_returns_intrinsic(engine: str) -> None:
 
 @pytest.mark.parametrize("engine", BOTH)
 def test_american_with_zero_vol_returns_best_deterministic_exercise(engine: str) -> None:
-    S, K, T, r, q, v = arrays([95.0, 101.0], [K100] * 2, [3.0] * 2, [0.08, 0.02], [0.03, 0.06], [0.0, 0.0])
+    S, K, T, r, q, v = arrays(
+        [95.0, 101.0], [K100] * 2, [3.0] * 2, [0.08, 0.02], [0.03, 0.06], [0.0, 0.0]
+    )
 
     put = american_price(S, K, T, r, q, v, calls([False, False]), engine)
     call = american_price(S, K, T, r, q, v, calls([True, True]), engine)
 
-    assert put.tolist() == [zero_vol_put(95.0, K100, 3.0, 0.08, 0.03), zero_vol_put(101.0, K100, 3.0, 0.02, 0.06)]
-    assert call.tolist() == [zero_vol_put(K100, 95.0, 3.0, 0.03, 0.08), zero_vol_put(K100, 101.0, 3.0, 0.06, 0.02)]
+    assert put.tolist() == [
+        zero_vol_put(95.0, K100, 3.0, 0.08, 0.03),
+        zero_vol_put(101.0, K100, 3.0, 0.02, 0.06),
+    ]
+    assert call.tolist() == [
+        zero_vol_put(K100, 95.0, 3.0, 0.03, 0.08),
+        zero_vol_put(K100, 101.0, 3.0, 0.06, 0.02),
+    ]
 
 
 @pytest.mark.parametrize("engine", BOTH)
@@ -294,7 +354,9 @@ def test_american_with_double_boundary_regime_uses_converged_lattice(engine: str
 
 def test_american_with_call_put_symmetry_gives_identical_values() -> None:
     book = random_book(seed=31, n=100)
-    swapped = dict(book, S=book["K"], K=book["S"], r=book["q"], q=book["r"], is_call=~book["is_call"])
+    swapped = dict(
+        book, S=book["K"], K=book["S"], r=book["q"], q=book["r"], is_call=~book["is_call"]
+    )
 
     for engine in BOTH:
         assert np.array_equal(price_book(book, engine), price_book(swapped, engine))
@@ -332,13 +394,22 @@ finite = {"allow_nan": False, "allow_infinity": False}
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
-    S=st.floats(60.0, 140.0, **finite), T=st.floats(0.02, 3.0, **finite),
-    r=st.floats(0.0, 0.1, **finite), q=st.floats(0.0, 0.1, **finite),
-    sigma=st.floats(0.08, 0.9, **finite), is_call=st.booleans(),
+    S=st.floats(60.0, 140.0, **finite),
+    T=st.floats(0.02, 3.0, **finite),
+    r=st.floats(0.0, 0.1, **finite),
+    q=st.floats(0.0, 0.1, **finite),
+    sigma=st.floats(0.08, 0.9, **finite),
+    is_call=st.booleans(),
     engine=st.sampled_from(BOTH),
 )
 def test_american_with_higher_vol_or_longer_expiry_is_not_cheaper(
-    S: float, T: float, r: float, q: float, sigma: float, is_call: bool, engine: str,
+    S: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    engine: str,
 ) -> None:
     base = arrays(S, K100, T, r, q, sigma)
     more_vol = arrays(S, K100, T, r, q, sigma * 1.05)
@@ -358,7 +429,9 @@ def test_american_with_higher_vol_or_longer_expiry_is_not_cheaper(
 
 
 def test_crr_with_european_flag_converges_to_bsm() -> None:
-    S, K, T, r, q, v = arrays([90.0, 110.0], [K100] * 2, [0.5, 2.0], [0.05, 0.02], [0.01, 0.04], [0.25, 0.4])
+    S, K, T, r, q, v = arrays(
+        [90.0, 110.0], [K100] * 2, [0.5, 2.0], [0.05, 0.02], [0.01, 0.04], [0.25, 0.4]
+    )
     flags = calls([True, False])
 
     got = crr_price(S, K, T, r, q, v, flags, steps=4000, american=False)

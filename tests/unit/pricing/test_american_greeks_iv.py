@@ -19,13 +19,15 @@ from riskdesk.pricing._american import (
     american_implied_vol,
     american_price,
 )
+from riskdesk.pricing._american_math import zero_vol_put
 from riskdesk.pricing._european import bsm_price_scalar
 
 
 def _load_reference() -> ModuleType:
     path = Path(__file__).resolve().parents[2] / "reference" / "american_ref.py"
     spec = importlib.util.spec_from_file_location("american_ref", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -49,8 +51,15 @@ def random_inputs(seed: int, n: int, *, put_only: bool = False) -> tuple[np.ndar
     rng = np.random.default_rng(seed)
     days = rng.integers(1, 5 * 365 + 1, n)
     is_call = np.zeros(n, dtype=bool) if put_only else rng.random(n) < 0.5
-    return (rng.uniform(50.0, 150.0, n), np.full(n, K100), days / 365.0, rng.uniform(0.0, 0.1, n),
-            rng.uniform(0.0, 0.1, n), rng.uniform(0.05, 1.0, n), is_call)
+    return (
+        rng.uniform(50.0, 150.0, n),
+        np.full(n, K100),
+        days / 365.0,
+        rng.uniform(0.0, 0.1, n),
+        rng.uniform(0.0, 0.1, n),
+        rng.uniform(0.05, 1.0, n),
+        is_call,
+    )
 
 
 # --- Greeks --------------------------------------------------------------------------------
@@ -81,8 +90,16 @@ def test_greeks_with_alo_match_independent_finite_differences() -> None:
 
     def price(**bump: np.ndarray) -> np.ndarray:
         args = {"S": S, "K": K, "T": T, "r": r, "q": q, "sigma": sigma} | bump
-        return american_price(args["S"], args["K"], args["T"], args["r"], args["q"], args["sigma"],
-                              is_call, "alo_qdplus")
+        return american_price(
+            args["S"],
+            args["K"],
+            args["T"],
+            args["r"],
+            args["q"],
+            args["sigma"],
+            is_call,
+            "alo_qdplus",
+        )
 
     h = 1e-4 * S
     want = {
@@ -106,18 +123,36 @@ def test_greeks_with_alo_put_agree_with_quantlib_fd_delta_gamma() -> None:
     S, days = rng.uniform(75, 125, n), rng.integers(30, 730, n)
     r, q, sigma = rng.uniform(0.01, 0.08, n), rng.uniform(0.0, 0.05, n), rng.uniform(0.15, 0.6, n)
 
-    got = american_greeks(S, np.full(n, K100), days / 365.0, r, q, sigma, np.zeros(n, dtype=bool),
-                          "alo_qdplus", ("delta", "gamma"))
+    got = american_greeks(
+        S,
+        np.full(n, K100),
+        days / 365.0,
+        r,
+        q,
+        sigma,
+        np.zeros(n, dtype=bool),
+        "alo_qdplus",
+        ("delta", "gamma"),
+    )
 
     for i in range(n):
-        delta, gamma = ref.quantlib_fd_delta_gamma(S[i], K100, int(days[i]), r[i], q[i], sigma[i], False)
+        delta, gamma = ref.quantlib_fd_delta_gamma(
+            S[i], K100, int(days[i]), r[i], q[i], sigma[i], False
+        )
         assert got["delta"][i] == pytest.approx(delta, abs=2e-4)
         assert got["gamma"][i] == pytest.approx(gamma, rel=2e-3)
 
 
 @pytest.mark.parametrize("engine", BOTH)
 def test_greeks_with_expired_option_give_intrinsic_slope_and_zeros(engine: str) -> None:
-    S, K, T, r, q, v = col(90.0, 100.0, 110.0), col(K100, K100, K100), col(0.0, 0.0, 0.0), col(0.05, 0.05, 0.05), col(0.0, 0.0, 0.0), col(0.3, 0.3, 0.3)
+    S, K, T, r, q, v = (
+        col(90.0, 100.0, 110.0),
+        col(K100, K100, K100),
+        col(0.0, 0.0, 0.0),
+        col(0.05, 0.05, 0.05),
+        col(0.0, 0.0, 0.0),
+        col(0.3, 0.3, 0.3),
+    )
 
     got = american_greeks(S, K, T, r, q, v, flags(True, True, True), engine, GREEK_KEYS)
 
@@ -182,8 +217,13 @@ def test_iv_with_each_failure_class_returns_its_status(engine: str) -> None:
     iv, status = american_implied_vol(price, S, K, T, r, q, np.zeros(n, dtype=bool), engine)
 
     assert status.tolist() == [
-        _status.INVALID_INPUT, _status.INVALID_INPUT, _status.BELOW_INTRINSIC, _status.NO_TIME_VALUE,
-        _status.ABOVE_UPPER_BOUND, _status.ABOVE_UPPER_BOUND, _status.NOT_CONVERGED,
+        _status.INVALID_INPUT,
+        _status.INVALID_INPUT,
+        _status.BELOW_INTRINSIC,
+        _status.NO_TIME_VALUE,
+        _status.ABOVE_UPPER_BOUND,
+        _status.ABOVE_UPPER_BOUND,
+        _status.NOT_CONVERGED,
         _status.ABOVE_UPPER_BOUND,
     ]
     assert np.all(np.isnan(iv))
@@ -208,7 +248,9 @@ def test_iv_with_european_regime_matches_bsm_implied_vol(engine: str) -> None:
     # call, q = 0: American = European, so the implied vol inverts BSM
     S, K, T, r, q = col(95.0, 120.0), col(K100, K100), col(0.3, 2.0), col(0.03, 0.05), col(0.0, 0.0)
     sigma = col(0.35, 0.22)
-    price = np.array([bsm_price_scalar(S[i], K100, T[i], r[i], 0.0, sigma[i], True) for i in range(2)])
+    price = np.array(
+        [bsm_price_scalar(S[i], K100, T[i], r[i], 0.0, sigma[i], True) for i in range(2)]
+    )
 
     iv, status = american_implied_vol(price, S, K, T, r, q, flags(True, True), engine)
 
@@ -221,12 +263,22 @@ finite = {"allow_nan": False, "allow_infinity": False}
 
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(
-    S=st.floats(60.0, 140.0, **finite), T=st.floats(0.05, 3.0, **finite),
-    r=st.floats(0.0, 0.1, **finite), q=st.floats(0.0, 0.1, **finite),
-    sigma=st.floats(0.08, 0.9, **finite), is_call=st.booleans(), engine=st.sampled_from(BOTH),
+    S=st.floats(60.0, 140.0, **finite),
+    T=st.floats(0.05, 3.0, **finite),
+    r=st.floats(0.0, 0.1, **finite),
+    q=st.floats(0.0, 0.1, **finite),
+    sigma=st.floats(0.08, 0.9, **finite),
+    is_call=st.booleans(),
+    engine=st.sampled_from(BOTH),
 )
 def test_iv_with_any_engine_price_inverts_to_a_consistent_volatility(
-    S: float, T: float, r: float, q: float, sigma: float, is_call: bool, engine: str,
+    S: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    is_call: bool,
+    engine: str,
 ) -> None:
     a = (col(S), col(K100), col(T), col(r), col(q))
     price = american_price(*a, col(sigma), flags(is_call), engine)
@@ -237,5 +289,7 @@ def test_iv_with_any_engine_price_inverts_to_a_consistent_volatility(
         repriced = american_price(*a, iv, flags(is_call), engine)
         assert repriced[0] == pytest.approx(price[0], rel=1e-9, abs=1e-10)
     else:
+        # no time value: the price is the zero-volatility American value (>= intrinsic)
+        floor = zero_vol_put(K100, S, T, q, r) if is_call else zero_vol_put(S, K100, T, r, q)
         assert status[0] == _status.NO_TIME_VALUE
-        assert price[0] == pytest.approx(max(S - K100 if is_call else K100 - S, 0.0), abs=1e-8)
+        assert price[0] == pytest.approx(floor, abs=1e-8)

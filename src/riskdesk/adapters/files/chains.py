@@ -73,7 +73,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from riskdesk.adapters.files.parsing import (
     CONTRACT_COLUMNS,
@@ -141,6 +141,9 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 _Row = TypeVar("_Row")
 
+RAGGED_MARK = "\x00ragged:"
+"""Key of the placeholder row standing for a CSV line with more fields than the header."""
+
 
 class ChainImportError(ValueError):
     """The file as a whole cannot be imported (format, columns); nothing was imported."""
@@ -178,21 +181,7 @@ def read_rows(path: Path | str) -> tuple[list[str], list[dict[str, object]]]:
         raise ChainImportError(f"{file}: no such file")
     try:
         if name.endswith(_CSV_SUFFIXES):
-            import pandas as pd
-
-            frame = pd.read_csv(
-                file,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                encoding="utf-8-sig",
-            )
-            header = [str(c) for c in frame.columns]
-            rows: list[dict[str, object]] = [
-                dict(zip(header, values, strict=True))
-                for values in frame.itertuples(index=False, name=None)
-            ]
-            return header, rows
+            return _read_csv(file)
         if name.endswith(_PARQUET_SUFFIXES):
             import pyarrow.parquet as pq
 
@@ -205,6 +194,38 @@ def read_rows(path: Path | str) -> tuple[list[str], list[dict[str, object]]]:
     raise ChainImportError(
         f"{file}: unknown file type; use one of {', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
     )
+
+
+def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
+    """Every cell as text; a line with more fields than the header becomes a ragged row."""
+    import pandas as pd
+
+    options: dict[str, Any] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "encoding": "utf-8-sig",
+    }
+    try:
+        frame = pd.read_csv(file, **options)
+    except pd.errors.ParserError:
+        # Only the python engine can hand bad lines to a callable; it keeps the row in place
+        # (so row numbers stay right) as a marked row that validation reports.
+        width = len(pd.read_csv(file, nrows=0, **options).columns)
+
+        def mark(fields: list[str]) -> list[str]:
+            return [f"{RAGGED_MARK}{len(fields)}:{','.join(fields)}", *([""] * (width - 1))]
+
+        frame = pd.read_csv(file, engine="python", on_bad_lines=mark, **options)
+    header = [str(c) for c in frame.columns]
+    rows: list[dict[str, object]] = []
+    for values in frame.itertuples(index=False, name=None):
+        first = values[0] if values else ""
+        if isinstance(first, str) and first.startswith(RAGGED_MARK):
+            rows.append({RAGGED_MARK: first.removeprefix(RAGGED_MARK)})
+        else:
+            rows.append(dict(zip(header, values, strict=True)))
+    return header, rows
 
 
 def _map_columns(
@@ -233,7 +254,12 @@ def _map_columns(
 def _read_table(path: Path, spec: Mapping[str, tuple[str, ...]]) -> _Table:
     header, raw_rows = read_rows(path)
     names, ignored = _map_columns(header, spec, path=path)
-    rows = [{canonical: raw[column] for canonical, column in names.items()} for raw in raw_rows]
+    rows = [
+        raw
+        if RAGGED_MARK in raw
+        else {canonical: raw[column] for canonical, column in names.items()}
+        for raw in raw_rows
+    ]
     return _Table(path=path, rows=rows, names=names, ignored=ignored)
 
 
@@ -278,7 +304,14 @@ def _validate_rows(
     errors: list[RowError] = []
     rejected = 0
     seen: dict[str, int] = {}
+    width = len(table.names) + len(table.ignored)
     for number, raw in enumerate(table.rows, start=1):
+        if RAGGED_MARK in raw:
+            count, _, text = str(raw[RAGGED_MARK]).partition(":")
+            reason = f"row has {count} fields but the header has {width}"
+            errors.append(RowError(number, "(row)", text, reason))
+            rejected += 1
+            continue
         parsed, row_errors = validate(
             raw, row=number, as_of=as_of, names=table.names, naive_timezone=naive_timezone
         )

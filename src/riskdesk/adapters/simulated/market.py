@@ -534,9 +534,6 @@ def _mark_chain(
     k = np.log(K / forward)
     w = _ssvi_total_variance(k, theta, phi, params.rho)
     sigma = np.sqrt(w / T)
-    kwargs: dict[str, object] = {}
-    if divs is not None:
-        kwargs["dividends"] = divs
     value = np.asarray(
         price(
             model="american",
@@ -548,7 +545,7 @@ def _mark_chain(
             sigma=sigma,
             is_call=is_call,
             engine=_ENGINE,
-            **kwargs,
+            dividends=divs,
         ),
         dtype=np.float64,
     )

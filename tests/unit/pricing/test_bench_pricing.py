@@ -1,0 +1,22 @@
+"""Smoke test of ``riskdesk bench pricing`` (tiny n: checks wiring and output, not speed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from riskdesk.bench._pricing import main
+
+
+@pytest.mark.benchmark
+@pytest.mark.slow
+def test_bench_main_with_tiny_n_prints_every_case_as_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(n=2000, repeats=1, as_json=True)
+    report = json.loads(capsys.readouterr().out)
+    cases = [row["case"] for row in report["results"]]
+    assert len(cases) == 8
+    assert all(row["riskdesk"] > 0 and row["baseline"] > 0 for row in report["results"])
+    assert report["numba_threads"] >= 1
