@@ -16,7 +16,10 @@ if [[ -z "${RISKDESK_TEST_POSTGRES_URL:-}" ]]; then
 fi
 echo "PostgreSQL for tests: ${RISKDESK_TEST_POSTGRES_URL}"
 # Keep numba's JIT cache inside the checkout so reruns start fast.
-export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba}"
+# numba's on-disk JIT cache, keyed by the kernels' source: numba only invalidates a cached
+# function when its own file changes, not when a kernel it calls does.
+kernels=$(cat src/riskdesk/pricing/*.py | sha1sum | cut -c1-12)
+export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba/$kernels}"
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

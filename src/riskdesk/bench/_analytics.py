@@ -323,8 +323,8 @@ def main(repeats: int, as_json: bool) -> None:
         print(json.dumps({"benchmark": "analytics", "repeats": repeats, "results": rows}, indent=2))
         return
     table = Table(title="riskdesk analytics benchmark (warm medians)")
-    for column in ("#", "measurement", "median", "target", "baseline", "base median", "speedup"):
-        table.add_column(column, no_wrap=column != "baseline")
+    for column in ("#", "measurement", "median", "target", "baseline", "speedup"):
+        table.add_column(column, justify="left" if column == "measurement" else "right")
     for i, row in enumerate(rows, start=1):
         target = "" if row["target_s"] is None else _fmt(row["target_s"])
         ok = "" if row["meets_target"] is None else (" ok" if row["meets_target"] else " MISS")
@@ -333,14 +333,13 @@ def main(repeats: int, as_json: bool) -> None:
             row["name"],
             _fmt(row["median_s"]),
             target + ok,
-            row["baseline"],
             _fmt(row["baseline_median_s"]),
             f"{row['speedup']:.1f}x" if row["speedup"] else "",
         )
     console = Console()
     console.print(table)
     for i, row in enumerate(rows, start=1):
-        console.print(f"[dim]{i}. {row['detail']}[/dim]")
+        console.print(f"[dim]{i}. {row['detail']}. Baseline: {row['baseline']}.[/dim]")
 
 
 def _fmt(seconds: float) -> str:

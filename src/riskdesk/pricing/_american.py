@@ -29,18 +29,22 @@ Engines (``engine=``):
 Both share the routing of ``_american_kernels``: a call is the put ``P(K, S, T, q, r)``;
 ``T = 0`` is intrinsic; ``sigma = 0`` is the best deterministic exercise; a put with
 ``r <= 0 <= q`` (and generally ``r <= 0, q >= r``) and a call with ``q <= 0 <= r`` are
-exactly European (BSM); the two-boundary regime (put ``q < r < 0``, call ``r < q < 0``) is
+exactly European (BSM); the two-boundary regime (put ``q < r <= 0``, call ``r < q <= 0``) is
 valued by a Richardson-extrapolated binomial Black-Scholes lattice (4000 steps, about
-``1e-5`` of strike), because neither analytic engine covers it.
+``5e-5`` of strike, ~10 ms an option), because neither analytic engine covers it.
 
 Greeks are central finite differences of the engine's own price (so they are consistent
-with it), all bumped inputs stacked into one kernel call. First and second derivatives in
-one variable use the 5-point stencils (Richardson-extrapolated, error ``O(h^4)``), third
-derivatives and cross derivatives the 4-point ones. Bumps: ``S * clip(0.02 sigma sqrt(T),
-1e-4, 1e-2)`` in spot, ``max(0.01 sigma, 1e-4)`` in volatility (the volatility stencil is
-centred at ``max(sigma, 2 h)`` so it stays positive), ``T / 200`` in time, ``1e-4`` in
-``r`` and ``q``. At expiry (``T == 0``) delta is the intrinsic slope (one half at the
-money) and every other Greek is 0.
+with it), all bumped inputs stacked into one kernel call, all with error ``O(h^4)``: the
+5-point stencils for first and second derivatives in one variable, the 6-point one for
+speed, and Richardson extrapolation (steps ``h`` and ``2h``) for the cross derivatives
+(vanna, charm, veta) and the mixed third ones (zomma, color). Bumps: ``S * clip(0.02 sigma
+sqrt(T), 1e-4, 1e-2)`` in spot, ``max(0.01 sigma, 1e-4)`` in volatility (the volatility
+stencil is centred at ``max(sigma, 3 h)`` so it stays positive), ``T / 200`` in time and
+``1e-4`` in ``r`` and ``q``; rho and phi are one-sided (second order) on the side that keeps
+the valuation route when a bump would change it (a call at ``q = 0`` bumped to ``q > 0``
+may be exercised early). At expiry (``T == 0``) delta is the intrinsic slope (one half at
+the money) and every other Greek is 0. Against analytic BSM Greeks (a call with ``q = 0``)
+the relative error is below ``2e-6`` for all fourteen.
 
 For example (Haug's Bjerksund-Stensland 2002 table):
 
@@ -138,13 +142,18 @@ def american_implied_vol(
 ) -> tuple[_Arr, _Arr]:
     """Implied volatility of American prices on ``engine`` and ``int8`` status codes.
 
+    Per option (in parallel): the European implied volatility of the price, then that of
+    the price net of the early-exercise premium found there, then a secant iteration kept
+    inside the bracket (bisection fallback), typically 3-5 engine evaluations. Tolerance
+    ``1e-10`` in volatility or ``1e-12`` relative in price.
+
     Statuses (``riskdesk.pricing._status``): ``invalid_input`` (non-finite or negative
     price, bad inputs), ``below_intrinsic`` (below the zero-volatility American value, which
     is at least intrinsic, by more than ``1e-10 max(S, K)``), ``no_time_value`` (within that
-    tolerance of it: the volatility is not identified, NaN), ``above_upper_bound`` (price at
-    or above ``S`` for a call, ``K`` for a put, or any time value at expiry),
-    ``not_converged`` (no bracket below 6400% volatility). Tolerance ``1e-10`` in volatility
-    or ``1e-12`` relative in price. One bad element never raises.
+    tolerance of it: the volatility is not identified, NaN), ``above_upper_bound`` (at or
+    above the infinite-volatility value ``S`` for a call, ``K`` for a put -- ``S e^{-qT}``,
+    ``K e^{-rT}`` when that yield is negative -- or any time value at expiry),
+    ``not_converged`` (no bracket below 6400% volatility). One bad element never raises.
     """
     code = _engine_code(engine)
     return iv_batch(price, S, K, T, r, q, is_call, code, *_kernel_args(S.shape[0]))

@@ -7,8 +7,8 @@
 * ``bbsr_put_scalar`` -- binomial Black-Scholes with Richardson extrapolation (Broadie and
   Detemple 1996): the CRR tree with the last step replaced by the Black-Scholes value
   (``max(intrinsic, european)``), extrapolated as ``2 V(N) - V(N/2)``. This is the converged
-  fallback for the regime the analytic engines do not cover (a put with ``q < r < 0``,
-  equivalently a call with ``r < q < 0``, has two exercise boundaries).
+  fallback for the regime the analytic engines do not cover (a put with ``q < r <= 0``,
+  equivalently a call with ``r < q <= 0``, has two exercise boundaries).
 
 Rates are continuously compounded, ``T`` in years (ACT/365F).
 """
@@ -23,7 +23,7 @@ from numba import njit, prange
 from riskdesk.pricing._american_math import zero_vol_put
 from riskdesk.pricing._european import bsm_price_scalar
 
-FALLBACK_STEPS = 4000  # BBSR steps of the double-boundary fallback (error ~1e-5 of strike)
+FALLBACK_STEPS = 4000  # BBSR steps of the double-boundary fallback (error ~5e-5 of strike)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

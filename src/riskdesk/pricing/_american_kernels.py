@@ -7,9 +7,9 @@ Every option is first normalised to a put with the McDonald-Schroder symmetry
 * ``sigma == 0``: the best deterministic exercise time (``zero_vol_put``);
 * ``r <= 0 and q >= r``: early exercise is never optimal, the European BSM value (so a call
   with ``q <= 0 <= r`` and a put with ``r <= 0 <= q`` are exactly European);
-* ``q < r < 0``: two exercise boundaries, which neither analytic engine handles; the value is
-  a Richardson-extrapolated binomial Black-Scholes lattice (``bbsr_put_scalar``) instead of a
-  silently wrong number;
+* ``q < r <= 0``: two exercise boundaries (for ``r < 0``), which neither analytic engine
+  handles (nor the edge ``r = 0 > q``); the value is a Richardson-extrapolated binomial
+  Black-Scholes lattice (``bbsr_put_scalar``) instead of a silently wrong number;
 * otherwise (``r > 0``) the engine: Bjerksund-Stensland (2002) or ALO (QD+ seeded). Should an
   engine ever return a non-finite value the lattice is used as well.
 
@@ -232,10 +232,11 @@ def iv_scalar(
     (beyond a tolerance of ``1e-10 max(S, K)``) is ``below_intrinsic``, one within it has
     ``no_time_value`` (the volatility is not identified: NaN), one at or above ``U`` (``S``
     or ``K`` grown by ``e^{-qT}`` resp. ``e^{-rT}`` when that yield is negative) is
-    ``above_upper_bound``. Otherwise the root is bracketed between 0 and the seed (expanded by
-    doubling up to ``SIGMA_MAX``), the seed being the European implied volatility of the
-    price net of the early-exercise premium at the European implied volatility; then Brent's
-    method runs to ``1e-10`` in volatility or ``1e-12`` relative in price.
+    ``above_upper_bound``. Otherwise: ``x0`` = the European implied volatility of the price,
+    ``x1`` = that of the price net of the early-exercise premium at ``x0``, then secant steps
+    kept inside the bracket ``[lo, hi]`` of evaluated signs (``lo`` starts at 0 where
+    ``f = L - price < 0``; bisection when a step leaves it, doubling while no upper end is
+    known, up to ``SIGMA_MAX``), to ``1e-10`` in volatility or ``1e-12`` relative in price.
     """
     nan = math.nan
     if not (
@@ -337,9 +338,14 @@ def iv_scalar(
         x2 = x1 - f1 * (x1 - x0) / (f1 - f0) if f1 != f0 else math.nan
         if not (lo < x2 < hi):
             x2 = min(2.0 * lo, SIGMA_MAX) if hi == math.inf else 0.5 * (lo + hi)
-        elif abs(x2 - x1) <= 0.1 * IV_VOL_TOL:
-            # the secant converges superlinearly: a step this small is the remaining error
-            return x2, _OK
+        else:
+            # The secant converges superlinearly (e_{k+1} ~ C e_k e_{k-1}), so the error left
+            # in x2 is about |x2 - x1| times the step ratio; accept x2 unevaluated when that
+            # is ten times below the volatility tolerance.
+            step = abs(x2 - x1)
+            ratio = step / abs(x1 - x0) if x1 != x0 else 1.0
+            if step <= 0.1 * IV_VOL_TOL or (ratio < 0.1 and step * ratio <= 0.1 * IV_VOL_TOL):
+                return x2, _OK
         x0, f0 = x1, f1
         x1 = x2
     return nan, _NOT_CONVERGED

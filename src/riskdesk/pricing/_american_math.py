@@ -216,7 +216,7 @@ def zero_vol_put(S: float, K: float, T: float, r: float, q: float) -> float:
 ROUTE_INTRINSIC = 0  # T == 0
 ROUTE_ZERO_VOL = 1  # sigma == 0: deterministic exercise
 ROUTE_EUROPEAN = 2  # early exercise never optimal: r <= 0 and q >= r
-ROUTE_DOUBLE_BOUNDARY = 3  # q < r < 0: two exercise boundaries, converged lattice fallback
+ROUTE_DOUBLE_BOUNDARY = 3  # q < r <= 0: two exercise boundaries, converged lattice fallback
 ROUTE_SINGLE_BOUNDARY = 4  # r > 0: one exercise boundary, the engine proper
 
 

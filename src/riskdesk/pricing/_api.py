@@ -44,8 +44,17 @@ forward directly pass ``S=F, q=r``.
 
 Bad inputs: :func:`price` and :func:`greeks` raise ``ValueError`` naming the field, the index,
 the value and the rule (``S, K > 0`` except Bachelier, ``T >= 0``, ``sigma >= 0``, all finite,
-``|r T|, |q T| <= 500``); ``sigma == 0`` gives the discounted forward intrinsic value and its
-Greeks.  :func:`implied_vol` never raises for a bad element: each element carries a status.
+``|r T|, |q T| <= 500``).  ``T == 0`` gives the intrinsic value with delta +-1 strictly in the
+money (else 0) and every other Greek 0; ``sigma == 0`` gives the discounted forward intrinsic
+value and the Greeks of that deterministic payoff (the ``sigma -> 0`` limits).  :func:`implied_vol` never raises for a bad element: each element carries a status.
+
+Accuracy: European prices agree with a 60-digit mpmath reference to better than 1e-12 relative
+and every Greek to better than 1e-9 relative (measured: 5e-13 and 1e-10) from 1 hour to 30 years,
+vol 0.5%-500%, deep in and out of the money; relative error is taken against
+``max(|value|, 1e-280 * F)`` (scaled by the Greek's power of the underlying), since values below
+1e-280 of the forward approach the double underflow threshold.  Implied vols reprice to 1e-12 and
+recover the vol to 1e-10 wherever the time value is at least 1e-10 of the forward and the price is
+not within rounding of a bound (where no solver can do better than ``eps * price / vega``).
 
 Discrete cash dividends (escrowed-dividend model): ``dividends=(times, amounts)`` with times in
 years from today.  The last axis indexes the dividends; a 1-D pair is one schedule for every
@@ -66,7 +75,7 @@ array([4.76, 0.81])
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,8 +230,19 @@ def _check_model(model: str, engine: str | None) -> str | None:
     return None
 
 
+def _run(kernel: Callable[..., Any], *args: Any) -> Any:
+    """Call a numba kernel with dynamic chunk claiming (chunk size 1, see :func:`_n_chunks`)."""
+    with numba.parallel_chunksize(1):
+        return kernel(*args)
+
+
 def _n_chunks(n: int) -> int:
-    return max(1, min(n, 4 * numba.get_num_threads()))
+    """Work units for the ``prange`` kernels: many small chunks, claimed one at a time.
+
+    With :func:`numba.parallel_chunksize` set to 1 by the callers, idle threads take the next
+    chunk, so a thread slowed down by other load on a shared machine does not hold up the rest.
+    """
+    return max(1, min(n // 1024 + 1, 32 * numba.get_num_threads()))
 
 
 def _raise_bad(inputs: _Inputs, bad: NDArray[np.int64], model: str) -> None:
@@ -242,7 +262,8 @@ def _raise_bad(inputs: _Inputs, bad: NDArray[np.int64], model: str) -> None:
 def _validate(inputs: _Inputs, model: str) -> None:
     code = _eu.MODEL_BACHELIER if model == "bachelier" else _eu.MODEL_BSM
     f = inputs.flat
-    bad = _eu.validate_kernel(
+    bad = _run(
+        _eu.validate_kernel,
         code,
         f["S"],
         f["K"],
@@ -417,7 +438,8 @@ def _evaluate(
         out = np.empty((len(needed), n))
         kernel = _eu.european_kernel if n > _SERIAL_MAX else _eu.european_kernel_serial
         f = inputs.flat
-        bad = kernel(
+        bad = _run(
+            kernel,
             _MODEL_CODE[model],
             f["S"],
             f["K"],
@@ -642,7 +664,8 @@ def implied_vol(
         iv = np.empty(n)
         code = np.empty(n, dtype=np.int8)
         kernel = _iv.implied_vol_kernel if n > _SERIAL_MAX // 8 else _iv.implied_vol_kernel_serial
-        kernel(
+        _run(
+            kernel,
             _MODEL_CODE[model],
             f["price"],
             f["S"],

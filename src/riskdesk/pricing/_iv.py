@@ -90,25 +90,26 @@ def _safeguard(s_new: float, s: float, lo: float, hi: float) -> float:
 
 @njit(cache=True, nogil=True)
 def _lower_guess(x: float, beta: float, s_c: float) -> float:
-    """Small-``s`` inversion of ``b ~ A(s) * s * G(|x|/s)`` with ``G(u) ~ 1/(u^2 + 3 - 2/(1 + u^2/2))``.
+    """Small-``s`` inversion of ``b ~ A(s) * s * G(|x|/s)``, ``G(u) ~ 1/(u^2 + 3 - 2/(1 + u^2/2))``.
 
-    ``A(s) = exp(-(x^2/s^2 + s^2/4)/2)/sqrt(2 pi)``; solved for ``s`` by a few fixed-point steps on
-    ``x^2/(2 s^2) = -ln(beta) + ln(s G) - s^2/8 - ln sqrt(2 pi)``.
+    With ``A(s) = exp(-(x^2/s^2 + s^2/4)/2)/sqrt(2 pi)`` and ``y = x^2/(2 s^2)`` this is
+    ``y + ln(2y)/2 + ln(2y + c(y)) + x^2/(16 y) = -ln(beta sqrt(2 pi)) + ln|x|``, solved for ``y``
+    by a few Newton steps (the left side is increasing for the ``y`` that matter).
     """
     ax = -x
-    big_l = -math.log(beta) - _LN_SQRT_2PI
-    s = ax / math.sqrt(2.0 * big_l)
-    for _ in range(3):
-        u2 = ax * ax / (s * s)
-        g = 1.0 / (u2 + 3.0 - 2.0 / (1.0 + 0.5 * u2))
-        rhs = big_l + math.log(s * g) - 0.125 * s * s
-        if not rhs > 0.0:
+    base = -math.log(beta) - _LN_SQRT_2PI + math.log(ax)
+    q = ax * ax / 16.0
+    y = max(base, 0.25 * ax, 1e-3)
+    for _ in range(4):
+        c = 3.0 - 2.0 / (1.0 + y)
+        dc = 2.0 / ((1.0 + y) * (1.0 + y))
+        phi = y + 0.5 * math.log(2.0 * y) + math.log(2.0 * y + c) + q / y - base
+        dphi = 1.0 + 0.5 / y + (2.0 + dc) / (2.0 * y + c) - q / (y * y)
+        if not dphi > 0.0:
             break
-        s_next = ax / math.sqrt(2.0 * rhs)
-        if not s_next < s_c:
-            break
-        s = s_next
-    return min(s, s_c)
+        y_next = y - phi / dphi
+        y = y_next if y_next > 0.0 else 0.5 * y
+    return min(ax / math.sqrt(2.0 * y), s_c)
 
 
 @njit(cache=True, nogil=True)
@@ -159,10 +160,11 @@ def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float,
     if lower:
         lo = 0.0
         hi = s_c
-        s = _lower_guess(x, beta, s_c)
-        s_tangent = s_c - (b_c - beta) / (e_p * INV_SQRT_2PI)
-        if s_tangent > s:
-            s = s_tangent
+        # near s_c the tangent at the inflection point is the better start, far below it the
+        # small-s asymptotics
+        s = s_c - (b_c - beta) / (e_p * INV_SQRT_2PI)
+        if beta < 0.25 * b_c or s <= 0.0:
+            s = _lower_guess(x, beta, s_c)
         inv_log_beta = 1.0 / math.log(beta)
         log_c_target = 0.0
     else:
@@ -170,10 +172,12 @@ def normalised_implied_s(x: float, beta: float, c_target: float) -> tuple[float,
         hi = math.inf
         inv_log_beta = 0.0
         log_c_target = math.log(c_target)
-        p = c_target / (e_p + e_m)
-        s = s_c
-        if p < 0.5:
-            s = max(s_c, -2.0 * _inv_norm_cdf_lower(p))
+        if beta - b_c < 0.3 * (e_p - b_c):
+            s = s_c + (beta - b_c) / (e_p * INV_SQRT_2PI)  # tangent at the inflection point
+        else:
+            # far above s_c: b_max - b ~ 2 cosh(x/2) Phi(-s/2)
+            p = c_target / (e_p + e_m)
+            s = max(s_c, -2.0 * _inv_norm_cdf_lower(p)) if p < 0.5 else s_c
         if s <= 0.0:
             s = 1e-3
     for _ in range(_MAX_ITER):

@@ -476,7 +476,7 @@ def test_discrete_dividend_with_escrowed_quotes_recovers_the_quote_vol(mk, confi
     assert mk.finite_everywhere(result.to_json_dict())
 
 
-def test_dividend_larger_than_spot_excludes_leg_and_crash_grid_stays_finite(mk, config):
+def test_dividends_with_value_above_spot_exclude_leg_and_crash_grid_stays_finite(mk, config):
     from riskdesk.domain.market import DiscreteDividend
 
     huge = {"XYZ": (DiscreteDividend(date(2025, 2, 3), Decimal("150")),)}

@@ -152,7 +152,7 @@ def test_draft_commit_with_legs_leaves_draft_editable_and_version_frozen():
     assert draft.commit().trade_hash != version.trade_hash
 
 
-def test_draft_commit_without_legs_raises():
+def test_draft_commit_with_no_legs_raises():
     with pytest.raises(ValueError, match="no legs"):
         TradeDraft("empty").commit()
 

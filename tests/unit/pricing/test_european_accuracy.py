@@ -121,3 +121,40 @@ def test_reference_closed_forms_agree_with_numerical_differentiation(model: str)
         numeric = REF.greeks_by_differentiation(model, S, K, T, r, q, vol, call)
         for g in GREEK_NAMES:
             assert abs(closed[g] - numeric[g]) <= 1e-25 * max(abs(numeric[g]), 1e-300), g
+
+
+@pytest.mark.parametrize("model", ["bsm", "black76", "bachelier"])
+def test_extreme_strikes_with_zero_or_equal_carry_keep_relative_accuracy(model: str) -> None:
+    # q = 0 and q = r are the common cases where the carry terms of theta/rho cancel exactly
+    # in textbook forms (deep in the money with K << F, or out of the money with F << K).
+    rows = []
+    for ratio in (1e-9, 1e-4, 0.5, 2.0, 1e4, 1e9):
+        for q in (0.0, 0.04):
+            for T in (1.0 / 8760.0, 1.0, 30.0):
+                for vol in (0.01, 0.3, 3.0):
+                    for call in (True, False):
+                        S = 100.0
+                        K = S * ratio
+                        sigma = vol * S if model == "bachelier" else vol
+                        rows.append((S, K, T, 0.04, 0.0 if model == "black76" else q, sigma, call))
+    cols = list(zip(*rows, strict=True))
+    got = greeks(
+        model=model,
+        S=np.array(cols[0]),
+        K=np.array(cols[1]),
+        T=np.array(cols[2]),
+        r=np.array(cols[3]),
+        q=np.array(cols[4]),
+        sigma=np.array(cols[5]),
+        is_call=np.array(cols[6]),
+    )
+    failures = []
+    for i, row in enumerate(rows):
+        ref = REF.greeks(model, *row)
+        scale = max(abs(row[0]), abs(row[1]))
+        for g in GREEK_NAMES:
+            floor = FLOOR * scale ** UNDERLYING_POWER[g]
+            err = abs(float(got[g][i]) - float(ref[g])) / max(abs(float(ref[g])), floor)
+            if err > (PRICE_TOL if g == "price" else GREEK_TOL):
+                failures.append(f"{g} {err:.1e} {row}")
+    assert not failures, "\n".join(failures[:10])

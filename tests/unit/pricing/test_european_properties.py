@@ -133,20 +133,30 @@ def test_analytic_greeks_match_finite_differences(
         K = S * math.exp(m * v * math.sqrt(T))
     analytic = greeks(model=model, S=S, K=K, T=T, r=r, q=q, sigma=v, is_call=call)
     numeric = _fd_greeks(model, S, K, T, r, q, v, call)
-    scale = {g: abs(float(analytic[g])) for g in GREEK_NAMES}
-    # Relative 1e-5 with an absolute floor of 1e-7 of the Greek's natural size.
-    nat = {
-        "delta": 1.0,
-        "gamma": 1.0 / S,
-        "speed": 1.0 / S**2,
-        "color": 1.0 / S,
-        "zomma": 1.0 / S,
-        "charm": 1.0,
-        "vanna": 1.0,
+    # Each Greek is the derivative of a parent along one input; near a zero crossing compare
+    # against the parent's size over that input's natural scale (the differencing error scale).
+    width = v * math.sqrt(T) * (1.0 if model == "bachelier" else S)
+    unit = {"S": 1.0, "sigma": 0.01, "T": 1.0 / 365.0, "r": 0.01, "q": 0.01}
+    scale = {"S": width, "sigma": v, "T": T, "r": 1.0 / max(T, 1.0), "q": 1.0 / max(T, 1.0)}
+    parent = {
+        "delta": ("price", "S"),
+        "gamma": ("delta", "S"),
+        "vega": ("price", "sigma"),
+        "theta": ("price", "T"),
+        "rho": ("price", "r"),
+        "phi": ("price", "q"),
+        "vanna": ("delta", "sigma"),
+        "volga": ("vega", "sigma"),
+        "charm": ("delta", "T"),
+        "speed": ("gamma", "S"),
+        "color": ("gamma", "T"),
+        "zomma": ("gamma", "sigma"),
+        "veta": ("vega", "T"),
     }
     for name, fd in numeric.items():
-        floor = 1e-7 * nat.get(name, S)
-        assert float(analytic[name]) == pytest.approx(fd, rel=1e-5, abs=floor), (name, scale[name])
+        base, along = parent[name]
+        size = abs(float(analytic[base])) / scale[along] * unit[along]
+        assert float(analytic[name]) == pytest.approx(fd, rel=1e-5, abs=1e-5 * size), name
 
 
 def test_greeks_of_a_vector_equal_those_of_its_elements() -> None:
