@@ -20,6 +20,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def default_secret_key_file() -> Path:
+    """Key file for encrypted secrets: in the user *config* directory, apart from the data."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "secret.key"
+
+
 def default_database_url() -> str:
     """SQLite file under the user's data directory."""
     return f"sqlite:///{default_data_dir() / 'riskdesk.sqlite3'}"
@@ -33,6 +38,11 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     redis_url: str | None = None
     actor: str = Field(default="local", description="Name written to the audit log as the actor.")
+    secret_key_file: Path = Field(
+        default_factory=default_secret_key_file,
+        description="Fernet key file used when no OS keyring is available (never beside the DB).",
+    )
+    use_keyring: bool = Field(default=True, description="Prefer the OS keyring for the key.")
 
     @field_validator("database_url")
     @classmethod

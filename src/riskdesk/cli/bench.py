@@ -14,7 +14,7 @@ def pricing(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Pricing kernels: ns/option on random options vs a plain-numpy reference."""
-    from riskdesk.bench import _pricing
+    import riskdesk.bench._pricing as _pricing
 
     _pricing.main(n=n, repeats=repeats, as_json=json_out)
 
@@ -25,6 +25,6 @@ def analytics(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Workbench: 4-leg trade on a 41x21x10 grid; 10,000-option book under 1,000 scenarios."""
-    from riskdesk.bench import _analytics
+    import riskdesk.bench._analytics as _analytics
 
     _analytics.main(repeats=repeats, as_json=json_out)

@@ -31,4 +31,24 @@ __all__ = [
 ]
 
 # --- volatility surface (SVI) -------------------------------------------------------------
-# The surface engineer appends the SVI imports and extends __all__ here.
+from riskdesk.pricing.surface import (
+    SliceQuotes,
+    SurfaceStatus,
+    SviFitError,
+    SviSlice,
+    VolSurface,
+    arbitrage_diagnostics,
+    build_surface,
+    fit_svi,
+)
+
+__all__ += [
+    "SliceQuotes",
+    "SurfaceStatus",
+    "SviFitError",
+    "SviSlice",
+    "VolSurface",
+    "arbitrage_diagnostics",
+    "build_surface",
+    "fit_svi",
+]

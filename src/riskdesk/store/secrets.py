@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from riskdesk.config import Settings
 from riskdesk.store.errors import SecretStoreError
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "KEYRING_USERNAME",
     "SecretBox",
     "load_secret_box",
+    "secret_box_from_settings",
 ]
 
 KEYRING_SERVICE = "riskdesk"
@@ -133,3 +135,15 @@ def load_secret_box(
         return SecretBox.from_key_file(key_file, database_path=database_path)
     errors.append("no key file given")
     raise SecretStoreError("no encryption key available: " + "; ".join(errors))
+
+
+def secret_box_from_settings(settings: Settings) -> SecretBox:
+    """The secret box configured by ``RISKDESK_SECRET_KEY_FILE`` / ``RISKDESK_USE_KEYRING``."""
+    database_path: Path | None = None
+    if settings.database_url.startswith("sqlite:///"):
+        database_path = Path(settings.database_url.removeprefix("sqlite:///"))
+    return load_secret_box(
+        key_file=settings.secret_key_file,
+        use_keyring=settings.use_keyring,
+        database_path=database_path,
+    )

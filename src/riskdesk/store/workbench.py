@@ -115,12 +115,19 @@ def _contract_ids(
     oc = m.OptionContract
     for underlying in sorted({key[0] for key in wanted}):
         rows = session.execute(
-            select(oc.option_contract_id, oc.expiry, oc.strike, oc.right, oc.settlement,
-                   oc.multiplier).where(oc.underlying_symbol == underlying)
+            select(
+                oc.option_contract_id, oc.expiry, oc.strike, oc.right, oc.settlement, oc.multiplier
+            ).where(oc.underlying_symbol == underlying)
         )
         for r in rows:
-            key = (underlying, r.expiry, Decimal(r.strike).normalize(), r.right, r.settlement,
-                   r.multiplier)
+            key = (
+                underlying,
+                r.expiry,
+                Decimal(r.strike).normalize(),
+                r.right,
+                r.settlement,
+                r.multiplier,
+            )
             if key in wanted:
                 found[key] = r.option_contract_id
     new_rows = []
@@ -274,8 +281,15 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
             receive_timestamp=q.receive_timestamp,
         )
         for q in session.execute(
-            select(uq.symbol, uq.spot, uq.bid, uq.ask, uq.last, uq.provider_timestamp,
-                   uq.receive_timestamp)
+            select(
+                uq.symbol,
+                uq.spot,
+                uq.bid,
+                uq.ask,
+                uq.last,
+                uq.provider_timestamp,
+                uq.receive_timestamp,
+            )
             .where(uq.snapshot_id == snapshot_id)
             .order_by(uq.symbol)
         )
@@ -285,10 +299,25 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
     contracts: dict[uuid.UUID, dom_instruments.OptionContract] = {}
     options: list[dom_market.OptionQuote] = []
     result = session.execute(
-        select(oq.option_contract_id, oq.bid, oq.ask, oq.mark, oq.iv, oq.volume,
-               oq.open_interest, oq.provider_timestamp, oq.receive_timestamp,
-               oc.underlying_symbol, oc.expiry, oc.strike, oc.right, oc.style, oc.settlement,
-               oc.multiplier, oc.currency)
+        select(
+            oq.option_contract_id,
+            oq.bid,
+            oq.ask,
+            oq.mark,
+            oq.iv,
+            oq.volume,
+            oq.open_interest,
+            oq.provider_timestamp,
+            oq.receive_timestamp,
+            oc.underlying_symbol,
+            oc.expiry,
+            oc.strike,
+            oc.right,
+            oc.style,
+            oc.settlement,
+            oc.multiplier,
+            oc.currency,
+        )
         .join(oc, oc.option_contract_id == oq.option_contract_id)
         .where(oq.snapshot_id == snapshot_id)
     )

@@ -159,8 +159,12 @@ class Workbench:
         """Store a draft built in memory (e.g. by :mod:`riskdesk.workbench.strategies`)."""
         with self.db.unit_of_work() as uow:
             stored = repo.save_draft(uow.session, draft=draft)
-            uow.audit("trade_draft.created", resource_type="trade_draft",
-                      resource_id=stored.draft_id, new=_draft_summary(draft))
+            uow.audit(
+                "trade_draft.created",
+                resource_type="trade_draft",
+                resource_id=stored.draft_id,
+                new=_draft_summary(draft),
+            )
             return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
 
     def load_draft(self, ref: str) -> DraftRef:

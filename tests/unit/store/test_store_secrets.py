@@ -100,3 +100,33 @@ def test_load_secret_box_with_broken_keyring_falls_back_to_key_file(tmp_path: Pa
         keyring.set_keyring(previous)
 
     assert box.decrypt(box.encrypt("z")) == "z"
+
+
+def test_secret_box_from_settings_with_key_file_setting_round_trips(tmp_path) -> None:
+    from riskdesk.config import Settings
+    from riskdesk.store.secrets import secret_box_from_settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'data' / 'db.sqlite3'}",
+        secret_key_file=tmp_path / "config" / "secret.key",
+        use_keyring=False,
+    )
+    box = secret_box_from_settings(settings)
+    token = box.encrypt("broker-token")
+    assert token != "broker-token"
+    assert secret_box_from_settings(settings).decrypt(token) == "broker-token"
+    assert (tmp_path / "config" / "secret.key").exists()
+
+
+def test_secret_box_from_settings_with_key_beside_database_is_refused(tmp_path) -> None:
+    from riskdesk.config import Settings
+    from riskdesk.store.errors import SecretStoreError
+    from riskdesk.store.secrets import secret_box_from_settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        secret_key_file=tmp_path / "secret.key",
+        use_keyring=False,
+    )
+    with pytest.raises(SecretStoreError, match="same directory"):
+        secret_box_from_settings(settings)
