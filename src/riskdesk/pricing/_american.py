@@ -71,6 +71,7 @@ from riskdesk.pricing._american_kernels import (
     price_batch,
     route_batch,
 )
+from riskdesk.pricing._european import GREEK_NAMES
 
 __all__ = [
     "ALO_SCHEME",
@@ -87,22 +88,8 @@ ENGINES: dict[str, int] = {
     "alo_qdplus": ENGINE_ALO,
 }
 
-GREEK_KEYS: tuple[str, ...] = (
-    "price",
-    "delta",
-    "gamma",
-    "vega",
-    "theta",
-    "rho",
-    "phi",
-    "vanna",
-    "volga",
-    "charm",
-    "speed",
-    "color",
-    "zomma",
-    "veta",
-)
+GREEK_KEYS: tuple[str, ...] = GREEK_NAMES
+"""The Greek names of the public API (shared with the European kernels)."""
 
 # ALO scheme: n = 12 Chebyshev intervals, m = 2 Newton iterations (the first with l = 5
 # points per boundary integral, the second with l = 9), p = 32 points for the premium.
