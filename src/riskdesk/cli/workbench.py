@@ -84,19 +84,27 @@ def _with_overrides(
     return dataclasses.replace(snapshot, overrides=overrides)
 
 
-def _store(db_url: str | None, snapshot: MarketSnapshot, json_out: bool, event: str) -> SnapshotRef:
+def _store(
+    db_url: str | None,
+    snapshot: MarketSnapshot,
+    json_out: bool,
+    event: str,
+    *,
+    emit_json: bool = True,
+) -> SnapshotRef:
     with open_db(db_url) as db, user_errors(), _progress() as progress:
         progress.add_task(f"storing {len(snapshot.options):,} option quotes")
         ref = Workbench(db).save_snapshot(snapshot, event=event)
     if json_out:
-        print_json(
-            {
-                "snapshot_id": ref.snapshot_id,
-                "snapshot_hash": ref.snapshot_hash,
-                "created": ref.created,
-                "diagnostics": dict(snapshot.diagnostics),
-            }
-        )
+        if emit_json:
+            print_json(
+                {
+                    "snapshot_id": ref.snapshot_id,
+                    "snapshot_hash": ref.snapshot_hash,
+                    "created": ref.created,
+                    "diagnostics": dict(snapshot.diagnostics),
+                }
+            )
     else:
         console.print(
             _render.snapshot_table(
@@ -173,7 +181,7 @@ def market_import(
             for e in report.errors[:200]:
                 table.add_row(str(e.row), str(e.column), str(e.value), e.reason)
             console.print(table)
-    ref = _store(database_url, snapshot, json_out, "market.imported")
+    ref = _store(database_url, snapshot, json_out, "market.imported", emit_json=False)
     if json_out:
         print_json(
             {
