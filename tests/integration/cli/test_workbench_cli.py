@@ -116,7 +116,8 @@ def test_trade_flow_with_cli_commits_evaluates_compares_and_attributes(
 
     first = run_json(db, "evaluate", trade_hash[:12], "--snapshot", snap)
     second = run_json(db, "evaluate", trade_hash[:12], "--snapshot", snap)
-    assert first["cache_hit"] is False and second["cache_hit"] is True
+    assert first["cache_hit"] is False
+    assert second["cache_hit"] is True
     strip = lambda d: {k: v for k, v in d.items() if k != "cache_hit"}  # noqa: E731
     assert strip(first) == strip(second)
     assert first["measures"]["max_loss"]["unbounded"] is False

@@ -274,3 +274,31 @@ def test_decimal_entry_prices_with_round_trip_are_exact(bench: Workbench, market
     leg = bench.load_draft(str(stored.draft_id)).draft.legs[0].leg
     assert leg.entry_price == Decimal("1.23456789")
     assert leg.fees == Decimal("0.65")
+
+
+@pytest.mark.postgres
+def test_evaluation_with_same_inputs_on_both_backends_gives_identical_bytes(
+    sqlite_url: str, postgres_url: str, market
+) -> None:
+    from riskdesk.store import upgrade_database
+
+    outputs = []
+    for url in (sqlite_url, postgres_url):
+        db = Database.from_url(url)
+        try:
+            upgrade_database(db.engine)
+            bench = Workbench(db)
+            snap = bench.save_snapshot(market)
+            trade_hash = _commit(bench, iron_condor(ChainPicker(snap.snapshot, "SPY"), days=35))
+            outputs.append(
+                (
+                    snap.snapshot_hash,
+                    trade_hash,
+                    bench.evaluate(
+                        trade_hash, snap.snapshot_hash, ModelConfig(), ScenarioGrid()
+                    ).output_bytes,
+                )
+            )
+        finally:
+            db.dispose()
+    assert outputs[0] == outputs[1]
