@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from riskdesk.analytics import attribute, compare, evaluate, market_state
+from riskdesk.analytics.evaluate import EVALUATION_SCHEMA
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json
 from riskdesk.domain.market import MarketSnapshot, SnapshotMode
@@ -265,7 +266,12 @@ class Workbench:
             }
             cached = repo.find_analytics_result(session, **key)
             if cached is not None and cached.outputs_blob is not None:
-                return EvaluationOutcome(cached.result_id, True, bytes(cached.outputs_blob))
+                stored = bytes(cached.outputs_blob)
+                if json.loads(stored).get("schema") == EVALUATION_SCHEMA:
+                    return EvaluationOutcome(cached.result_id, True, stored)
+                # Written by an older engine layout: recompute below and replace it.
+                session.delete(cached)
+                session.flush()
             snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
             result = evaluate(trade.trade, snapshot, config, grid)
             data = result.to_json_dict()
@@ -280,7 +286,7 @@ class Workbench:
                 errors=list(data.get("errors", [])),
             )
             uow.audit(
-                "analytics.evaluated",
+                "analytics.evaluated" if cached is None else "analytics.recomputed",
                 resource_type="analytics_result",
                 resource_id=row.result_id,
                 payload={

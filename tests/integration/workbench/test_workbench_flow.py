@@ -302,3 +302,23 @@ def test_evaluation_with_same_inputs_on_both_backends_gives_identical_bytes(
         finally:
             db.dispose()
     assert outputs[0] == outputs[1]
+
+
+def test_cached_evaluation_with_older_schema_is_recomputed(bench: Workbench, market) -> None:
+    snap_ref = bench.save_snapshot(market)
+    trade_hash = _commit(bench, iron_condor(ChainPicker(snap_ref.snapshot, "SPY"), days=35))
+    first = bench.evaluate(trade_hash, snap_ref.snapshot_hash, ModelConfig(), ScenarioGrid())
+    old = json.loads(first.output_bytes) | {"schema": 0}
+    with bench.db.engine.begin() as conn:
+        conn.execute(
+            update(m.AnalyticsResult)
+            .where(m.AnalyticsResult.result_id == first.result_id)
+            .values(outputs_blob=canonical_json(old).encode())
+        )
+    again = bench.evaluate(trade_hash, snap_ref.snapshot_hash, ModelConfig(), ScenarioGrid())
+    assert not again.cache_hit
+    assert again.output_bytes == first.output_bytes
+    with bench.db.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(m.AnalyticsResult)) == 1
+        events = conn.execute(select(m.AuditLog.event_type)).scalars().all()
+    assert "analytics.recomputed" in events

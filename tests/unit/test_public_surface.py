@@ -1,0 +1,42 @@
+"""Guards the public names of the packages that other layers import."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "riskdesk.workbench": {
+        "DraftRef",
+        "EvaluationOutcome",
+        "SnapshotRef",
+        "TradeRef",
+        "VersionRef",
+        "Workbench",
+    },
+    "riskdesk.adapters.files": None,
+    "riskdesk.adapters.simulated": None,
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(EXPECTED))
+def test_package_all_with_every_name_resolves_and_matches_expected(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    names = set(module.__all__)
+    for name in names:
+        assert getattr(module, name) is not None, f"{module_name}.{name}"
+    expected = EXPECTED[module_name]
+    if expected is not None:
+        assert names == expected
+
+
+def test_cli_with_version_flag_prints_package_version() -> None:
+    from typer.testing import CliRunner
+
+    from riskdesk import __version__
+    from riskdesk.cli.main import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.stdout
