@@ -27,11 +27,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as _hypothesis_settings
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from riskdesk.store.db import create_engine, make_session_factory
 from riskdesk.store.migrate import upgrade_database
 from riskdesk.store.session import RiskdeskSession
+
+# CI runs property tests derandomized (same examples every run): a red CI is reproducible.
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")
+
 
 PG_ENV = "RISKDESK_TEST_POSTGRES_URL"
 
