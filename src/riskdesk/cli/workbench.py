@@ -219,6 +219,48 @@ def snapshot_create(
     _store(database_url, snapshot, json_out, "snapshot.created")
 
 
+@snapshot_app.command("refresh")
+def snapshot_refresh(
+    ref: str = typer.Argument("latest", help="LIVE snapshot id or hash prefix, or 'latest'."),
+    minutes: int = typer.Option(15, help="Minutes of simulated market to move forward."),
+    seed: int = typer.Option(7, help="Seed the snapshot was generated with."),
+    max_days: int = typer.Option(730, "--max-days", help="--max-days it was generated with."),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Refresh a LIVE synthetic snapshot: re-mark it ``--minutes`` later along its path."""
+    from riskdesk.adapters.simulated import SOURCE, generate_market, simulate_live
+
+    if minutes < 1:
+        fail(f"--minutes must be >= 1, got {minutes}")
+    with open_db(database_url) as db, user_errors():
+        base = Workbench(db).load_snapshot(ref).snapshot
+    if base.mode is not SnapshotMode.LIVE:
+        fail("a PINNED snapshot never changes: refresh the LIVE snapshot it was pinned from")
+    if base.source != SOURCE:
+        fail(f"snapshot source is {base.source!r}: refresh it by importing a newer file")
+    symbols = [u.symbol for u in base.underlyings]
+    with _progress() as progress, user_errors():
+        progress.add_task(f"re-marking {len(base.options):,} quotes {minutes} minutes later")
+        regenerated = generate_market(
+            seed=seed, as_of=base.as_of, symbols=symbols, max_expiry_days=max_days
+        )
+        if regenerated.snapshot_hash != base.snapshot_hash:
+            fail(
+                f"snapshot was not generated with --seed {seed} --max-days {max_days}; "
+                "pass the values it was created with"
+            )
+        *_, later = simulate_live(
+            seed=seed,
+            start=base.as_of,
+            steps=2,
+            step_minutes=minutes,
+            symbols=symbols,
+            max_expiry_days=max_days,
+        )
+    _store(database_url, later, json_out, "snapshot.refreshed")
+
+
 @snapshot_app.command("pin")
 def snapshot_pin(
     ref: str = typer.Argument(..., help="Snapshot id or hash prefix, or 'latest'."),

@@ -72,6 +72,39 @@ def test_market_synth_with_json_stores_live_snapshot_with_diagnostics(
     assert again["created"] is False
 
 
+def test_snapshot_refresh_with_live_snapshot_moves_along_the_path(db: str, snapshot: dict) -> None:
+    refreshed = run_json(
+        db,
+        "snapshot",
+        "refresh",
+        snapshot["snapshot_hash"][:12],
+        "--minutes",
+        "30",
+        "--max-days",
+        "60",
+    )
+    assert refreshed["created"] is True
+    shown = run_json(db, "snapshot", "show", refreshed["snapshot_hash"][:12])
+    assert shown["as_of"] == "2026-11-20T15:30:00Z"
+    assert shown["mode"] == "LIVE"
+    wrong = CliRunner().invoke(
+        app,
+        [
+            "snapshot",
+            "refresh",
+            snapshot["snapshot_hash"][:12],
+            "--seed",
+            "8",
+            "--max-days",
+            "60",
+            "--database-url",
+            db,
+        ],
+    )
+    assert wrong.exit_code == 1
+    assert "not generated with --seed 8" in wrong.output
+
+
 def test_snapshot_pin_with_live_snapshot_gives_pinned_copy(db: str, snapshot: dict) -> None:
     pinned = run_json(db, "snapshot", "pin", snapshot["snapshot_hash"][:12])
     assert pinned["snapshot_hash"] != snapshot["snapshot_hash"]
