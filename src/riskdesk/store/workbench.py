@@ -12,6 +12,7 @@ backends).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, insert, or_, select
+from sqlalchemy import String, cast, func, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
@@ -58,6 +59,9 @@ __all__ = [
     "save_snapshot",
     "save_trade_version",
 ]
+
+
+_HEX_REF = re.compile(r"[0-9a-f-]+")
 
 
 class NotFoundError(StoreError, LookupError):
@@ -397,9 +401,15 @@ def _resolve(
         row = session.get(model, as_uuid)
         if row is not None:
             return row
-    conditions = [cast(id_col, String).like(f"{ref}%")]
+    if not _HEX_REF.fullmatch(ref):
+        raise NotFoundError(
+            f"{what} reference {ref!r} is not an id or hash prefix (hex digits and '-' only)"
+        )
+    # ids compare without hyphens: PostgreSQL's uuid text has them, SQLite stores bare hex
+    key = ref.replace("-", "")
+    conditions = [func.replace(cast(id_col, String), "-", "").like(f"{key}%")]
     if hash_col is not None:
-        conditions.append(hash_col.like(f"{ref}%"))
+        conditions.append(hash_col.like(f"{key}%"))
     rows = list(session.scalars(select(model).where(or_(*conditions)).limit(3)))
     if not rows:
         raise NotFoundError(f"no {what} matches {ref!r} (give an id or a hash prefix)")

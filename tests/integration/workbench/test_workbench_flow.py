@@ -322,3 +322,15 @@ def test_cached_evaluation_with_older_schema_is_recomputed(bench: Workbench, mar
         assert conn.scalar(select(func.count()).select_from(m.AnalyticsResult)) == 1
         events = conn.execute(select(m.AuditLog.event_type)).scalars().all()
     assert "analytics.recomputed" in events
+
+
+def test_references_with_hyphenated_prefix_or_wildcards_resolve_safely(
+    bench: Workbench, market
+) -> None:
+    ref = bench.save_snapshot(market)
+    full = str(ref.snapshot_id)
+    assert bench.load_snapshot(full[:13]).snapshot_id == ref.snapshot_id  # "xxxxxxxx-xxxx"
+    assert bench.load_snapshot(full.upper()).snapshot_id == ref.snapshot_id
+    for bad in ("%", "_", "' or 1=1 --", "zz"):
+        with pytest.raises(StoreError, match="not an id or hash prefix"):
+            bench.load_snapshot(bad)
