@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from riskdesk.config import get_settings
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid, SpotRangeKind, VolSource
@@ -28,7 +30,7 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 def fail(message: str, *, code: int = 1) -> NoReturn:
     """Print an error in red and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -53,7 +55,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, LookupError, StoreError) as exc:
-        fail(str(exc).strip("'\""))
+        # KeyError's str() is the repr of its argument: show the message itself
+        fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
 
 
 def print_json(data: Any) -> None:
@@ -96,7 +99,7 @@ def parse_vol_shifts(text: str) -> tuple[float, ...]:
             start, stop, step = (float(x) for x in text.split(":"))
             if step <= 0 or stop < start:
                 raise ValueError
-            n = round((stop - start) / step)
+            n = math.floor((stop - start) / step + 1e-9)  # never past the stop
             return tuple(round(start + i * step, 10) for i in range(n + 1))
         return tuple(float(x) for x in text.split(","))
     except ValueError:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -38,7 +39,9 @@ def _issues(title: str, items: Sequence[dict[str, Any]], style: str) -> Table | 
     table.add_column("message")
     for item in items:
         table.add_row(
-            str(item.get("code", "")), str(item.get("leg") or ""), str(item.get("message", ""))
+            escape(str(item.get("code", ""))),
+            escape(str(item.get("leg") or "")),
+            escape(str(item.get("message", ""))),
         )
     return table
 
@@ -127,8 +130,10 @@ def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluati
     head = Table.grid(padding=(0, 2))
     head.add_row(
         "trade",
-        f"{data['inputs']['trade'].get('name', '')} "
-        f"({str(data['inputs']['trade'].get('trade_hash', ''))[:12]})",
+        escape(
+            f"{data['inputs']['trade'].get('name', '')} "
+            f"({str(data['inputs']['trade'].get('trade_hash', ''))[:12]})"
+        ),
     )
     head.add_row("snapshot", str(data["inputs"]["snapshot_hash"])[:12])
     head.add_row("value", money(m["value"]))
@@ -148,7 +153,7 @@ def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluati
     head.add_row("position Greeks", greeks)
     if "dollar_delta" in g:
         head.add_row("dollar delta", money(g["dollar_delta"]))
-    console.print(Panel(head, title=title))
+    console.print(Panel(head, title=escape(title)))
 
     legs = Table(title="legs")
     for col in ("leg", "vol", "price", "value", "P/L open", *GREEK_COLUMNS[:4]):
@@ -157,7 +162,7 @@ def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluati
         pg = leg.get("position_greeks") or {}
         status = "" if leg["status"] == "ok" else f" [yellow]({leg['status']})[/]"
         legs.add_row(
-            leg["label"] + ("" if leg["include"] else " [dim](off)[/]") + status,
+            escape(leg["label"]) + ("" if leg["include"] else " [dim](off)[/]") + status,
             "-" if leg.get("vol") is None else f"{leg['vol']:.2%}",
             num(leg.get("price"), 3),
             money(leg.get("value")),
@@ -233,7 +238,7 @@ def comparison(console: Console, data: dict[str, Any]) -> None:
     )
     console.print(table)
     for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w.get('message')}")
+        console.print(f"[yellow]warning:[/] {escape(str(w.get('message')))}")
 
 
 def attribution(console: Console, data: dict[str, Any]) -> None:
@@ -259,8 +264,10 @@ def attribution(console: Console, data: dict[str, Any]) -> None:
         legs.add_column(key, justify="right")
     for leg in data.get("legs", []):
         legs.add_row(
-            leg["label"], money(leg["total"]), *(money(leg["taylor"].get(k)) for k in terms)
+            escape(leg["label"]),
+            money(leg["total"]),
+            *(money(leg["taylor"].get(k)) for k in terms),
         )
     console.print(legs)
     for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w.get('message')}")
+        console.print(f"[yellow]warning:[/] {escape(str(w.get('message')))}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.rule import Rule
 
@@ -126,7 +127,7 @@ def demo_command(
         )
     )
     for version, outcome in evaluations:
-        console.print(Rule(version.version.name))
+        console.print(Rule(escape(version.version.name)))
         _render.evaluation(console, outcome.data, title=version.version.name)
     console.print(Rule("compare: A = iron condor, B = 0DTE straddle"))
     _render.comparison(console, comparison)

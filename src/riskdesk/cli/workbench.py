@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -179,7 +180,9 @@ def market_import(
             for col in ("row", "column", "value", "reason"):
                 table.add_column(col)
             for e in report.errors[:200]:
-                table.add_row(str(e.row), str(e.column), str(e.value), e.reason)
+                table.add_row(
+                    str(e.row), escape(str(e.column)), escape(str(e.value)), escape(e.reason)
+                )
             console.print(table)
     ref = _store(database_url, snapshot, json_out, "market.imported", emit_json=False)
     if json_out:
@@ -245,10 +248,13 @@ def snapshot_refresh(
         regenerated = generate_market(
             seed=seed, as_of=base.as_of, symbols=symbols, max_expiry_days=max_days
         )
+        # the user's rate/dividend/borrow overrides are part of the snapshot: keep them
+        regenerated = dataclasses.replace(regenerated, overrides=base.overrides)
         if regenerated.snapshot_hash != base.snapshot_hash:
             fail(
-                f"snapshot was not generated with --seed {seed} --max-days {max_days}; "
-                "pass the values it was created with"
+                f"snapshot was not generated with --seed {seed} --max-days {max_days} at "
+                f"{base.as_of:%Y-%m-%dT%H:%MZ} (a refreshed snapshot refreshes from the one "
+                "its path started at); pass the values it was created with"
             )
         *_, later = simulate_live(
             seed=seed,
@@ -258,6 +264,7 @@ def snapshot_refresh(
             symbols=symbols,
             max_expiry_days=max_days,
         )
+        later = dataclasses.replace(later, overrides=base.overrides)
     _store(database_url, later, json_out, "snapshot.refreshed")
 
 
@@ -384,7 +391,7 @@ def _show_draft(draft_id: str, rev: int, draft: TradeDraft, json_out: bool) -> N
             }
         )
         return
-    table = Table(title=f"draft {draft.name!r}  id {draft_id}  rev {rev}")
+    table = Table(title=escape(f"draft {draft.name!r}  id {draft_id}  rev {rev}"))
     for col in ("leg id", "instrument", "qty", "entry", "fees", "included"):
         table.add_column(col)
     for item in draft.legs:
@@ -548,7 +555,7 @@ def trade_show(
     if json_out:
         print_json({"trade_version_id": found.ref_id, **trade.to_json_dict()})
         return
-    table = Table(title=f"version {trade.name!r}  {found.trade_hash[:12]}")
+    table = Table(title=escape(f"version {trade.name!r}  {found.trade_hash[:12]}"))
     for col in ("instrument", "qty", "entry", "fees", "included"):
         table.add_column(col)
     for leg in trade.legs:

@@ -118,9 +118,24 @@ class OptionContract:
 
     @property
     def key(self) -> str:
-        """Canonical contract key: ``underlying:YYYYMMDD:strike:C|P`` (seed 003 contract_key)."""
+        """Canonical contract key: ``underlying:YYYYMMDD:strike:C|P`` (seed 003 contract_key).
+
+        A non-standard listing gets a suffix so it never collides with the standard one:
+        ``:AM`` for AM settlement, ``:x<multiplier>`` for a multiplier other than 100
+        (``SPX:20261218:6000:C:AM``).
+        """
         strike = format(self.strike.normalize(), "f")
-        return f"{self.underlying}:{self.expiry:%Y%m%d}:{strike}:{self.right.value}"
+        key = f"{self.underlying}:{self.expiry:%Y%m%d}:{strike}:{self.right.value}"
+        if self.settlement is not Settlement.PM:
+            key += f":{self.settlement.value}"
+        if self.multiplier != 100:
+            key += f":x{self.multiplier}"
+        return key
+
+    @property
+    def sort_key(self) -> tuple[str, str, str]:
+        """Total order over contracts (the key, then style and currency)."""
+        return (self.key, self.style.value, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for canonical hashing and JSON storage."""

@@ -27,6 +27,29 @@ __all__ = [
 ]
 
 
+MONEY_PLACES = 8
+"""Decimal places a price may carry (the store keeps NUMERIC(20, 8) exactly)."""
+
+
+def _money(name: str, value: Decimal | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"{name} must be a finite Decimal, got {value!r}")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MONEY_PLACES:
+        raise ValueError(
+            f"{name} = {value} has more than {MONEY_PLACES} decimal places; round it first"
+        )
+
+
+def _rate(name: str, value: float) -> float:
+    result = float(value)
+    if result != result or result in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return result
+
+
 def _require_utc(name: str, value: datetime) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
@@ -52,6 +75,8 @@ class UnderlyingQuote:
     receive_timestamp: datetime
 
     def __post_init__(self) -> None:
+        for name in ("spot", "bid", "ask", "last"):
+            _money(f"{self.symbol}.{name}", getattr(self, name))
         if self.spot <= 0:
             raise ValueError(f"{self.symbol}: spot must be > 0, got {self.spot}")
         _require_utc("provider_timestamp", self.provider_timestamp)
@@ -85,6 +110,10 @@ class OptionQuote:
     open_interest: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("bid", "ask", "mark"):
+            _money(f"{self.contract.key}.{name}", getattr(self, name))
+        if self.iv is not None:
+            object.__setattr__(self, "iv", _rate(f"{self.contract.key}.iv", self.iv))
         _require_utc("provider_timestamp", self.provider_timestamp)
         _require_utc("receive_timestamp", self.receive_timestamp)
 
@@ -134,6 +163,16 @@ class MarketOverrides:
     dividend_yield: Mapping[str, float] = field(default_factory=dict)
     borrow_rate: Mapping[str, float] = field(default_factory=dict)
     dividends: Mapping[str, tuple[DiscreteDividend, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # ints and floats hash differently (0 vs 0.0): store every rate as a float
+        object.__setattr__(self, "rate", _rate("rate", self.rate))
+        for name in ("dividend_yield", "borrow_rate"):
+            values = getattr(self, name)
+            object.__setattr__(self, name, {k: _rate(f"{name}[{k}]", v) for k, v in values.items()})
+        for symbol, items in self.dividends.items():
+            for item in items:
+                _money(f"dividends[{symbol}].amount", item.amount)
 
     def carry_yield(self, symbol: str) -> float:
         """Q = dividend yield + borrow rate for ``symbol``."""
@@ -203,7 +242,9 @@ class MarketSnapshot:
             "underlyings": sorted(
                 (u.to_dict() for u in self.underlyings), key=lambda d: d["symbol"]
             ),
-            "options": [o.to_dict() for o in sorted(self.options, key=lambda o: o.contract.key)],
+            "options": [
+                o.to_dict() for o in sorted(self.options, key=lambda o: o.contract.sort_key)
+            ],
             "overrides": self.overrides.to_dict(),
         }
 

@@ -79,9 +79,11 @@ def _dec(value: Decimal | None) -> Decimal | None:
 # -- option contracts ----------------------------------------------------------------------
 
 
-def _contract_identity(
-    c: dom_instruments.OptionContract,
-) -> tuple[str, date, Decimal, str, str, int]:
+_Identity = tuple[str, date, Decimal, str, str, int, str, str]
+"""Everything that tells two listed contracts apart (and rebuilds the domain object)."""
+
+
+def _contract_identity(c: dom_instruments.OptionContract) -> _Identity:
     return (
         c.underlying,
         c.expiry,
@@ -89,6 +91,8 @@ def _contract_identity(
         c.right.value,
         c.settlement.value,
         c.multiplier,
+        c.style.value,
+        c.currency,
     )
 
 
@@ -107,21 +111,29 @@ def _contract_from_row(row: m.OptionContract) -> dom_instruments.OptionContract:
 
 def _contract_ids(
     session: Session, contracts: Iterable[dom_instruments.OptionContract]
-) -> dict[tuple[str, date, Decimal, str, str, int], uuid.UUID]:
+) -> dict[_Identity, uuid.UUID]:
     """Ids of the ``option_contracts`` rows of ``contracts``, inserting the missing ones.
 
     One SELECT per underlying and one bulk INSERT, as plain rows: chains have thousands.
     """
-    wanted: dict[tuple[str, date, Decimal, str, str, int], dom_instruments.OptionContract] = {}
+    wanted: dict[_Identity, dom_instruments.OptionContract] = {}
     for contract in contracts:
         wanted.setdefault(_contract_identity(contract), contract)
-    found: dict[tuple[str, date, Decimal, str, str, int], uuid.UUID] = {}
+    found: dict[_Identity, uuid.UUID] = {}
     oc = m.OptionContract
     for underlying in sorted({key[0] for key in wanted}):
+        expiries = sorted({key[1] for key in wanted if key[0] == underlying})
         rows = session.execute(
             select(
-                oc.option_contract_id, oc.expiry, oc.strike, oc.right, oc.settlement, oc.multiplier
-            ).where(oc.underlying_symbol == underlying)
+                oc.option_contract_id,
+                oc.expiry,
+                oc.strike,
+                oc.right,
+                oc.settlement,
+                oc.multiplier,
+                oc.style,
+                oc.currency,
+            ).where(oc.underlying_symbol == underlying, oc.expiry.in_(expiries))
         )
         for r in rows:
             key = (
@@ -131,6 +143,8 @@ def _contract_ids(
                 r.right,
                 r.settlement,
                 r.multiplier,
+                r.style,
+                r.currency,
             )
             if key in wanted:
                 found[key] = r.option_contract_id
@@ -352,7 +366,7 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
                 open_interest=q.open_interest,
             )
         )
-    options.sort(key=lambda q: q.contract.key)
+    options.sort(key=lambda q: q.contract.sort_key)
     snapshot = dom_market.MarketSnapshot(
         as_of=row.as_of,
         mode=dom_market.SnapshotMode(row.mode),
@@ -575,6 +589,7 @@ def save_trade_version(session: Session, *, version: TradeVersion) -> tuple[m.Tr
         trade_hash=version.trade_hash, name=version.name, trade_json=version.to_json_dict()
     )
     session.add(row)
+    session.flush()
     return row, True
 
 

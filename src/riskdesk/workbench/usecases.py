@@ -11,6 +11,7 @@ returns those very bytes (``cache_hit=True``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import uuid
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 from riskdesk.analytics import attribute, compare, evaluate, market_state
 from riskdesk.analytics.evaluate import EVALUATION_SCHEMA
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
-from riskdesk.domain.hashing import canonical_json
+from riskdesk.domain.hashing import canonical_json, content_hash
 from riskdesk.domain.market import MarketSnapshot, SnapshotMode
 from riskdesk.domain.trades import TradeDraft, TradeVersion
 from riskdesk.store import Database
@@ -232,17 +233,46 @@ class Workbench:
 
     def _load_trade(self, session: Any, ref: str) -> TradeRef:
         text = ref.strip()
-        if not text.lower().startswith("draft:"):
-            try:
-                row = repo.resolve_trade_version(session, ref=text)
-            except repo.NotFoundError:
-                row = None
-            if row is not None:
-                version = repo.load_trade_version(session, row=row)
-                return TradeRef("VERSION", row.trade_version_id, row.trade_hash, version)
-        draft_ref = text.split(":", 1)[1] if text.lower().startswith("draft:") else text
-        stored = repo.load_draft(session, ref=draft_ref)
-        return TradeRef("DRAFT", stored.draft_id, stored.draft.commit().trade_hash, stored.draft)
+        if text.lower().startswith("draft:"):
+            return self._draft_trade(session, text.split(":", 1)[1])
+        version_row = None
+        with contextlib.suppress(repo.NotFoundError):
+            version_row = repo.resolve_trade_version(session, ref=text)
+        try:
+            draft = self._draft_trade(session, text)
+        except repo.NotFoundError:
+            draft = None
+        if version_row is not None and draft is not None:
+            raise repo.AmbiguousReferenceError(
+                f"{text!r} matches trade version {version_row.trade_hash[:12]} and draft "
+                f"{draft.ref_id}: give more characters, or draft:<id> for the draft"
+            )
+        if version_row is not None:
+            version = repo.load_trade_version(session, row=version_row)
+            return TradeRef(
+                "VERSION", version_row.trade_version_id, version_row.trade_hash, version
+            )
+        if draft is not None:
+            return draft
+        raise repo.NotFoundError(f"no trade version or draft matches {text!r}")
+
+    def _analysable(self, session: Any, ref: str) -> TradeRef:
+        """A trade to evaluate, compare or attribute: it must have at least one leg."""
+        trade = self._load_trade(session, ref)
+        if not trade.trade.legs:
+            raise ValueError(f"trade {trade.trade.name!r} has no legs: add a leg first")
+        return trade
+
+    def _draft_trade(self, session: Any, ref: str) -> TradeRef:
+        stored = repo.load_draft(session, ref=ref)
+        draft = stored.draft
+        # the hash a commit would give; an empty draft (nothing to commit) hashes its name only
+        trade_hash = (
+            draft.commit().trade_hash
+            if draft.legs
+            else content_hash({"name": draft.name, "legs": []})
+        )
+        return TradeRef("DRAFT", stored.draft_id, trade_hash, draft)
 
     # -- analytics -------------------------------------------------------------------------
 
@@ -252,7 +282,7 @@ class Workbench:
         """Evaluate (or fetch from cache) a trade on a snapshot under a config and grid."""
         with self.db.unit_of_work() as uow:
             session = uow.session
-            trade = self._load_trade(session, trade_ref)
+            trade = self._analysable(session, trade_ref)
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
             config_row = repo.get_or_create_model_config(session, config=config)
             grid_row = repo.get_or_create_scenario_grid(session, grid=grid)
@@ -304,8 +334,8 @@ class Workbench:
         """A, B and A-B for every measure and grid, on one snapshot."""
         with self.db.unit_of_work() as uow:
             session = uow.session
-            a = self._load_trade(session, a_ref)
-            b = self._load_trade(session, b_ref)
+            a = self._analysable(session, a_ref)
+            b = self._analysable(session, b_ref)
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
             snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
             data = compare(a.trade, b.trade, snapshot, config, grid).to_json_dict()
@@ -335,7 +365,7 @@ class Workbench:
             raise ValueError("attribute needs exactly one of compare_ref (a snapshot) or days")
         with self.db.unit_of_work() as uow:
             session = uow.session
-            trade = self._load_trade(session, trade_ref)
+            trade = self._analysable(session, trade_ref)
             base_row = repo.resolve_snapshot(session, ref=base_ref)
             base_snapshot = repo.load_snapshot(session, snapshot_id=base_row.snapshot_id)
             config_row = repo.get_or_create_model_config(session, config=config)

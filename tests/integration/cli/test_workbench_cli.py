@@ -103,6 +103,34 @@ def test_snapshot_refresh_with_live_snapshot_moves_along_the_path(db: str, snaps
     )
     assert wrong.exit_code == 1
     assert "not generated with --seed 8" in wrong.output
+    custom = run_json(
+        db,
+        "snapshot",
+        "create",
+        "--symbols",
+        "SPY",
+        "--max-days",
+        "60",
+        "--as-of",
+        AS_OF,
+        "--rate",
+        "0.05",
+        "--div-yield",
+        "SPY=0.02",
+    )
+    moved = run_json(
+        db,
+        "snapshot",
+        "refresh",
+        custom["snapshot_hash"][:12],
+        "--minutes",
+        "5",
+        "--max-days",
+        "60",
+    )
+    overrides = run_json(db, "snapshot", "show", moved["snapshot_hash"][:12])["overrides"]
+    assert overrides["rate"] == 0.05
+    assert overrides["dividend_yield"] == {"SPY": 0.02}
 
 
 def test_snapshot_pin_with_live_snapshot_gives_pinned_copy(db: str, snapshot: dict) -> None:
@@ -174,7 +202,7 @@ def test_trade_flow_with_cli_commits_evaluates_compares_and_attributes(
 def test_evaluate_with_unknown_trade_exits_with_clear_error(db: str, snapshot: dict) -> None:
     result = CliRunner().invoke(app, ["evaluate", "0000dead", "--database-url", db])
     assert result.exit_code == 1
-    assert "no trade draft matches" in result.output
+    assert "no trade version or draft matches" in result.output
 
 
 def test_market_import_with_exported_chain_and_bad_row_reports_and_keeps_good_rows(
@@ -227,3 +255,12 @@ def test_demo_with_fresh_database_writes_report(tmp_path: Path) -> None:
     for name in ("iron condor", "covered call", "bear put spread", "0DTE straddle"):
         assert name in text
     assert "P&L attribution" in result.stdout
+
+
+def test_names_with_rich_markup_are_shown_literally(db: str) -> None:
+    created = run_json(db, "trade", "new", "hedge [/] [bold]x")
+    shown = run(db, "trade", "show", f"draft:{created['draft_id']}")
+    assert "hedge [/] [bold]x" in shown
+    missing = CliRunner().invoke(app, ["trade", "show", "[/x]", "--database-url", db])
+    assert missing.exit_code == 1
+    assert "'[/x]'" in missing.output

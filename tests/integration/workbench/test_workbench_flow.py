@@ -3,6 +3,7 @@ evaluate (cached, byte-identical) -> compare -> attribute, with audit rows and i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Engine
 from riskdesk.adapters.simulated import generate_market, simulate_live
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json
-from riskdesk.domain.instruments import OptionRight
+from riskdesk.domain.instruments import ExerciseStyle, OptionRight
 from riskdesk.domain.market import SnapshotMode
 from riskdesk.store import Database, ImmutableRowError, StoreError
 from riskdesk.store import models as m
@@ -234,7 +235,7 @@ def test_stored_snapshot_with_update_attempt_is_refused(bench: Workbench, market
 
 def test_evaluate_with_unknown_references_raises_clear_error(bench: Workbench, market) -> None:
     bench.save_snapshot(market)
-    with pytest.raises(StoreError, match="no trade draft matches"):
+    with pytest.raises(StoreError, match="no trade version or draft matches"):
         bench.evaluate("deadbeef", "latest", ModelConfig(), ScenarioGrid())
 
 
@@ -334,3 +335,61 @@ def test_references_with_hyphenated_prefix_or_wildcards_resolve_safely(
     for bad in ("%", "_", "' or 1=1 --", "zz"):
         with pytest.raises(StoreError, match="not an id or hash prefix"):
             bench.load_snapshot(bad)
+
+
+def test_commit_with_new_version_returns_its_id_and_audits_it(bench: Workbench, market) -> None:
+    snap = bench.save_snapshot(market).snapshot
+    stored = bench.save_draft(iron_condor(ChainPicker(snap, "SPY"), days=35))
+    ref = bench.commit_draft(str(stored.draft_id))
+    assert ref.trade_version_id is not None
+    with bench.db.engine.connect() as conn:
+        audited = conn.execute(
+            select(m.AuditLog.resource_id).where(m.AuditLog.event_type == "trade_version.committed")
+        ).scalar_one()
+    assert audited == str(ref.trade_version_id)
+
+
+def test_short_reference_matching_a_version_and_a_draft_is_refused(
+    bench: Workbench, market
+) -> None:
+    import uuid
+
+    from riskdesk.store.workbench import AmbiguousReferenceError
+
+    snap = bench.save_snapshot(market).snapshot
+    stored = bench.save_draft(iron_condor(ChainPicker(snap, "SPY"), days=35))
+    version = bench.commit_draft(str(stored.draft_id))
+    # a draft whose id starts with the version's hash: "abcd1234" could mean either
+    twin = uuid.UUID(version.trade_hash[:32])
+    with bench.db.unit_of_work() as uow:
+        uow.add(m.TradeDraft(trade_draft_id=twin, name="twin"))
+    with pytest.raises(AmbiguousReferenceError, match="draft:<id>"):
+        bench.load_trade(version.trade_hash[:10])
+    assert bench.load_trade(version.trade_hash).ref_type == "VERSION"
+    assert bench.load_trade(f"draft:{str(twin)[:10]}").ref_type == "DRAFT"
+    assert bench.load_trade(str(stored.draft_id)).ref_type == "DRAFT"
+
+
+def test_same_listing_with_other_style_is_stored_as_its_own_contract(
+    bench: Workbench, market
+) -> None:
+    european = dataclasses.replace(
+        market,
+        options=tuple(
+            dataclasses.replace(
+                q, contract=dataclasses.replace(q.contract, style=ExerciseStyle.EUROPEAN)
+            )
+            for q in market.options
+        ),
+    )
+    first = bench.save_snapshot(market)
+    second = bench.save_snapshot(european)
+    assert bench.load_snapshot(first.snapshot_hash).snapshot.snapshot_hash == first.snapshot_hash
+    assert bench.load_snapshot(second.snapshot_hash).snapshot.snapshot_hash == second.snapshot_hash
+
+
+def test_evaluate_with_empty_draft_is_refused_with_clear_error(bench: Workbench, market) -> None:
+    bench.save_snapshot(market)
+    stored = bench.new_draft("empty")
+    with pytest.raises(ValueError, match="has no legs"):
+        bench.evaluate(f"draft:{stored.draft_id}", "latest", ModelConfig(), ScenarioGrid())

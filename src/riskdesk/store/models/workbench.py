@@ -113,6 +113,8 @@ class OptionContract(Base):
             "right",
             "settlement",
             "multiplier",
+            "style",
+            "currency",
             name="uq_option_contracts_identity",
         ),
         Index("idx_option_contracts_contract_key", "contract_key"),

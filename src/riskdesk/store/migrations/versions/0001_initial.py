@@ -517,6 +517,8 @@ def _create_tables(num: Callable[[str], str]) -> None:
             "right",
             "settlement",
             "multiplier",
+            "style",
+            "currency",
             name="uq_option_contracts_identity",
         ),
     )
