@@ -117,6 +117,28 @@ def model_config_from_options(*, vol_source: str, engine: str) -> ModelConfig:
     return ModelConfig(vol_source=sources[vol_source], american_engine=engines[engine])  # type: ignore[arg-type]
 
 
+def analysis_inputs(
+    *,
+    vol_source: str,
+    engine: str,
+    spot_range: float,
+    sigmas: float | None,
+    spot_steps: int,
+    vol_shifts: str,
+    dates: int,
+) -> tuple[ModelConfig, ScenarioGrid]:
+    """The model config and scenario grid of the options shared by evaluate and compare."""
+    config = model_config_from_options(vol_source=vol_source, engine=engine)
+    grid = grid_from_options(
+        spot_range=spot_range,
+        sigmas=sigmas,
+        spot_steps=spot_steps,
+        vol_shifts=vol_shifts,
+        dates=dates,
+    )
+    return config, grid
+
+
 def grid_from_options(
     *, spot_range: float, sigmas: float | None, spot_steps: int, vol_shifts: str, dates: int
 ) -> ScenarioGrid:

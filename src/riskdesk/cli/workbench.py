@@ -15,9 +15,9 @@ from riskdesk.cli import _render
 from riskdesk.cli._common import (
     DatabaseUrlOption,
     JsonOption,
+    analysis_inputs,
     console,
     fail,
-    grid_from_options,
     model_config_from_options,
     open_db,
     parse_as_of,
@@ -586,8 +586,9 @@ def evaluate_command(
     json_out: bool = JsonOption,
 ) -> None:
     """Value, P/L, Greeks, scenario grids, breakevens, max P/L and POP of a trade."""
-    config = model_config_from_options(vol_source=vol_source, engine=engine)
-    grid = grid_from_options(
+    config, grid = analysis_inputs(
+        vol_source=vol_source,
+        engine=engine,
         spot_range=spot_range,
         sigmas=sigmas,
         spot_steps=spot_steps,
@@ -623,8 +624,9 @@ def compare_command(
     json_out: bool = JsonOption,
 ) -> None:
     """A, B and A-B for every measure and grid on one snapshot."""
-    config = model_config_from_options(vol_source=vol_source, engine=engine)
-    grid = grid_from_options(
+    config, grid = analysis_inputs(
+        vol_source=vol_source,
+        engine=engine,
         spot_range=spot_range,
         sigmas=sigmas,
         spot_steps=spot_steps,

@@ -37,6 +37,7 @@ from riskdesk.store.types import new_id, utc_now
 
 __all__ = [
     "AmbiguousReferenceError",
+    "EvaluationKey",
     "NotFoundError",
     "StoredDraft",
     "find_analytics_result",
@@ -654,25 +655,27 @@ def get_or_create_scenario_grid(session: Session, *, grid: ScenarioGrid) -> m.Sc
 # -- results -------------------------------------------------------------------------------
 
 
-def find_analytics_result(
-    session: Session,
-    *,
-    trade_ref_type: str,
-    trade_ref_id: uuid.UUID,
-    trade_hash: str,
-    snapshot_id: uuid.UUID,
-    model_config_id: uuid.UUID,
-    scenario_grid_id: uuid.UUID,
-) -> m.AnalyticsResult | None:
-    """The stored evaluation under this key, or None."""
+@dataclass(frozen=True, slots=True)
+class EvaluationKey:
+    """What an evaluation is stored under: the trade as evaluated, snapshot, config, grid."""
+
+    trade_ref_type: str  # "VERSION" | "DRAFT"
+    trade_ref_id: uuid.UUID
+    trade_hash: str
+    snapshot_id: uuid.UUID
+    model_config_id: uuid.UUID
+    scenario_grid_id: uuid.UUID
+
+    def columns(self) -> dict[str, Any]:
+        """Column name -> value (the ``analytics_results`` unique key)."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+def find_analytics_result(session: Session, *, key: EvaluationKey) -> m.AnalyticsResult | None:
+    """The stored evaluation under ``key``, or None."""
     return session.scalar(
         select(m.AnalyticsResult).where(
-            m.AnalyticsResult.trade_ref_type == trade_ref_type,
-            m.AnalyticsResult.trade_ref_id == trade_ref_id,
-            m.AnalyticsResult.trade_hash == trade_hash,
-            m.AnalyticsResult.snapshot_id == snapshot_id,
-            m.AnalyticsResult.model_config_id == model_config_id,
-            m.AnalyticsResult.scenario_grid_id == scenario_grid_id,
+            *(getattr(m.AnalyticsResult, name) == value for name, value in key.columns().items())
         )
     )
 
@@ -680,12 +683,7 @@ def find_analytics_result(
 def save_analytics_result(
     session: Session,
     *,
-    trade_ref_type: str,
-    trade_ref_id: uuid.UUID,
-    trade_hash: str,
-    snapshot_id: uuid.UUID,
-    model_config_id: uuid.UUID,
-    scenario_grid_id: uuid.UUID,
+    key: EvaluationKey,
     measures: dict[str, Any],
     output_bytes: bytes,
     warnings: list[Any],
@@ -693,12 +691,7 @@ def save_analytics_result(
 ) -> m.AnalyticsResult:
     """Store one evaluation. ``output_bytes`` is the canonical JSON of the whole result."""
     row = m.AnalyticsResult(
-        trade_ref_type=trade_ref_type,
-        trade_ref_id=trade_ref_id,
-        trade_hash=trade_hash,
-        snapshot_id=snapshot_id,
-        model_config_id=model_config_id,
-        scenario_grid_id=scenario_grid_id,
+        **key.columns(),
         measures_json=measures,
         outputs_json=None,
         outputs_blob=output_bytes,

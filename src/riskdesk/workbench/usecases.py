@@ -146,16 +146,7 @@ class Workbench:
 
     def new_draft(self, name: str) -> DraftRef:
         """Create an empty draft."""
-        draft = TradeDraft(name)
-        with self.db.unit_of_work() as uow:
-            stored = repo.save_draft(uow.session, draft=draft)
-            uow.audit(
-                "trade_draft.created",
-                resource_type="trade_draft",
-                resource_id=stored.draft_id,
-                new={"name": name},
-            )
-            return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
+        return self.save_draft(TradeDraft(name))
 
     def save_draft(self, draft: TradeDraft) -> DraftRef:
         """Store a draft built in memory (e.g. by :mod:`riskdesk.workbench.strategies`)."""
@@ -286,15 +277,15 @@ class Workbench:
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
             config_row = repo.get_or_create_model_config(session, config=config)
             grid_row = repo.get_or_create_scenario_grid(session, grid=grid)
-            key: dict[str, Any] = {
-                "trade_ref_type": trade.ref_type,
-                "trade_ref_id": trade.ref_id,
-                "trade_hash": trade.trade_hash,
-                "snapshot_id": snap_row.snapshot_id,
-                "model_config_id": config_row.model_config_id,
-                "scenario_grid_id": grid_row.scenario_grid_id,
-            }
-            cached = repo.find_analytics_result(session, **key)
+            key = repo.EvaluationKey(
+                trade_ref_type=trade.ref_type,
+                trade_ref_id=trade.ref_id,
+                trade_hash=trade.trade_hash,
+                snapshot_id=snap_row.snapshot_id,
+                model_config_id=config_row.model_config_id,
+                scenario_grid_id=grid_row.scenario_grid_id,
+            )
+            cached = repo.find_analytics_result(session, key=key)
             if cached is not None and cached.outputs_blob is not None:
                 stored = bytes(cached.outputs_blob)
                 if json.loads(stored).get("schema") == EVALUATION_SCHEMA:
@@ -309,7 +300,7 @@ class Workbench:
             measures = dict(data["measures"])
             row = repo.save_analytics_result(
                 session,
-                **key,
+                key=key,
                 measures=measures,
                 output_bytes=output,
                 warnings=list(data.get("warnings", [])),
