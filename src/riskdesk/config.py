@@ -5,6 +5,7 @@ Everything else receives a frozen :class:`Settings` object.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "riskdesk"
+DEBUG_ENV = "RISKDESK_DEBUG"
+"""Environment variable that makes the CLI print tracebacks (like ``riskdesk --debug``)."""
 
 
 def default_data_dir() -> Path:
@@ -63,3 +66,12 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Process-wide settings (cached). Tests build :class:`Settings` directly instead."""
     return Settings()
+
+
+def debug_from_env() -> bool:
+    """True when ``RISKDESK_DEBUG`` asks for tracebacks (``1``, ``true``, ``yes`` or ``on``).
+
+    Read apart from :class:`Settings` so that it works even when the other settings are
+    invalid (the error that reports them is then shown with its traceback).
+    """
+    return os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes", "on"}

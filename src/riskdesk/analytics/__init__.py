@@ -12,6 +12,7 @@ from riskdesk.analytics.attribution import (
     MarketState,
     attribute,
     attribute_snapshots,
+    days_forward_state,
     market_state,
 )
 from riskdesk.analytics.compare import ComparisonResult, compare
@@ -49,6 +50,7 @@ __all__ = [
     "attribute_snapshots",
     "book_from_trades",
     "compare",
+    "days_forward_state",
     "evaluate",
     "market_state",
     "revalue_book",

@@ -5,13 +5,20 @@ strike, time to expiry, vol, rate, carry and discrete dividends; problems become
 :class:`Issue` warnings naming the leg, and the leg is left out of value, Greeks and
 scenarios (no NaN ever reaches a result).
 
-Vol per option leg (``ModelConfig.vol_source``):
+Vol per option leg (``ModelConfig.vol_source``); the leg's ``vol_source`` label says where its
+vol came from:
 
-* ``RAW_CHAIN_IV``: implied vol of the leg's quote price (``iv_price_source``: mid or mark) with
-  the leg's own model; if the solver's status is not ``ok``, the provider's IV of the quote
-  (warning ``iv_provider_fallback``); if there is none, the leg is excluded (``iv_failed``).
+* ``MID_IV``: implied vol of the leg's quote price (``iv_price_source``: mid, label ``MID_IV``,
+  or mark, label ``MARK_IV``) solved with the leg's own model and engine; if the solver's
+  status is not ``ok``, the provider's IV of the quote (label ``PROVIDER_IV``, warning
+  ``iv_provider_fallback``); if there is none, the leg is excluded (``iv_failed``).
+* ``PROVIDER_IV``: the provider's IV of the leg's quote (``OptionQuote.iv``) as imported,
+  label ``PROVIDER_IV``; a quote without a usable IV excludes the leg (``no_provider_iv``).
 * ``FITTED_SURFACE``: the SVI surface of the leg's underlying built from the snapshot chain
   (see :mod:`riskdesk.analytics._surface`); a leg needs no quote of its own.
+
+Stock legs carry their underlying's dividend schedule too: a share held across an ex-date
+earns the dividend (see ``stock_dividend_credit``).
 
 Discrete cash dividends of the snapshot overrides go ex at the session open of their ex-date;
 each leg carries those still to come as ``(years from the valuation time, amount)`` and the
@@ -62,11 +69,13 @@ __all__ = [
     "forward_price",
     "option_greeks",
     "price_options",
+    "provider_vols",
     "raw_chain_vols",
     "resolve_legs",
     "scenario_datetime",
     "snapshot_dividends",
     "snapshot_hash_cached",
+    "stock_dividend_credit",
     "times_from",
     "trade_identity",
     "trade_leg_refs",
@@ -197,7 +206,9 @@ class ValuedLeg:
 
     ``position`` is the signed number of underlying units per unit of price
     (``quantity * multiplier``); ``entry_cost`` and ``fees`` are in currency.
-    For stock legs the option fields are placeholders (``model == "stock"``).
+    For stock legs the option fields are placeholders (``model == "stock"``); ``dividends``
+    is the underlying's schedule for option and stock legs alike. ``iv_quote_price`` is the
+    quote price the vol was solved from (None when the vol did not come from a price).
     """
 
     ref: str
@@ -219,6 +230,7 @@ class ValuedLeg:
     carry: float
     quote_price: float | None
     dividends: Dividends = ()
+    iv_quote_price: float | None = None
 
     @property
     def is_option(self) -> bool:
@@ -355,6 +367,7 @@ def resolve_legs(
                 rate=rate,
                 carry=carry,
                 quote_price=spot,
+                dividends=dividends[symbol],
             )
             status[item.ref] = "ok"
             continue
@@ -434,6 +447,11 @@ def resolve_legs(
                     else quote_price(p.quote, config.pricing_mode)
                 ),
                 dividends=p.dividends,
+                iv_quote_price=(
+                    quote_price(p.quote, config.iv_price_source)
+                    if vol[1] in _SOLVED_LABELS
+                    else None
+                ),
             )
             status[p.item.ref] = "ok"
     ordered = [valued[item.ref] for item in refs if item.ref in valued]
@@ -460,7 +478,40 @@ def _leg_vols(
         from riskdesk.analytics._surface import surface_vols  # import cycle: _surface uses _legs
 
         return surface_vols(pending, snapshot, config, rate, info.surfaces, warnings, exclude)
+    if config.vol_source is VolSource.PROVIDER_IV:
+        return provider_vols(pending, exclude)
     return raw_chain_vols(pending, config, rate, warnings, exclude)
+
+
+_SOLVED_LABELS = frozenset({"MID_IV", "MARK_IV"})
+"""``vol_source`` labels of vols solved from a quote price."""
+
+
+def provider_vols(
+    pending: Sequence[PendingLeg], exclude: ExcludeFn
+) -> list[tuple[float, str] | None]:
+    """The provider's IV (``OptionQuote.iv``) of each pending leg's quote, label ``PROVIDER_IV``.
+
+    A leg whose quote is missing or has no finite positive IV is excluded (``no_quote`` /
+    ``no_provider_iv``) with a warning naming it.
+    """
+    out: list[tuple[float, str] | None] = [None] * len(pending)
+    for i, p in enumerate(pending):
+        quote = p.quote
+        if quote is None:
+            exclude(p.item, "no_quote", f"the snapshot has no quote for {p.contract.key}")
+            continue
+        iv = quote.iv
+        if iv is None or not math.isfinite(iv) or iv <= 0.0:
+            exclude(
+                p.item,
+                "no_provider_iv",
+                f"the quote of {p.contract.key} carries no provider IV (got {iv!r}); use "
+                "vol source MID_IV to solve the vol from the quote mid",
+            )
+            continue
+        out[i] = (float(iv), "PROVIDER_IV")
+    return out
 
 
 def dividend_arrays(
@@ -497,7 +548,11 @@ def raw_chain_vols(
     warnings: list[Issue],
     exclude: ExcludeFn,
 ) -> list[tuple[float, str] | None]:
-    """Solve the implied vol of each pending leg's quote (one solver call per model)."""
+    """Solve the implied vol of each pending leg's quote (one solver call per model).
+
+    The vol source ``MID_IV``: labels ``MID_IV`` (or ``MARK_IV`` with ``iv_price_source``
+    mark); a failed solve falls back to the provider IV (label ``PROVIDER_IV``) with a warning.
+    """
     out: list[tuple[float, str] | None] = [None] * len(pending)
     prices = [quote_price(p.quote, config.iv_price_source) for p in pending]
     groups: dict[tuple[str, str | None], list[int]] = {}
@@ -506,6 +561,7 @@ def raw_chain_vols(
         if price_i is not None and price_i > 0.0:
             groups.setdefault(config.model_for(p.contract.style), []).append(i)
     solved: dict[int, tuple[float, str]] = {}
+    label = "MARK_IV" if config.iv_price_source is PriceSource.MARK else "MID_IV"
     for (model, engine), idx in groups.items():
         kwargs: dict[str, Any] = {} if engine is None else {"engine": engine}
         divs = dividend_arrays([pending[i].dividends for i in idx])
@@ -527,7 +583,7 @@ def raw_chain_vols(
         for j, i in enumerate(idx):
             iv = float(ivs[j])
             if str(statuses[j]) == "ok" and math.isfinite(iv) and iv > 0.0:
-                solved[i] = (iv, "RAW_CHAIN_IV")
+                solved[i] = (iv, label)
             else:
                 solved[i] = (math.nan, str(statuses[j]))
     source = config.iv_price_source.value
@@ -713,6 +769,20 @@ def dividend_pv(rate: float, t: float, dividends: Dividends) -> float:
 def forward_price(spot: float, rate: float, carry: float, t: float, dividends: Dividends) -> float:
     """Forward ``(S - PV(dividends before t)) * exp((r - q) t)`` (escrowed dividends)."""
     return (spot - dividend_pv(rate, t, dividends)) * math.exp((rate - carry) * t)
+
+
+def stock_dividend_credit(dividends: Dividends, elapsed: FloatArray) -> FloatArray:
+    """Cash a share earns from the dividends going ex within each ``elapsed`` years.
+
+    A dividend whose ex time ``t`` (years from the valuation time) satisfies
+    ``0 < t <= elapsed`` is paid to the holder of a long share (a short share owes it); the
+    cash is not compounded. ``elapsed`` is any shape; the result has the same shape.
+    """
+    years = np.asarray(elapsed, dtype=np.float64)
+    credit = np.zeros(years.shape, dtype=np.float64)
+    for t, amount in dividends:
+        credit = credit + np.where(years >= t, amount, 0.0)
+    return credit
 
 
 def times_from(start: datetime, ends: Sequence[datetime], config: ModelConfig) -> FloatArray:

@@ -2,7 +2,15 @@
 
 A :class:`MarketState` gives every leg its spot, vol, time to expiry, rate and carry. Build
 one from a snapshot (:func:`market_state`), move one in time or shock it
-(:meth:`MarketState.shifted`), or take two snapshots (:func:`attribute_snapshots`).
+(:meth:`MarketState.shifted`), move the snapshot's state forward by some days holding every
+model input (:func:`days_forward_state`), or take two snapshots (:func:`attribute_snapshots`).
+
+Time moves in the model config's time basis: aging a state by ``N`` calendar days takes its
+valuation time to ``t0 + N days`` and each time to expiry falls by the year fraction between
+the two instants in that basis (``N / 365`` on the calendar clock; the open-market time in
+between over 252 sessions on trading time, so a weekend costs nothing). A leg whose expiry
+falls inside the window ends at ``T = 0`` and is valued at intrinsic value (the pricing API
+returns the payoff at ``T = 0``); dividends whose ex time passes drop out.
 
 Two explains are computed, both in currency for the position (``quantity * multiplier``):
 
@@ -17,6 +25,8 @@ Two explains are computed, both in currency for the position (``quantity * multi
     volga       1/2 * volga * dv^2               volga per (vol point)^2
     vanna       vanna * dS * dv                  vanna per $1 per vol point
     theta       theta * days                     theta per calendar day: -(1/365) dV/dT
+                (+ dividend cash a stock leg earns from ex-dates passed between the two
+                valuation times, also booked in the sequential ``time`` step)
     charm       charm * dS * days                d(delta)/dt per day
     veta        veta * dv * days                 d(vega)/dt per day
     theta_gamma 1/2 * d2V/dT2 * dT^2             central difference of the model in T
@@ -53,12 +63,14 @@ from riskdesk.analytics._legs import (
     option_greeks,
     price_options,
     resolve_legs,
+    stock_dividend_credit,
     trade_identity,
     trade_leg_refs,
 )
-from riskdesk.domain.configs import ModelConfig, ScenarioGrid
+from riskdesk.domain.configs import ModelConfig, ScenarioGrid, TimeBasis
 from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.domain.timeutil import year_fraction
 from riskdesk.domain.trades import Leg
 
 __all__ = [
@@ -71,10 +83,11 @@ __all__ = [
     "MarketState",
     "attribute",
     "attribute_snapshots",
+    "days_forward_state",
     "market_state",
 ]
 
-ATTRIBUTION_SCHEMA = 1
+ATTRIBUTION_SCHEMA = 2
 """Version of the layout of :meth:`AttributionResult.to_json_dict`."""
 
 TAYLOR_TERMS: tuple[str, ...] = (
@@ -118,7 +131,9 @@ class LegState:
 
     Rates are continuously compounded decimals; ``carry`` is the dividend + borrow yield;
     ``dividends`` are the discrete cash dividends still to go ex, as ``(years from the
-    valuation time, amount)``. For stock legs only ``spot`` matters.
+    valuation time, amount)``; times are in the state's time basis
+    (:attr:`MarketState.time_basis`). ``expiry`` is the instant an option leg stops having
+    time value (None for stock legs or when unknown). For stock legs only ``spot`` matters.
     """
 
     spot: float
@@ -127,6 +142,7 @@ class LegState:
     rate: float
     carry: float
     dividends: Dividends = ()
+    expiry: datetime | None = None
 
     def __post_init__(self) -> None:
         for name in ("spot", "vol", "time_to_expiry", "rate", "carry"):
@@ -146,6 +162,10 @@ class LegState:
                     f"LegState.dividends must be (time > 0, amount >= 0) pairs, got ({t}, {a})"
                 )
         object.__setattr__(self, "dividends", schedule)
+        if self.expiry is not None and (
+            self.expiry.tzinfo is None or self.expiry.utcoffset() is None
+        ):
+            raise ValueError(f"LegState.expiry must be timezone-aware, got {self.expiry!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a plain dict (dividends as ``[[time, amount], ...]``)."""
@@ -156,16 +176,55 @@ class LegState:
             "rate": self.rate,
             "carry": self.carry,
             "dividends": [[t, a] for t, a in self.dividends],
+            "expiry": None if self.expiry is None else iso_utc(self.expiry),
         }
 
 
 @dataclass(frozen=True, slots=True)
 class MarketState:
-    """Per-leg market inputs (keyed by leg reference) at ``valuation_time``."""
+    """Per-leg market inputs (keyed by leg reference) at ``valuation_time``.
+
+    ``time_basis`` is the clock the legs' times to expiry and dividend times are measured on
+    (the model config's); aging a state in trading time needs ``valuation_time``.
+    """
 
     legs: Mapping[str, LegState]
     valuation_time: datetime | None = None
     warnings: tuple[Issue, ...] = field(default=())
+    time_basis: TimeBasis = TimeBasis.CALENDAR
+
+    def __post_init__(self) -> None:
+        try:
+            basis = TimeBasis(self.time_basis)
+        except ValueError:
+            allowed = [b.value for b in TimeBasis]
+            raise ValueError(
+                f"MarketState.time_basis must be one of {allowed}, got {self.time_basis!r}"
+            ) from None
+        object.__setattr__(self, "time_basis", basis)
+        when = self.valuation_time
+        if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+            raise ValueError(f"MarketState.valuation_time must be timezone-aware, got {when!r}")
+
+    def elapsed_years(self, days: float) -> float:
+        """Years (in :attr:`time_basis`) from the valuation time to ``days`` calendar days later.
+
+        Calendar basis: ``days / 365``. Trading basis: the open-market time between the two
+        instants over 252 standard sessions (needs :attr:`valuation_time`).
+        """
+        if not math.isfinite(days):
+            raise ValueError(f"days must be finite, got {days!r}")
+        if days == 0.0:
+            return 0.0
+        if self.valuation_time is None:
+            if self.time_basis is TimeBasis.TRADING:
+                raise ValueError(
+                    "a trading-time MarketState without valuation_time cannot be aged by "
+                    f"{days:g} calendar days: the trading time in between depends on the dates"
+                )
+            return days / _DAYS_PER_YEAR
+        later = self.valuation_time + timedelta(days=days)
+        return year_fraction(self.valuation_time, later, basis=self.time_basis.value)
 
     def shifted(
         self,
@@ -179,37 +238,64 @@ class MarketState:
         """Return the state with every leg moved.
 
         Spot by ``spot_pct`` percent, vol by ``vol_points`` (floored at
-        :attr:`ScenarioGrid.MIN_VOL`), time forward by ``days`` (``T`` falls by ``days / 365``
-        years, floored at 0), rate and carry by rate points (1 = 1%).
+        :attr:`ScenarioGrid.MIN_VOL`, with a ``vol_floored`` warning naming the legs), time
+        forward by ``days`` calendar days in the state's time basis (``T`` falls by
+        :meth:`elapsed_years`, floored at 0; a leg whose expiry is reached gets ``T = 0``
+        exactly), rate and carry by rate points (1 = 1%). Dividends whose ex time passes drop
+        out; the others move closer by the same elapsed time.
         """
-        legs = {
-            ref: LegState(
+        for name, value in (
+            ("spot_pct", spot_pct),
+            ("vol_points", vol_points),
+            ("days", days),
+            ("rate_points", rate_points),
+            ("carry_points", carry_points),
+        ):
+            if not math.isfinite(value):
+                raise ValueError(f"MarketState.shifted: {name} must be finite, got {value!r}")
+        elapsed = self.elapsed_years(days)
+        when = None if self.valuation_time is None else self.valuation_time + timedelta(days=days)
+        warnings = list(self.warnings)
+        legs: dict[str, LegState] = {}
+        for ref, s in self.legs.items():
+            vol = s.vol + vol_points / 100.0 if s.vol > 0 else 0.0
+            if s.vol > 0 and vol < ScenarioGrid.MIN_VOL:
+                warnings.append(
+                    Issue(
+                        "vol_floored",
+                        f"leg {ref}: vol {s.vol:.6g} shifted by {vol_points:g} points is below "
+                        f"the floor; set to {ScenarioGrid.MIN_VOL:g}",
+                        ref,
+                    )
+                )
+                vol = ScenarioGrid.MIN_VOL
+            ttm = max(s.time_to_expiry - elapsed, 0.0)
+            if s.expiry is not None and when is not None and when >= s.expiry:
+                ttm = 0.0
+            legs[ref] = LegState(
                 spot=s.spot * (1.0 + spot_pct / 100.0),
-                vol=max(s.vol + vol_points / 100.0, ScenarioGrid.MIN_VOL) if s.vol > 0 else 0.0,
-                time_to_expiry=max(s.time_to_expiry - days / _DAYS_PER_YEAR, 0.0),
+                vol=vol,
+                time_to_expiry=ttm,
                 rate=s.rate + rate_points / 100.0,
                 carry=s.carry + carry_points / 100.0,
-                dividends=tuple(
-                    (t - days / _DAYS_PER_YEAR, a)
-                    for t, a in s.dividends
-                    if t - days / _DAYS_PER_YEAR > 0.0
-                ),
+                dividends=tuple((t - elapsed, a) for t, a in s.dividends if t - elapsed > 0.0),
+                expiry=s.expiry,
             )
-            for ref, s in self.legs.items()
-        }
-        when = None if self.valuation_time is None else self.valuation_time + timedelta(days=days)
-        return MarketState(legs=legs, valuation_time=when, warnings=self.warnings)
+        return MarketState(
+            legs=legs, valuation_time=when, warnings=tuple(warnings), time_basis=self.time_basis
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain dict (the store's ``base_state_json`` / ``compare_state_json``)."""
         return {
             "valuation_time": None if self.valuation_time is None else iso_utc(self.valuation_time),
+            "time_basis": self.time_basis.value,
             "legs": {ref: self.legs[ref].to_dict() for ref in sorted(self.legs)},
         }
 
     @classmethod
     def from_json_dict(cls, data: Mapping[str, Any]) -> MarketState:
-        """Inverse of :meth:`to_json_dict`."""
+        """Inverse of :meth:`to_json_dict` (``time_basis`` and ``expiry`` default to calendar / None)."""
         when = data.get("valuation_time")
         return cls(
             legs={
@@ -220,13 +306,17 @@ class MarketState:
                     rate=values["rate"],
                     carry=values["carry"],
                     dividends=tuple((t, a) for t, a in values.get("dividends", ())),
+                    expiry=_parse_instant(values.get("expiry")),
                 )
                 for ref, values in dict(data["legs"]).items()
             },
-            valuation_time=None
-            if when is None
-            else datetime.fromisoformat(when.replace("Z", "+00:00")),
+            valuation_time=_parse_instant(when),
+            time_basis=TimeBasis(data.get("time_basis", TimeBasis.CALENDAR.value)),
         )
+
+
+def _parse_instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def market_state(
@@ -250,6 +340,7 @@ def market_state(
             rate=leg.rate,
             carry=leg.carry,
             dividends=leg.dividends,
+            expiry=leg.expiry,
         )
         for leg in resolution.valued
     }
@@ -257,6 +348,70 @@ def market_state(
         legs=legs,
         valuation_time=snapshot.as_of if valuation_time is None else valuation_time,
         warnings=tuple(resolution.warnings) + tuple(resolution.errors),
+        time_basis=model_config.time_basis,
+    )
+
+
+def days_forward_state(
+    trade: TradeLike,
+    snapshot: MarketSnapshot,
+    model_config: ModelConfig,
+    *,
+    days: float,
+) -> MarketState:
+    """The snapshot's state of ``trade`` moved forward ``days`` calendar days, inputs held.
+
+    Every model input of the base state (:func:`market_state` at ``snapshot.as_of``) is held:
+    each leg's vol, the rate, the carry and the spot. Only time moves, in the model config's
+    time basis (see :meth:`MarketState.shifted`): times to expiry fall by the year fraction
+    from ``as_of`` to ``as_of + days`` and dividends whose ex time passes drop out. Quote
+    prices are never re-read, so no implied vol is re-solved at the shorter expiry. A leg
+    that expires inside the window is kept at ``T = 0`` (valued at intrinsic value at the held
+    spot), with an ``expires_in_window`` warning naming it.
+
+    Parameters
+    ----------
+    trade, snapshot, model_config
+        As for :func:`market_state`.
+    days : float
+        Calendar days to move forward (finite, ``>= 0``; fractions allowed).
+
+    Returns
+    -------
+    MarketState
+        Valuation time ``snapshot.as_of + days``; warnings of the base state plus the
+        expiries inside the window.
+
+    Raises
+    ------
+    ValueError
+        If ``days`` is not a finite number ``>= 0``.
+
+    """
+    if isinstance(days, bool) or not isinstance(days, int | float) or not math.isfinite(days):
+        raise ValueError(f"days must be a finite number of calendar days, got {days!r}")
+    if days < 0:
+        raise ValueError(f"days must be >= 0 (a days-forward state moves time forward), got {days}")
+    base = market_state(trade, snapshot, model_config)
+    moved = base.shifted(days=float(days))
+    labels = {item.ref: item.leg.label for item in trade_leg_refs(trade)}
+    expired = [
+        Issue(
+            "expires_in_window",
+            f"leg {ref} ({labels.get(ref, ref)}) expires at {iso_utc(state.expiry)}, within "
+            f"the {days:g} days; it is valued at intrinsic value (T = 0) at the held spot",
+            ref,
+        )
+        for ref, state in moved.legs.items()
+        if state.expiry is not None
+        and state.time_to_expiry == 0.0
+        and base.legs[ref].time_to_expiry > 0.0
+    ]
+    return MarketState(
+        legs=moved.legs,
+        valuation_time=moved.valuation_time,
+        warnings=moved.warnings + tuple(expired),
+        time_basis=moved.time_basis,
     )
 
 
@@ -345,7 +500,7 @@ def _valued_leg(ref: str, leg: Leg, state: LegState, config: ModelConfig) -> Val
         "rate": state.rate,
         "carry": state.carry,
         "quote_price": None,
-        "expiry": None,
+        "expiry": state.expiry,
         "dividends": state.dividends,
     }
     if isinstance(instrument, OptionContract):
@@ -366,7 +521,16 @@ def attribute(
     compare: MarketState,
     model_config: ModelConfig,
 ) -> AttributionResult:
-    """Explain the value change of ``trade`` from ``base`` to ``compare`` (see module doc)."""
+    """Explain the value change of ``trade`` from ``base`` to ``compare`` (see module doc).
+
+    Both states must share a time basis (ValueError otherwise). A leg whose compare state has
+    ``T = 0`` (expired inside the window) is valued at intrinsic value there.
+    """
+    if base.time_basis is not compare.time_basis:
+        raise ValueError(
+            f"attribute: base state time basis {base.time_basis.value!r} differs from the "
+            f"compare state's {compare.time_basis.value!r}; build both with one model config"
+        )
     warnings: list[Issue] = list(base.warnings)
     for issue in compare.warnings:
         if issue not in warnings:
@@ -406,7 +570,14 @@ def attribute(
         after.append(s1)
     if not legs:
         errors.append(Issue("no_attributable_legs", "no included leg has both states"))
-    rows = _attribute_legs(legs, after) if legs else []
+    elapsed = _elapsed_between(base, compare)
+    credits = np.array(
+        [
+            0.0 if leg.is_option else float(stock_dividend_credit(leg.dividends, np.array(elapsed)))
+            for leg in legs
+        ]
+    )
+    rows = _attribute_legs(legs, after, credits) if legs else []
     trade_out = _trade_totals(rows)
     return AttributionResult(
         trade_ref=trade_identity(trade),
@@ -420,7 +591,17 @@ def attribute(
     )
 
 
-def _attribute_legs(legs: list[ValuedLeg], after: list[LegState]) -> list[LegAttribution]:
+def _elapsed_between(base: MarketState, compare: MarketState) -> float:
+    """Years (state time basis) from the base to the compare valuation time (0 if unknown)."""
+    if base.valuation_time is None or compare.valuation_time is None:
+        return 0.0
+    return year_fraction(base.valuation_time, compare.valuation_time, basis=base.time_basis.value)
+
+
+def _attribute_legs(
+    legs: list[ValuedLeg], after: list[LegState], credits: FloatArray
+) -> list[LegAttribution]:
+    """Attribute each leg; ``credits`` is the dividend cash per share each stock leg earns."""
     n = len(legs)
     s0 = np.array([leg.spot for leg in legs])
     v0 = np.array([leg.vol for leg in legs])
@@ -449,6 +630,7 @@ def _attribute_legs(legs: list[ValuedLeg], after: list[LegState]) -> list[LegAtt
         carry=carry,
         dividend_grid=_dividend_grid(legs, after, bump),
     )
+    prices[:, 3:5] += credits[:, None]  # dividends a share earned by the compare time
     g = option_greeks(legs, _GREEKS)
     pos = np.array([leg.position for leg in legs])
     values = prices * pos[:, None]
@@ -471,7 +653,7 @@ def _attribute_legs(legs: list[ValuedLeg], after: list[LegState]) -> list[LegAtt
         "vega": g["vega"] * d_v,
         "volga": 0.5 * g["volga"] * d_v * d_v,
         "vanna": g["vanna"] * d_s * d_v,
-        "theta": g["theta"] * days,
+        "theta": g["theta"] * days + credits,
         "charm": g["charm"] * d_s * days,
         "veta": g["veta"] * d_v * days,
         "theta_gamma": 0.5 * v_tt * d_t * d_t,

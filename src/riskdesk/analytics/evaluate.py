@@ -36,6 +36,12 @@ Method
   grid's spot range of the model P/L; only roots inside that range are reported. Both are
   refined by Brent's method (scipy's ``brentq`` step rule, vectorized over the brackets in
   :mod:`riskdesk.analytics._roots` so each iteration is one kernel call for all roots).
+* **Stock legs and dividends.** A share held across an ex-date earns the dividend (a short
+  share owes it): at every grid date the stock leg is worth ``S + sum of the dividends going
+  ex between the evaluation time and that date`` (cash, not compounded), and at expiry
+  (max profit / loss, expiry breakevens, expiry P/L, probability of profit) the dividends
+  going ex up to the trade's last expiry are credited. Option legs price the same dividends
+  as escrowed (``S - PV(dividends)``).
 * **Max profit / max loss** at expiry (every leg at intrinsic). The expiry P/L is a sum of
   one piecewise-linear function per underlying, so its extremes over all spot vectors are
   the sums of each underlying's extremes over ``{0} U strikes``. Above an underlying's highest
@@ -50,6 +56,17 @@ Method
   intervals [a, b] between breakevens of N(z(b)) - N(z(a))``, ``z(S) = (ln(S/F) +
   sigma^2 T / 2) / (sigma sqrt(T))``. For a multi-expiry trade the same is done at the last
   expiry with every leg at intrinsic (a warning says so).
+* **Model inputs.** Each valued leg's ``model_inputs`` holds the exact keyword arguments of
+  :func:`riskdesk.pricing.price` that value it (``S, K, T, r, q, sigma, is_call``,
+  ``dividends`` as ``[times, amounts]``, ``model``, ``engine``) plus the time basis,
+  valuation and expiry instants, vol source, the quote price a vol was solved from and the
+  forward, so any leg can be repriced outside riskdesk.
+* **Units.** ``grid.units`` labels every axis: spot moves in percent or standard deviations,
+  spots in the underlying's currency, vol shifts in vol points, dates as ISO-8601 UTC
+  instants (``dates_local`` repeats them with the New York offset), P/L in the legs'
+  currency.
+* A vol shift that takes a leg's vol below :attr:`ScenarioGrid.MIN_VOL` is floored there;
+  the ``vol_shift_floored`` warning names the legs and shifts.
 * Output floats are not rounded; :meth:`EvaluationResult.to_json_dict` refuses NaN/inf.
 """
 
@@ -62,6 +79,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from scipy.special import ndtr
@@ -85,6 +103,7 @@ from riskdesk.analytics._legs import (
     resolve_legs,
     scenario_datetime,
     snapshot_hash_cached,
+    stock_dividend_credit,
     times_from,
     trade_identity,
 )
@@ -104,7 +123,7 @@ __all__ = [
     "evaluate",
 ]
 
-EVALUATION_SCHEMA = 1
+EVALUATION_SCHEMA = 2
 """Version of the layout of :meth:`EvaluationResult.to_json_dict`."""
 
 BREAKEVEN_GRID_POINTS = 201
@@ -115,6 +134,7 @@ POSITION_GREEKS: tuple[str, ...] = ("delta", "gamma", "vega", "theta", "rho", "d
 
 _NO_HORIZON_YEARS = 30.0 / 365.0
 _FALLBACK_REF_VOL = 0.20
+_EXCHANGE_ZONE = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +185,7 @@ class LegEvaluation:
     pl_open: float | None = None
     greeks: dict[str, float] | None = None
     position_greeks: dict[str, float] | None = None
+    model_inputs: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of every field."""
@@ -189,6 +210,7 @@ class LegEvaluation:
             "pl_open": self.pl_open,
             "greeks": None if self.greeks is None else dict(self.greeks),
             "position_greeks": None if self.position_greeks is None else dict(self.position_greeks),
+            "model_inputs": None if self.model_inputs is None else dict(self.model_inputs),
         }
 
 
@@ -236,6 +258,21 @@ class EvaluationResult:
     expiry_pl: FloatArray
     warnings: tuple[Issue, ...] = field(default=())
     errors: tuple[Issue, ...] = field(default=())
+    units: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def valued_leg_count(self) -> int:
+        """Number of legs that were valued (status ``ok``)."""
+        return sum(1 for leg in self.legs if leg.status == "ok")
+
+    @property
+    def nothing_valued(self) -> bool:
+        """True when no leg was valued (every leg expired, excluded or toggled off).
+
+        The figures are then all zero or ``-cost``; callers should report the errors (for
+        included legs that could not be valued: ``no_valued_legs``) and fail.
+        """
+        return self.valued_leg_count == 0
 
     def measures_dict(self) -> dict[str, Any]:
         """Scalar measures (the store's ``measures_json``)."""
@@ -265,7 +302,9 @@ class EvaluationResult:
             "axis_horizon_years": self.axis_horizon_years,
             "vol_shifts": float_list(self.vol_shifts),
             "dates": [iso_utc(d) for d in self.dates],
+            "dates_local": [d.astimezone(_EXCHANGE_ZONE).isoformat() for d in self.dates],
             "date_years": float_list(self.date_years),
+            "units": dict(self.units),
         }
 
     def curves_dict(self) -> dict[str, Any]:
@@ -738,6 +777,10 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
     value = float(values.sum())
     pl_open = value - entry_cost - fees
     position = _position_greeks(prep)
+    horizon = max((leg.time_to_expiry for leg in legs if leg.is_option), default=0.0)
+    # at expiry, long stock has earned the dividends gone ex by the last expiry (short owes)
+    expiry_cost = cost - float((pos * _stock_dividends(legs, np.array([horizon]))[:, 0]).sum())
+    warnings.extend(_floor_warnings(legs, grid))
 
     fine = np.linspace(axes.pct_range[0], axes.pct_range[1], BREAKEVEN_GRID_POINTS)
     if legs:
@@ -781,13 +824,15 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
             vol=np.concatenate(blocks_v, axis=1),
             elapsed=elapsed,
         )
-        total = (pos[:, None] * prices).sum(axis=0) - cost
         a = n_vol * n_spot
         b = a + n_dates * n_spot
+        # stock legs earn the dividends going ex by each grid date
+        prices[:, a:b] += np.repeat(_stock_dividends(legs, axes.taus), n_spot, axis=1)
+        total = (pos[:, None] * prices).sum(axis=0) - cost
         spot_vol_pl = total[:a].reshape(n_vol, n_spot)
         spot_time_pl = total[a:b].reshape(n_dates, n_spot)
         fine_pl = total[b:]
-        expiry_pl = (pos[:, None] * _intrinsic(legs, spots)).sum(axis=0) - cost
+        expiry_pl = (pos[:, None] * _intrinsic(legs, spots)).sum(axis=0) - expiry_cost
     else:
         spot_vol_pl = np.full((n_vol, n_spot), -cost)
         spot_time_pl = np.full((n_dates, n_spot), -cost)
@@ -801,18 +846,17 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         return result
 
     t0_roots = sign_change_roots(fine, fine_pl, t0_pl) if legs else []
-    expiry_roots = _expiry_roots(legs, cost)
-    max_profit, max_loss = _extremes(legs, cost)
+    expiry_roots = _expiry_roots(legs, expiry_cost)
+    max_profit, max_loss = _extremes(legs, expiry_cost)
     own_vols = _reference_vols([prep], prep.last_expiry)
     symbol = legs[0].underlying if legs else None
     pop = _pop(
         legs,
         expiry_roots,
-        cost,
+        expiry_cost,
         own_vols.get(symbol) if symbol is not None else None,
         warnings,
     )
-    horizon = max((leg.time_to_expiry for leg in legs if leg.is_option), default=0.0)
 
     trade_greeks = {name: float(position[name].sum()) for name in POSITION_GREEKS}
     by_underlying: dict[str, dict[str, float]] = {}
@@ -854,7 +898,100 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         expiry_pl=expiry_pl,
         warnings=tuple(warnings),
         errors=tuple(errors),
+        units=_units(prep, axes),
     )
+
+
+def _stock_dividends(legs: Sequence[ValuedLeg], taus: FloatArray) -> FloatArray:
+    """``(n_legs, len(taus))`` dividend cash per share earned by each stock leg by each time."""
+    out = np.zeros((len(legs), np.size(taus)), dtype=np.float64)
+    for i, leg in enumerate(legs):
+        if not leg.is_option and leg.dividends:
+            out[i] = stock_dividend_credit(leg.dividends, np.asarray(taus, dtype=np.float64))
+    return out
+
+
+def _floor_warnings(legs: Sequence[ValuedLeg], grid: ScenarioGrid) -> list[Issue]:
+    """One ``vol_shift_floored`` warning per option leg whose vol some shift takes below 0."""
+    out: list[Issue] = []
+    for leg in legs:
+        if not leg.is_option:
+            continue
+        floored = grid.floored_shifts(leg.vol)
+        if floored:
+            shifts = ", ".join(f"{v:+g}" for v in floored)
+            out.append(
+                Issue(
+                    "vol_shift_floored",
+                    f"leg {leg.ref} ({leg.leg.label}): vol {100.0 * leg.vol:.4g}% shifted by "
+                    f"{shifts} vol points falls below the floor of "
+                    f"{100.0 * ScenarioGrid.MIN_VOL:g}%; those rows of the spot x vol grid use "
+                    "the floor",
+                    leg.ref,
+                )
+            )
+    return out
+
+
+def _units(prep: Prepared, axes: Axes) -> dict[str, str]:
+    currencies = sorted({leg.leg.instrument.currency for leg in prep.legs})
+    money = "/".join(currencies) if currencies else "currency"
+    basis = prep.config.time_basis.value
+    spot_moves = (
+        "percent of spot"
+        if axes.kind is SpotRangeKind.PERCENT
+        else "standard deviations: spot * exp(move * axis_vol * sqrt(axis_horizon_years))"
+    )
+    return {
+        "spot_moves": spot_moves,
+        "spots": f"underlying price ({money})",
+        "vol_shifts": "vol points (+1 = +0.01 absolute vol)",
+        "dates": "ISO-8601 instants in UTC (Z)",
+        "dates_local": "ISO-8601 with the America/New_York offset",
+        "date_years": f"years from as_of ({basis} time basis)",
+        "axis_horizon_years": f"years ({basis} time basis)",
+        "axis_vols": "decimal vol (0.2 = 20%)",
+        "curves": f"P/L ({money}) for the whole position",
+    }
+
+
+def _model_inputs(prep: Prepared, i: int) -> dict[str, Any]:
+    """The pricing-API inputs of valued leg ``i`` (see the module docstring)."""
+    leg = prep.legs[i]
+    as_of = iso_utc(prep.snapshot.as_of)
+    basis = prep.config.time_basis.value
+    dividends = {
+        "times": [t for t, _ in leg.dividends],
+        "amounts": [a for _, a in leg.dividends],
+        "ex_at": "session open of the ex-date; times in years from valuation_time",
+    }
+    if not leg.is_option:
+        return {
+            "model": "stock",
+            "S": leg.spot,
+            "time_basis": basis,
+            "valuation_time": as_of,
+            "dividends": dividends,
+        }
+    return {
+        "model": leg.model,
+        "engine": leg.engine,
+        "S": leg.spot,
+        "K": leg.strike,
+        "T": leg.time_to_expiry,
+        "r": leg.rate,
+        "q": leg.carry,
+        "sigma": leg.vol,
+        "is_call": leg.is_call,
+        "dividends": dividends,
+        "time_basis": basis,
+        "valuation_time": as_of,
+        "expiry": None if leg.expiry is None else iso_utc(leg.expiry),
+        "vol_source": leg.vol_source,
+        "vol_quote_price": leg.iv_quote_price,
+        "forward": forward_price(leg.spot, leg.rate, leg.carry, leg.time_to_expiry, leg.dividends),
+        "model_price": float(prep.unit_greeks["price"][i]),
+    }
 
 
 def _leg_outputs(prep: Prepared, position: dict[str, FloatArray]) -> tuple[LegEvaluation, ...]:
@@ -894,6 +1031,7 @@ def _leg_outputs(prep: Prepared, position: dict[str, FloatArray]) -> tuple[LegEv
                 pl_open=value - valued.entry_cost - valued.fees,
                 greeks={name: float(unit[name][i]) for name in GREEK_NAMES if name != "price"},
                 position_greeks={name: float(position[name][i]) for name in POSITION_GREEKS},
+                model_inputs=_model_inputs(prep, i),
             )
         )
     return tuple(out)

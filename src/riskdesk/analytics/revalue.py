@@ -8,6 +8,12 @@ with BSM, American ones with the config's American engine (Bjerksund-Stensland 2
 default) -- in scenario chunks that bound memory, and returns the book value and P/L per
 scenario (optionally per position).
 
+A scenario horizon ages every position by ``horizon_days`` calendar days in the book's time
+basis: ``horizon_days / 365`` years on the calendar clock, or the open-market time between the
+book's valuation time and ``horizon_days`` later over 252 sessions on trading time (so a
+Friday-to-Monday horizon costs a trading-time book almost nothing). Positions expiring inside
+the horizon are valued at intrinsic value (``T = 0``).
+
 Example:
 -------
 >>> import numpy as np
@@ -28,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,9 +48,10 @@ from riskdesk.analytics._legs import (
     dividend_arrays,
     resolve_legs,
 )
-from riskdesk.domain.configs import ModelConfig, ScenarioGrid
+from riskdesk.domain.configs import ModelConfig, ScenarioGrid, TimeBasis
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.domain.timeutil import year_fraction
 from riskdesk.pricing import price
 
 __all__ = [
@@ -78,7 +86,9 @@ class OptionBook:
     ``time_to_expiry`` in years (> 0), ``vol`` decimal (> 0), ``rate`` continuously
     compounded, ``carry`` the yield of each underlying. Optional discrete dividends per
     position: ``dividend_times`` (years from now, > 0; padding entries have amount 0) and
-    ``dividend_amounts``, both ``(n, m)``.
+    ``dividend_amounts``, both ``(n, m)``. ``time_basis`` is the clock of every time in years
+    (calendar by default); a ``TRADING`` book needs ``valuation_time`` (the instant its times
+    are measured from) to be aged by a scenario horizon.
     """
 
     underlyings: tuple[str, ...]
@@ -94,8 +104,20 @@ class OptionBook:
     carry: FloatArray
     dividend_times: FloatArray | None = None
     dividend_amounts: FloatArray | None = None
+    time_basis: TimeBasis = TimeBasis.CALENDAR
+    valuation_time: datetime | None = None
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "time_basis", TimeBasis(self.time_basis))
+        except ValueError:
+            allowed = [b.value for b in TimeBasis]
+            raise ValueError(
+                f"OptionBook.time_basis must be one of {allowed}, got {self.time_basis!r}"
+            ) from None
+        when = self.valuation_time
+        if when is not None and (when.tzinfo is None or when.utcoffset() is None):
+            raise ValueError(f"OptionBook.valuation_time must be timezone-aware, got {when!r}")
         m = len(self.underlyings)
         object.__setattr__(self, "spot", _vector("spot", self.spot, m))
         object.__setattr__(self, "carry", _vector("carry", self.carry, m))
@@ -142,6 +164,20 @@ class OptionBook:
         """Number of option positions."""
         return int(self.strike.shape[0])
 
+    def elapsed_years(self, days: float) -> float:
+        """Years in :attr:`time_basis` from the valuation time to ``days`` calendar days later."""
+        if days == 0.0:
+            return 0.0
+        if self.time_basis is TimeBasis.CALENDAR:
+            return days / 365.0
+        if self.valuation_time is None:
+            raise ValueError(
+                "a trading-time OptionBook needs valuation_time to be aged by a horizon of "
+                f"{days:g} calendar days (the trading time in between depends on the dates)"
+            )
+        later = self.valuation_time + timedelta(days=days)
+        return year_fraction(self.valuation_time, later, basis="trading")
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class BookScenarios:
@@ -150,8 +186,8 @@ class BookScenarios:
     ``spot_shocks`` are relative moves (``0.05`` = +5%), shape ``(k,)`` (all underlyings
     alike) or ``(k, m)`` (per underlying); ``vol_shocks`` are absolute vol points (``+2`` =
     +2 vol points), shape ``(k,)``; ``horizon_days`` ages every option by that many calendar
-    days (``T - days/365``, floored at 0) in every scenario. Shocked vols are floored at
-    :attr:`ScenarioGrid.MIN_VOL`.
+    days in the book's time basis (see the module docstring; ``T`` floored at 0) in every
+    scenario. Shocked vols are floored at :attr:`ScenarioGrid.MIN_VOL`.
     """
 
     spot_shocks: FloatArray
@@ -220,9 +256,17 @@ def revalue_book(
 
     European positions use the config's European model (BSM); American ones its American
     model and engine. Each model is called once per chunk of scenarios holding about
-    ``chunk_prices`` prices, with ``(scenarios, positions)`` broadcast arrays.
+    ``chunk_prices`` prices, with ``(scenarios, positions)`` broadcast arrays. The horizon
+    ages the book in its own time basis; a ``model_config`` with another basis is refused
+    (ValueError), as is a trading-time horizon without the book's valuation time.
     """
-    config = model_config or ModelConfig()
+    if model_config is not None and model_config.time_basis is not book.time_basis:
+        raise ValueError(
+            f"revalue_book: the model config's time basis {model_config.time_basis.value!r} "
+            f"differs from the book's {book.time_basis.value!r}; build the book with "
+            "book_from_trades(..., model_config) or set OptionBook.time_basis"
+        )
+    config = model_config or ModelConfig(time_basis=book.time_basis)
     k = scenarios.count
     n = book.size
     spot_shocks = scenarios.spot_shocks
@@ -243,7 +287,8 @@ def revalue_book(
     base_value = 0.0
     values = np.zeros(k, dtype=np.float64)
     position_pnl = np.zeros((k, n), dtype=np.float64) if keep_positions else None
-    aged = np.maximum(book.time_to_expiry - scenarios.horizon_days / 365.0, 0.0)
+    elapsed = book.elapsed_years(scenarios.horizon_days)
+    aged = np.maximum(book.time_to_expiry - elapsed, 0.0)
     for model, engine, idx in groups:
         kwargs: dict[str, Any] = {} if engine is None else {"engine": engine}
         u = book.underlying_index[idx]
@@ -261,7 +306,7 @@ def revalue_book(
             times = book.dividend_times[idx]
             amounts = book.dividend_amounts[idx]
             base_kwargs["dividends"] = (np.where(amounts > 0, times, 0.0), amounts)
-            moved = times - scenarios.horizon_days / 365.0
+            moved = times - elapsed
             alive = (moved > 0.0) & (amounts > 0.0)
             aged_divs = (
                 np.where(alive, moved, 0.0)[None, :, :],
@@ -367,5 +412,7 @@ def book_from_trades(
         carry=np.array([spots[s][1] for s in symbols], dtype=np.float64),
         dividend_times=None if dividends is None else dividends[0],
         dividend_amounts=None if dividends is None else dividends[1],
+        time_basis=model_config.time_basis,
+        valuation_time=snapshot.as_of,
     )
     return book, messages

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from contextlib import suppress
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich.console import Console, Group
@@ -12,13 +14,74 @@ from rich.panel import Panel
 from rich.table import Table
 
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.domain.numbers import AMOUNT_SCALE, decimal_places
 
 GREEK_COLUMNS = ("delta", "gamma", "vega", "theta", "rho")
 
 
-def money(value: float | None) -> str:
-    """``1,234.56`` / ``-`` for None."""
+_TICK = Decimal(1).scaleb(-AMOUNT_SCALE)
+
+
+def money(value: float | Decimal | None) -> str:
+    """Money with thousands separators and cents: ``1,234.56`` / ``-`` for None."""
     return "-" if value is None else f"{value:,.2f}"
+
+
+def price(value: Decimal | float | None, *, places: int = 2) -> str:
+    """A price at its tick precision, never in scientific notation.
+
+    The database's 8-place padding is trimmed (``601.06000000`` -> ``601.06``), at least
+    ``places`` decimals are kept (``0E-8`` -> ``0.00``, ``0.00500000`` -> ``0.005``) and
+    thousands are separated (``1,234.5`` -> ``1,234.50``). ``-`` for None.
+    """
+    if value is None:
+        return "-"
+    amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if not amount.is_finite():
+        return str(value)
+    with suppress(InvalidOperation):  # more digits than the context holds: no finer tick
+        amount = amount.quantize(_TICK)
+    if amount == 0:
+        amount = Decimal(0)  # no "-0.00"
+    shown = max(places, decimal_places(amount.normalize()))
+    return f"{amount:,.{shown}f}"
+
+
+def quantity(value: Decimal | float | None) -> str:
+    """A signed quantity as written, without padding or exponent (``1E+1`` -> ``10``)."""
+    if value is None:
+        return "-"
+    amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if not amount.is_finite():
+        return str(value)
+    amount = amount.normalize()
+    if amount == 0:
+        amount = Decimal(0)
+    return f"{amount:,f}"
+
+
+def percent(value: float | None, digits: int = 2) -> str:
+    """A decimal rate as percent (``0.012`` -> ``1.20%``) or ``-``."""
+    return "-" if value is None else f"{value:.{digits}%}"
+
+
+def when(value: str | datetime, *, short: bool = False) -> str:
+    """A timestamp with its zone: ``2026-11-20 15:00 UTC`` (ISO text or aware datetime).
+
+    ``short`` drops the year and writes the zone as ``Z``: ``11-20 15:00Z`` (UTC).
+    """
+    try:
+        moment = (
+            value
+            if isinstance(value, datetime)
+            else datetime.fromisoformat(value.replace("Z", "+00:00"))
+        )
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return f"{moment:%Y-%m-%d %H:%M} (no zone)"
+    utc = moment.astimezone(UTC)
+    return f"{utc:%m-%d %H:%M}Z" if short else f"{utc:%Y-%m-%d %H:%M} UTC"
 
 
 def num(value: float | None, digits: int = 4) -> str:
@@ -40,38 +103,77 @@ def _issues(title: str, items: Sequence[dict[str, Any]], style: str) -> Table | 
     for item in items:
         table.add_row(
             escape(str(item.get("code", ""))),
-            escape(str(item.get("leg") or "")),
+            escape(str(item.get("leg") or "")[:8]),
             escape(str(item.get("message", ""))),
         )
     return table
 
 
 def snapshot_table(snapshot: MarketSnapshot, *, snapshot_id: str, snapshot_hash: str) -> Group:
-    """Header, underlyings and diagnostics of a snapshot."""
+    """Header, underlyings (with their carry) and diagnostics of a snapshot."""
     head = Table.grid(padding=(0, 2))
     head.add_row("id", snapshot_id)
     head.add_row("hash", snapshot_hash)
-    head.add_row("as of (UTC)", snapshot.as_of.isoformat())
+    head.add_row("as of", when(snapshot.as_of))
     head.add_row("mode", snapshot.mode.value)
-    head.add_row("source", snapshot.source)
+    head.add_row("source", escape(snapshot.source))
     head.add_row("option quotes", f"{len(snapshot.options):,}")
-    head.add_row("rate", f"{snapshot.overrides.rate:.4%}")
-    und = Table(title="underlyings")
-    for col in ("symbol", "spot", "bid", "ask", "carry q", "expiries", "quotes"):
+    head.add_row("rate", percent(snapshot.overrides.rate, 4))
+    und = underlyings_table(snapshot)
+    diag = diagnostics_table(dict(snapshot.diagnostics))
+    return Group(Panel(head, title="market snapshot"), und, diag)
+
+
+def carry(snapshot: MarketSnapshot, symbol: str) -> dict[str, float]:
+    """Dividend yield, borrow rate and their sum (the carry yield q) of an underlying."""
+    overrides = snapshot.overrides
+    return {
+        "dividend_yield": float(overrides.dividend_yield.get(symbol, 0.0)),
+        "borrow_rate": float(overrides.borrow_rate.get(symbol, 0.0)),
+        "carry_yield": overrides.carry_yield(symbol),
+    }
+
+
+def underlyings_table(snapshot: MarketSnapshot, symbols: Sequence[str] | None = None) -> Table:
+    """Spot, bid/ask, carry (dividend yield + borrow = q) and chain size per underlying."""
+    und = Table(title="underlyings (prices in $, carry in % a year)")
+    columns = ("symbol", "spot", "bid", "ask", "div q", "borrow", "carry q", "expiries")
+    for col in (*columns, "quotes"):
         und.add_column(col, justify="right" if col != "symbol" else "left")
     for quote in snapshot.underlyings:
+        if symbols is not None and quote.symbol not in symbols:
+            continue
         chain = [o for o in snapshot.options if o.contract.underlying == quote.symbol]
+        c = carry(snapshot, quote.symbol)
         und.add_row(
-            quote.symbol,
-            str(quote.spot),
-            str(quote.bid or "-"),
-            str(quote.ask or "-"),
-            f"{snapshot.overrides.carry_yield(quote.symbol):.4%}",
+            escape(quote.symbol),
+            price(quote.spot),
+            price(quote.bid),
+            price(quote.ask),
+            percent(c["dividend_yield"]),
+            percent(c["borrow_rate"]),
+            percent(c["carry_yield"]),
             str(len({o.contract.expiry for o in chain})),
             f"{len(chain):,}",
         )
-    diag = diagnostics_table(dict(snapshot.diagnostics))
-    return Group(Panel(head, title="market snapshot"), und, diag)
+    return und
+
+
+def chain_table(snapshot: MarketSnapshot, symbol: str) -> Table:
+    """The option quotes of one underlying, in the snapshot's order, prices at tick size."""
+    table = Table(title=escape(f"{symbol} chain (prices in $ per share)"))
+    for col in ("contract", "bid", "ask", "mark", "iv"):
+        table.add_column(col, justify="left" if col == "contract" else "right")
+    for q in snapshot.options:
+        if q.contract.underlying == symbol:
+            table.add_row(
+                escape(q.contract.key),
+                price(q.bid),
+                price(q.ask),
+                price(q.mark),
+                percent(q.iv),
+            )
+    return table
 
 
 _ALWAYS = ("options", "crossed", "zero_bid", "stale", "wide_spread")
@@ -123,6 +225,14 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _trade_label(trade: dict[str, Any]) -> str:
+    """A version's short hash, or a draft's revision and short content hash."""
+    if trade.get("type") == "DRAFT":
+        content = str(trade.get("content_hash") or "")[:12]
+        return f"draft rev {trade.get('rev')}" + (f", content {content}" if content else "")
+    return str(trade.get("trade_hash", ""))[:12]
+
+
 def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluation") -> None:
     """Summary, legs, scenario excerpts, warnings and errors of an evaluation."""
     m = data["measures"]
@@ -131,8 +241,7 @@ def evaluation(console: Console, data: dict[str, Any], *, title: str = "evaluati
     head.add_row(
         "trade",
         escape(
-            f"{data['inputs']['trade'].get('name', '')} "
-            f"({str(data['inputs']['trade'].get('trade_hash', ''))[:12]})"
+            f"{data['inputs']['trade'].get('name', '')} ({_trade_label(data['inputs']['trade'])})"
         ),
     )
     head.add_row("snapshot", str(data["inputs"]["snapshot_hash"])[:12])
@@ -191,18 +300,26 @@ def _curves(console: Console, data: dict[str, Any]) -> None:
     spot_time = curves.get("spot_time_pl") or []
     if not spot_time:
         return
-    spots = next(iter(grid["spots"].values())) if grid["spots"] else grid["spot_moves"]
     moves = grid["spot_moves"]
+    sigma = str(grid.get("spot_range_kind", "")).upper() == "SIGMA"
+    unit = " standard deviations (sd)" if sigma else " %"
+    symbol = sorted(grid["spots"])[0] if grid["spots"] else None
+    spots = grid["spots"][symbol] if symbol is not None else None
     dates = grid["dates"]
-    cols = _pick(len(moves), 7)
-    table = Table(title="P/L by spot (columns) and date (rows), T+0 ... expiry")
-    table.add_column("date")
+    fit = max(3, min(9, (console.width - 16) // 10))  # ~10 characters a column
+    cols = _pick(len(moves), fit if fit % 2 else fit - 1)  # odd: keeps the unmoved spot
+    axis = f"{symbol} spot in $ and move in{unit}" if symbol else f"spot move in{unit}"
+    table = Table(title=f"P/L ($) by spot (columns: {axis}) and date (rows, UTC), T+0 ... expiry")
+    table.add_column("date (UTC)", no_wrap=True)
     for j in cols:
-        table.add_column(f"{spots[j]:,.1f}\n{moves[j]:+g}", justify="right")
+        move = f"{moves[j]:+.3g}{'sd' if sigma else '%'}"
+        table.add_column(
+            f"${spots[j]:,.2f}\n{move}" if spots is not None else move, justify="right"
+        )
     n_dates = len(dates)
     for i in _pick(n_dates, 6):
         row = spot_time[i] if len(spot_time) == n_dates else [r[i] for r in spot_time]
-        table.add_row(dates[i][5:16].replace("T", " "), *(f"{row[j]:,.0f}" for j in cols))
+        table.add_row(when(dates[i], short=True), *(f"{row[j]:,.0f}" for j in cols))
     console.print(table)
 
 
@@ -237,8 +354,20 @@ def comparison(console: Console, data: dict[str, Any]) -> None:
         "-" if pa is None or pb is None else f"{pa - pb:+.1%}",
     )
     console.print(table)
-    for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {escape(str(w.get('message')))}")
+    issues = [
+        (side, kind, item)
+        for side, ev in (("A", data["a"]), ("B", data["b"]))
+        for kind in ("warnings", "errors")
+        for item in ev.get(kind, [])
+    ]
+    issues += [("", "warnings", w) for w in data.get("warnings", [])]
+    for side, kind, item in issues:
+        style, word = ("yellow", "warning") if kind == "warnings" else ("red", "error")
+        where = f"{side}: " if side else ""
+        console.print(
+            f"[{style}]{word}:[/] {escape(where + str(item.get('code', '')))}: "
+            f"{escape(str(item.get('message')))}"
+        )
 
 
 def attribution(console: Console, data: dict[str, Any]) -> None:
@@ -269,5 +398,9 @@ def attribution(console: Console, data: dict[str, Any]) -> None:
             *(money(leg["taylor"].get(k)) for k in terms),
         )
     console.print(legs)
-    for w in data.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {escape(str(w.get('message')))}")
+    for issues in (
+        _issues("warnings", data.get("warnings", []), "yellow"),
+        _issues("errors", data.get("errors", []), "red"),
+    ):
+        if issues is not None:
+            console.print(issues)

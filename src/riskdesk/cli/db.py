@@ -15,7 +15,6 @@ from rich.table import Table
 
 from riskdesk.config import get_settings
 from riskdesk.store.db import create_engine, safe_url
-from riskdesk.store.errors import StoreError
 from riskdesk.store.maintenance import database_status, purge_database
 from riskdesk.store.migrate import upgrade_database
 
@@ -42,12 +41,10 @@ def _url(database_url: str | None) -> str:
 def upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Create or migrate the database schema to the newest revision."""
     url = _url(database_url)
-    try:
-        revision = upgrade_database(url)
-    except StoreError as exc:
-        console.print(f"[red]upgrade failed:[/red] {exc}")
-        raise typer.Exit(code=1) from exc
-    console.print(f"database {safe_url(url)} is at revision [bold]{revision}[/bold]")
+    revision = upgrade_database(url)
+    console.print(
+        f"database {safe_url(url)} is at revision [bold]{revision}[/bold]", soft_wrap=True
+    )
 
 
 @app.command()
@@ -55,8 +52,11 @@ def status(
     database_url: DatabaseUrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show backend, URL, current/head revision, table count and rows per table."""
-    engine = create_engine(_url(database_url))
+    """Show backend, URL, current/head revision, table count and rows per table.
+
+    Only reads: a missing SQLite file is an error, never created.
+    """
+    engine = create_engine(_url(database_url), create=False)
     try:
         info = database_status(engine)
     finally:
@@ -91,12 +91,9 @@ def purge(
         if answer.strip() != PURGE_WORD:
             console.print("purge cancelled: nothing was deleted")
             raise typer.Exit(code=1)
-    engine = create_engine(url)
+    engine = create_engine(url, create=False)
     try:
         counts = purge_database(engine, actor=get_settings().actor)
-    except StoreError as exc:
-        console.print(f"[red]purge failed:[/red] {exc}")
-        raise typer.Exit(code=1) from exc
     finally:
         engine.dispose()
     console.print(

@@ -16,7 +16,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.rule import Rule
 
 from riskdesk.cli import _render
-from riskdesk.cli._common import DatabaseUrlOption, console, parse_as_of, user_errors
+from riskdesk.cli._common import (
+    DatabaseUrlOption,
+    console,
+    parse_as_of,
+    parse_whole,
+    user_errors,
+)
+from riskdesk.cli.workbench import MAX_MINUTES, MAX_SEED
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.instruments import OptionRight
 from riskdesk.domain.trades import TradeDraft
@@ -38,10 +45,15 @@ DEMO_SYMBOLS = ("SPY", "QQQ", "IWM", "AAPL")
 
 
 def demo_command(
-    seed: int = typer.Option(7, help="Seed of the synthetic market."),
+    seed_text: str = typer.Option(
+        "7", "--seed", metavar="INT", help="Seed of the synthetic market."
+    ),
     as_of: str = typer.Option(DEMO_AS_OF, "--as-of", help="Market time (ISO-8601 with zone)."),
-    move_minutes: int = typer.Option(
-        240, "--move-minutes", help="Length of the simulated move for the attribution."
+    move_minutes_text: str = typer.Option(
+        "240",
+        "--move-minutes",
+        metavar="INT",
+        help="Length of the simulated move for the attribution.",
     ),
     out: Path = typer.Option(Path("report.html"), "--out", help="Where to write the HTML report."),
     database_url: str | None = DatabaseUrlOption,
@@ -50,6 +62,8 @@ def demo_command(
     from riskdesk.adapters.simulated import generate_market, simulate_live
     from riskdesk.config import get_settings
 
+    seed = parse_whole(seed_text, "--seed", low=0, high=MAX_SEED)
+    move_minutes = parse_whole(move_minutes_text, "--move-minutes", low=1, high=MAX_MINUTES)
     when = parse_as_of(as_of)
     settings = get_settings()
     url = database_url or settings.database_url
@@ -133,7 +147,7 @@ def demo_command(
     _render.comparison(console, comparison)
     console.print(Rule(f"P&L attribution: iron condor over a {move_minutes}-minute move"))
     _render.attribution(console, attribution)
-    path = write_report(
+    path = write_report(  # atomic: a temporary file renamed over ``out``
         out,
         title="riskdesk demo report",
         subtitle=f"synthetic market seed {seed}, as of {snap.as_of:%Y-%m-%d %H:%M} UTC, "

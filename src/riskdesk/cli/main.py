@@ -7,12 +7,14 @@ from rich.console import Console
 
 from riskdesk import __version__
 from riskdesk.cli import bench, db, demo, workbench
+from riskdesk.cli._errors import RiskdeskGroup
 
 app = typer.Typer(
     name="riskdesk",
     help="riskdesk: a local-first options risk desk.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    cls=RiskdeskGroup,
 )
 console = Console()
 
@@ -28,8 +30,19 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="On an error, print the Python traceback too (also RISKDESK_DEBUG=1).",
+    ),
 ) -> None:
-    """riskdesk: a local-first options risk desk."""
+    """riskdesk: a local-first options risk desk.
+
+    An error prints one line that says what is wrong and how to fix it, and exits non-zero;
+    ``riskdesk --debug COMMAND ...`` also prints the traceback.
+    """
+    # read back by RiskdeskGroup.invoke from the context's params when a command fails
+    del debug
 
 
 app.add_typer(db.app, name="db", help="Database: upgrade, status, purge.")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -16,16 +18,23 @@ from riskdesk.cli._common import (
     DatabaseUrlOption,
     JsonOption,
     analysis_inputs,
+    atomic_output,
     console,
     fail,
+    fail_on_result_errors,
     model_config_from_options,
+    model_option_help,
     open_db,
+    parse_amount,
     parse_as_of,
+    parse_number,
+    parse_rate,
     parse_symbol_map,
+    parse_whole,
     print_json,
     user_errors,
 )
-from riskdesk.domain.instruments import Instrument, Stock
+from riskdesk.domain.instruments import Instrument, OptionContract, Stock
 from riskdesk.domain.market import MarketOverrides, MarketSnapshot, SnapshotMode
 from riskdesk.domain.occ import parse_occ
 from riskdesk.domain.trades import TradeDraft
@@ -37,13 +46,108 @@ market_app = typer.Typer(
 snapshot_app = typer.Typer(no_args_is_help=True, help="Market snapshots: create, pin, show, list.")
 trade_app = typer.Typer(no_args_is_help=True, help="Trade drafts and committed versions.")
 
-VolSourceOption = typer.Option("raw", "--vol-source", help="raw (chain IV) or surface (SVI fit).")
-EngineOption = typer.Option("bs2002", "--engine", help="American engine: bs2002 or high_accuracy.")
-SpotRangeOption = typer.Option(20.0, "--spot-range", help="Spot axis ±percent.")
-SigmasOption = typer.Option(None, "--sigmas", help="Spot axis ±N sigmas (overrides --spot-range).")
-SpotStepsOption = typer.Option(41, "--spot-steps", help="Points on the spot axis.")
-VolShiftsOption = typer.Option("-10:10:1", "--vol-shifts", help="Vol shifts in points.")
-DatesOption = typer.Option(10, "--dates", help="Dates from now to the last expiry.")
+MAX_SEED = 2**63 - 1
+MAX_DAYS = 3650
+MAX_MINUTES = 525_600  # a year
+
+# Model options: None means "not given" (the --config file's value, else ModelConfig's default).
+VolSourceOption = typer.Option(
+    None,
+    "--vol-source",
+    help=model_option_help(
+        "vol_source",
+        "Leg vols: mid (IV solved from each quote's mid; raw is its old name), provider (the "
+        "chain's own IV), surface (fitted SVI).",
+    ),
+)
+EngineOption = typer.Option(
+    None, "--engine", help=model_option_help("american_engine", "Engine of the American model.")
+)
+AmericanModelOption = typer.Option(
+    None,
+    "--american-model",
+    help=model_option_help(
+        "american_model",
+        "Model of American legs: american, or european/bsm (no early exercise, a lower bound).",
+    ),
+)
+EuropeanModelOption = typer.Option(
+    None, "--european-model", help=model_option_help("european_model", "Model of European legs.")
+)
+UnknownStyleOption = typer.Option(
+    None,
+    "--unknown-style",
+    help=model_option_help("unknown_style_as", "Price legs of unknown exercise style as."),
+)
+TimeBasisOption = typer.Option(
+    None,
+    "--time-basis",
+    help=model_option_help("time_basis", "Time to expiry: calendar (ACT/365F) or trading days."),
+)
+ThetaOption = typer.Option(
+    None,
+    "--theta",
+    help=model_option_help("theta_convention", "Theta per calendar day or per trading day."),
+)
+IvPriceSourceOption = typer.Option(
+    None,
+    "--iv-price-source",
+    help=model_option_help("iv_price_source", "Quote price implied vols are solved from."),
+)
+PricingModeOption = typer.Option(
+    None,
+    "--pricing-mode",
+    help=model_option_help("pricing_mode", "How option legs are marked for value."),
+)
+ConfigOption = typer.Option(
+    None,
+    "--config",
+    help="Model config file (.json, or .toml) with ModelConfig fields, e.g. "
+    '{"american_model": "bsm", "time_basis": "trading"}; options given here override it.',
+)
+# Grid options: None means the ScenarioGrid default (the domain's choice of axis).
+SpotRangeOption = typer.Option(
+    None, "--spot-range", metavar="PERCENT", help="Spot axis ±percent of spot (e.g. 20)."
+)
+SigmasOption = typer.Option(
+    None, "--sigmas", metavar="N", help="Spot axis ±N standard deviations (sigma sqrt(T))."
+)
+SpotStepsOption = typer.Option(None, "--spot-steps", metavar="INT", help="Points on the spot axis.")
+VolShiftsOption = typer.Option(
+    None,
+    "--vol-shifts",
+    metavar="START:STOP:STEP|LIST",
+    help="Vol shifts in vol points, e.g. -10:10:1 or -5,0,5 (each in (-100, 1000]).",
+)
+DatesOption = typer.Option(
+    None, "--dates", metavar="INT", help="Dates from now to the last expiry (2..1000)."
+)
+
+
+def _model_options(
+    *,
+    vol_source: str | None,
+    engine: str | None,
+    american_model: str | None,
+    european_model: str | None,
+    unknown_style: str | None,
+    time_basis: str | None,
+    theta: str | None,
+    iv_price_source: str | None,
+    pricing_mode: str | None,
+) -> dict[str, str | None]:
+    """The model options by ModelConfig field name."""
+    return {
+        "vol_source": vol_source,
+        "american_engine": engine,
+        "american_model": american_model,
+        "european_model": european_model,
+        "unknown_style_as": unknown_style,
+        "time_basis": time_basis,
+        "theta_convention": theta,
+        "iv_price_source": iv_price_source,
+        "pricing_mode": pricing_mode,
+    }
 
 
 def _progress() -> Progress:
@@ -57,31 +161,54 @@ def _progress() -> Progress:
 
 
 def _synthetic(
-    seed: int, as_of: str | None, symbols: str | None, max_days: int, mode: SnapshotMode
+    seed: int, when: datetime, names: list[str] | None, max_days: int, mode: SnapshotMode
 ) -> MarketSnapshot:
     from riskdesk.adapters.simulated import generate_market
 
-    when = parse_as_of(as_of)
-    names = [s.strip().upper() for s in symbols.split(",")] if symbols else None
     with _progress() as progress, user_errors():
         progress.add_task(f"generating synthetic market (seed {seed}, {when:%Y-%m-%d %H:%M}Z)")
         return generate_market(
             seed=seed, as_of=when, symbols=names, max_expiry_days=max_days, mode=mode
         )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _symbols(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    names = [s.strip().upper() for s in text.split(",") if s.strip()]
+    if not names:
+        fail(f"--symbols {text!r} names no symbol; give a comma-separated list like SPY,QQQ")
+    return names
+
+
+def _synth_inputs(
+    seed: str, as_of: str | None, symbols: str | None, max_days: str
+) -> tuple[int, datetime, list[str] | None, int]:
+    return (
+        parse_whole(seed, "--seed", low=0, high=MAX_SEED),
+        parse_as_of(as_of),
+        _symbols(symbols),
+        parse_whole(max_days, "--max-days", low=1, high=MAX_DAYS),
+    )
 
 
 def _with_overrides(
-    snapshot: MarketSnapshot, rate: float | None, div: list[str] | None, borrow: list[str] | None
+    snapshot: MarketSnapshot,
+    rate: float | None,
+    div: dict[str, float],
+    borrow: dict[str, float],
 ) -> MarketSnapshot:
     if rate is None and not div and not borrow:
         return snapshot
     base = snapshot.overrides
-    overrides = MarketOverrides(
-        rate=base.rate if rate is None else rate,
-        dividend_yield={**base.dividend_yield, **parse_symbol_map(div, "--div-yield")},
-        borrow_rate={**base.borrow_rate, **parse_symbol_map(borrow, "--borrow")},
-        dividends=base.dividends,
-    )
+    with user_errors():
+        overrides = MarketOverrides(
+            rate=base.rate if rate is None else rate,
+            dividend_yield={**base.dividend_yield, **div},
+            borrow_rate={**base.borrow_rate, **borrow},
+            dividends=base.dividends,
+        )
     return dataclasses.replace(snapshot, overrides=overrides)
 
 
@@ -92,6 +219,7 @@ def _store(
     event: str,
     *,
     emit_json: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> SnapshotRef:
     with open_db(db_url) as db, user_errors(), _progress() as progress:
         progress.add_task(f"storing {len(snapshot.options):,} option quotes")
@@ -105,6 +233,7 @@ def _store(
                     "created": ref.created,
                     "diagnostics": dict(snapshot.diagnostics),
                 }
+                | (extra or {})
             )
     else:
         console.print(
@@ -117,31 +246,53 @@ def _store(
     return ref
 
 
+def regenerate_command(seed: int, when: datetime, names: list[str] | None, max_days: int) -> str:
+    """The ``market synth`` command line that generates the same market again."""
+    symbols = f" --symbols {','.join(names)}" if names else ""
+    return (
+        f"riskdesk market synth --seed {seed} --as-of {when:%Y-%m-%dT%H:%M:%SZ}"
+        f"{symbols} --max-days {max_days}"
+    )
+
+
 # -- market ------------------------------------------------------------------------------------
 
 
 @market_app.command("synth")
 def market_synth(
-    seed: int = typer.Option(7, help="Random seed (same seed and time: same market)."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Snapshot time, ISO-8601 with zone."),
+    seed: str = typer.Option(
+        "7", "--seed", metavar="INT", help="Random seed (same seed and time: same market)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Snapshot time, ISO-8601 with zone (default: now)."
+    ),
     symbols: str | None = typer.Option(None, help="Comma-separated subset, e.g. SPY,QQQ."),
-    max_days: int = typer.Option(730, "--max-days", help="Latest expiry in days."),
+    max_days: str = typer.Option("730", "--max-days", metavar="INT", help="Latest expiry in days."),
     out: Path | None = typer.Option(None, "--out", help="Also write the chain (.csv/.parquet)."),
     store: bool = typer.Option(True, "--store/--no-store", help="Store it as a LIVE snapshot."),
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Generate a deterministic synthetic option market."""
-    snapshot = _synthetic(seed, as_of, symbols, max_days, SnapshotMode.LIVE)
+    """Generate a deterministic synthetic option market (prints how to regenerate it)."""
+    seed_n, when, names, days = _synth_inputs(seed, as_of, symbols, max_days)
+    snapshot = _synthetic(seed_n, when, names, days, SnapshotMode.LIVE)
+    regenerate = regenerate_command(seed_n, when, names, days)
+    extra: dict[str, Any] = {"seed": seed_n, "as_of": when, "regenerate": regenerate}
     if out is not None:
         from riskdesk.adapters.files import export_chain
 
         und_path = out.with_name(out.stem + "_underlyings" + out.suffix)
-        with user_errors():
-            export_chain(snapshot, out, underlyings_path=und_path)
-        console.print(f"wrote {out} and {und_path}")
+        with user_errors(), atomic_output(out) as chain_tmp, atomic_output(und_path) as und_tmp:
+            export_chain(snapshot, chain_tmp, underlyings_path=und_tmp)
+        extra["files"] = [str(out), str(und_path)]
+        if not json_out:
+            console.print(f"wrote {escape(str(out))} and {escape(str(und_path))}")
     if store:
-        _store(database_url, snapshot, json_out, "market.synthesized")
+        _store(database_url, snapshot, json_out, "market.synthesized", extra=extra)
+    elif json_out:
+        print_json({"snapshot_hash": snapshot.snapshot_hash, "stored": False} | extra)
+    if not json_out:
+        console.print(f"regenerate with: {escape(regenerate)}", soft_wrap=True)
 
 
 @market_app.command("import")
@@ -154,36 +305,40 @@ def market_import(
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Snapshot time, ISO-8601 with zone."),
     source: str | None = typer.Option(None, help="Provider name recorded on the snapshot."),
-    rate: float = typer.Option(0.0, help="Risk-free rate (continuous, decimal)."),
+    rate: str = typer.Option(
+        "0", "--rate", metavar="DECIMAL", help="Risk-free rate (continuous, decimal: 0.05 = 5%)."
+    ),
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Import a chain file; bad rows are reported with reasons and skipped."""
-    from riskdesk.adapters.files import import_chain
+    """Import a chain file; bad rows are reported with reasons and skipped.
 
+    A file of which no row can be imported stores nothing and exits 1.
+    """
+    from riskdesk.adapters.files import NoRowsImportedError, import_chain
+
+    overrides = MarketOverrides(rate=parse_rate(rate, "--rate"))
     with user_errors():
-        snapshot, report = import_chain(
-            chain,
-            as_of=parse_as_of(as_of),
-            underlyings_path=underlyings,
-            source=source,
-            overrides=MarketOverrides(rate=rate),
-            mode=SnapshotMode.LIVE,
-        )
+        try:
+            snapshot, report = import_chain(
+                chain,
+                as_of=parse_as_of(as_of),
+                underlyings_path=underlyings,
+                source=source,
+                overrides=overrides,
+                mode=SnapshotMode.LIVE,
+            )
+        except NoRowsImportedError as exc:
+            if not json_out:  # show why every row was rejected, then the one-line error
+                _print_import_report(exc.report)
+            raise
     if not json_out:
-        console.print(
-            f"rows read {report.rows_read:,}, imported {report.rows_ok:,}, "
-            f"rejected {report.rows_rejected:,}"
+        _print_import_report(report)
+    if report.rows_ok == 0 or not snapshot.options:
+        fail(
+            f"{chain}: no row could be imported ({report.rows_read:,} read, "
+            f"{report.rows_rejected:,} rejected); nothing was stored"
         )
-        if report.errors:
-            table = Table(title="rejected rows")
-            for col in ("row", "column", "value", "reason"):
-                table.add_column(col)
-            for e in report.errors[:200]:
-                table.add_row(
-                    str(e.row), escape(str(e.column)), escape(str(e.value)), escape(e.reason)
-                )
-            console.print(table)
     ref = _store(database_url, snapshot, json_out, "market.imported", emit_json=False)
     if json_out:
         print_json(
@@ -194,8 +349,28 @@ def market_import(
                 "rows_ok": report.rows_ok,
                 "rows_rejected": report.rows_rejected,
                 "errors": [dataclasses.asdict(e) for e in report.errors],
+                "warnings": list(report.warnings),
             }
         )
+
+
+def _print_import_report(report: Any) -> None:
+    """Counts, warnings (e.g. unknown columns) and the rejected rows of an import."""
+    console.print(
+        f"rows read {report.rows_read:,}, imported {report.rows_ok:,}, "
+        f"rejected {report.rows_rejected:,}"
+    )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(str(warning))}")
+    if report.errors:
+        table = Table(title="rejected rows")
+        for col in ("row", "column", "value", "reason"):
+            table.add_column(col)
+        for e in report.errors[:200]:
+            table.add_row(str(e.row), escape(str(e.column)), escape(str(e.value)), escape(e.reason))
+        console.print(table)
+        if len(report.errors) > 200:
+            console.print(f"[dim]... and {len(report.errors) - 200:,} more (see --json)[/]")
 
 
 # -- snapshot ----------------------------------------------------------------------------------
@@ -203,21 +378,31 @@ def market_import(
 
 @snapshot_app.command("create")
 def snapshot_create(
-    seed: int = typer.Option(7, help="Seed of the synthetic source."),
+    seed: str = typer.Option("7", "--seed", metavar="INT", help="Seed of the synthetic source."),
     as_of: str | None = typer.Option(None, "--as-of", help="Snapshot time, ISO-8601 with zone."),
     symbols: str | None = typer.Option(None, help="Comma-separated subset, e.g. SPY,QQQ."),
-    max_days: int = typer.Option(730, "--max-days", help="Latest expiry in days."),
-    rate: float | None = typer.Option(None, help="Override the risk-free rate."),
-    div_yield: list[str] | None = typer.Option(None, "--div-yield", help="SYMBOL=yield override."),
-    borrow: list[str] | None = typer.Option(None, "--borrow", help="SYMBOL=borrow rate override."),
+    max_days: str = typer.Option("730", "--max-days", metavar="INT", help="Latest expiry in days."),
+    rate: str | None = typer.Option(
+        None, "--rate", metavar="DECIMAL", help="Override the risk-free rate (|rate| <= 1)."
+    ),
+    div_yield: list[str] | None = typer.Option(
+        None, "--div-yield", help="SYMBOL=yield override (decimal, e.g. SPY=0.013)."
+    ),
+    borrow: list[str] | None = typer.Option(
+        None, "--borrow", help="SYMBOL=borrow rate override (decimal, e.g. GME=0.05)."
+    ),
     pin: bool = typer.Option(False, "--pin", help="Create it PINNED (frozen)."),
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Pull a snapshot from the market source (the synthetic market by default)."""
     mode = SnapshotMode.PINNED if pin else SnapshotMode.LIVE
+    seed_n, when, names, days = _synth_inputs(seed, as_of, symbols, max_days)
+    rate_value = None if rate is None else parse_rate(rate, "--rate")
+    dividends = parse_symbol_map(div_yield, "--div-yield")
+    borrows = parse_symbol_map(borrow, "--borrow")
     snapshot = _with_overrides(
-        _synthetic(seed, as_of, symbols, max_days, mode), rate, div_yield, borrow
+        _synthetic(seed_n, when, names, days, mode), rate_value, dividends, borrows
     )
     _store(database_url, snapshot, json_out, "snapshot.created")
 
@@ -225,17 +410,24 @@ def snapshot_create(
 @snapshot_app.command("refresh")
 def snapshot_refresh(
     ref: str = typer.Argument("latest", help="LIVE snapshot id or hash prefix, or 'latest'."),
-    minutes: int = typer.Option(15, help="Minutes of simulated market to move forward."),
-    seed: int = typer.Option(7, help="Seed the snapshot was generated with."),
-    max_days: int = typer.Option(730, "--max-days", help="--max-days it was generated with."),
+    minutes_text: str = typer.Option(
+        "15", "--minutes", metavar="INT", help="Minutes of simulated market to move forward."
+    ),
+    seed_text: str = typer.Option(
+        "7", "--seed", metavar="INT", help="Seed the snapshot was generated with."
+    ),
+    max_days_text: str = typer.Option(
+        "730", "--max-days", metavar="INT", help="--max-days it was generated with."
+    ),
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Refresh a LIVE synthetic snapshot: re-mark it ``--minutes`` later along its path."""
     from riskdesk.adapters.simulated import SOURCE, generate_market, simulate_live
 
-    if minutes < 1:
-        fail(f"--minutes must be >= 1, got {minutes}")
+    minutes = parse_whole(minutes_text, "--minutes", low=1, high=MAX_MINUTES)
+    seed = parse_whole(seed_text, "--seed", low=0, high=MAX_SEED)
+    max_days = parse_whole(max_days_text, "--max-days", low=1, high=MAX_DAYS)
     with open_db(database_url) as db, user_errors():
         base = Workbench(db).load_snapshot(ref).snapshot
     if base.mode is not SnapshotMode.LIVE:
@@ -292,20 +484,36 @@ def snapshot_pin(
 @snapshot_app.command("show")
 def snapshot_show(
     ref: str = typer.Argument("latest", help="Snapshot id or hash prefix, or 'latest'."),
-    chain: str | None = typer.Option(None, help="Also list the chain of this underlying."),
+    chain: str | None = typer.Option(
+        None, help="Only this underlying, with its option chain (table and JSON)."
+    ),
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Show a snapshot: header, underlyings, diagnostics (and optionally a chain)."""
+    """Show a snapshot: header, underlyings with their carry, diagnostics (and a chain)."""
     with open_db(database_url) as db, user_errors():
         found = Workbench(db).load_snapshot(ref)
     snap = found.snapshot
+    symbol = None if chain is None else chain.strip().upper()
+    symbols = [u.symbol for u in snap.underlyings]
+    if symbol is not None and symbol not in symbols:
+        fail(f"--chain {chain!r}: the snapshot has no underlying {symbol!r}; it has {symbols}")
     if json_out:
+        payload = snap.hash_payload()
+        if symbol is not None:
+            payload["underlyings"] = [u for u in payload["underlyings"] if u["symbol"] == symbol]
+            payload["options"] = [
+                o for o in payload["options"] if o["contract"]["underlying"] == symbol
+            ]
         print_json(
             {
                 "snapshot_id": found.snapshot_id,
                 "snapshot_hash": found.snapshot_hash,
-                **snap.hash_payload(),
+                **payload,
+                "chain": symbol,
+                "carry": {
+                    u["symbol"]: _render.carry(snap, u["symbol"]) for u in payload["underlyings"]
+                },
                 "diagnostics": dict(snap.diagnostics),
             }
         )
@@ -315,31 +523,20 @@ def snapshot_show(
             snap, snapshot_id=str(found.snapshot_id), snapshot_hash=found.snapshot_hash
         )
     )
-    if chain:
-        table = Table(title=f"{chain.upper()} chain")
-        for col in ("contract", "bid", "ask", "mark", "iv"):
-            table.add_column(col, justify="left" if col == "contract" else "right")
-        for q in snap.options:
-            if q.contract.underlying == chain.upper():
-                table.add_row(
-                    q.contract.key,
-                    str(q.bid),
-                    str(q.ask),
-                    str(q.mark),
-                    "-" if q.iv is None else f"{q.iv:.2%}",
-                )
-        console.print(table)
+    if symbol is not None:
+        console.print(_render.chain_table(snap, symbol))
 
 
 @snapshot_app.command("list")
 def snapshot_list(
-    limit: int = typer.Option(20, help="How many, newest first."),
+    limit_text: str = typer.Option("20", "--limit", metavar="INT", help="How many, newest first."),
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
     """List stored snapshots."""
     from riskdesk.store import workbench as repo
 
+    limit = parse_whole(limit_text, "--limit", low=1, high=100_000)
     with open_db(database_url) as db, db.unit_of_work() as uow:
         rows = [
             (r.snapshot_id, r.snapshot_hash, r.mode, r.as_of, r.source, r.symbol)
@@ -360,24 +557,14 @@ def snapshot_list(
         )
         return
     table = Table(title="market snapshots")
-    for col in ("hash", "mode", "as of (UTC)", "source", "symbols"):
+    for col in ("hash", "mode", "as of", "source", "symbols"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r[1][:12], r[2], r[3].isoformat(), r[4], r[5])
+        table.add_row(r[1][:12], r[2], _render.when(r[3]), escape(r[4]), escape(r[5]))
     console.print(table)
 
 
 # -- trades ------------------------------------------------------------------------------------
-
-
-def _decimal(text: str, option: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        fail(f"{option} {text!r} is not a decimal number")
-    if not value.is_finite():
-        fail(f"{option} {text!r} must be finite")
-    return value
 
 
 def _show_draft(draft_id: str, rev: int, draft: TradeDraft, json_out: bool) -> None:
@@ -392,16 +579,18 @@ def _show_draft(draft_id: str, rev: int, draft: TradeDraft, json_out: bool) -> N
         )
         return
     table = Table(title=escape(f"draft {draft.name!r}  id {draft_id}  rev {rev}"))
-    for col in ("leg id", "instrument", "qty", "entry", "fees", "included"):
-        table.add_column(col)
-    for item in draft.legs:
+    for col in ("leg id", "instrument", "qty", "entry ($)", "fees ($)", "included"):
+        table.add_column(
+            col, justify="right" if col in ("qty", "entry ($)", "fees ($)") else "left"
+        )
+    for item in draft.legs:  # the draft's order: the order the legs were entered
         leg = item.leg
         table.add_row(
             item.leg_id[:8],
-            leg.label,
-            str(leg.quantity),
-            str(leg.entry_price),
-            str(leg.fees),
+            escape(leg.label),
+            _render.quantity(leg.quantity),
+            _render.price(leg.entry_price),
+            _render.money(leg.fees),
             "yes" if leg.include else "no",
         )
     console.print(table)
@@ -436,14 +625,18 @@ def trade_add_leg(
     """Add a leg; with --snapshot the chain is the trade builder (buy at ask, sell at bid)."""
     if (occ is None) == (stock is None):
         fail("give exactly one of --occ or --stock")
-    quantity = _decimal(qty, "--qty")
     instrument: Instrument
     with user_errors():
         instrument = parse_occ(occ) if occ is not None else Stock(symbol=(stock or "").upper())
+    quantity = parse_amount(qty, "--qty", nonzero=True)
+    if isinstance(instrument, OptionContract) and quantity != quantity.to_integral_value():
+        fail(f"--qty {qty.strip()} is not a whole number: option legs trade whole contracts")
+    fee = parse_amount(fees, "--fees", minimum=Decimal(0))
+    entry_given = None if price is None else parse_amount(price, "--price", minimum=Decimal(0))
     with open_db(database_url) as db, user_errors():
         bench = Workbench(db)
-        if price is not None:
-            entry = _decimal(price, "--price")
+        if entry_given is not None:
+            entry = entry_given
         elif snapshot is not None:
             entry = _entry_from_snapshot(
                 bench.load_snapshot(snapshot).snapshot, instrument, quantity
@@ -452,9 +645,7 @@ def trade_add_leg(
             fail("give --price, or --snapshot to take the bid/ask from a snapshot")
         ref, leg_id = bench.edit_draft(
             draft,
-            lambda d: d.add_leg(
-                instrument, quantity=quantity, entry_price=entry, fees=_decimal(fees, "--fees")
-            ),
+            lambda d: d.add_leg(instrument, quantity=quantity, entry_price=entry, fees=fee),
             event="trade_draft.leg_added",
         )
     if not json_out:
@@ -556,14 +747,16 @@ def trade_show(
         print_json({"trade_version_id": found.ref_id, **trade.to_json_dict()})
         return
     table = Table(title=escape(f"version {trade.name!r}  {found.trade_hash[:12]}"))
-    for col in ("instrument", "qty", "entry", "fees", "included"):
-        table.add_column(col)
-    for leg in trade.legs:
+    for col in ("instrument", "qty", "entry ($)", "fees ($)", "included"):
+        table.add_column(
+            col, justify="right" if col in ("qty", "entry ($)", "fees ($)") else "left"
+        )
+    for leg in trade.legs:  # the version's order: the order the legs were entered
         table.add_row(
-            leg.label,
-            str(leg.quantity),
-            str(leg.entry_price),
-            str(leg.fees),
+            escape(leg.label),
+            _render.quantity(leg.quantity),
+            _render.price(leg.entry_price),
+            _render.money(leg.fees),
             "yes" if leg.include else "no",
         )
     console.print(table)
@@ -575,20 +768,42 @@ def trade_show(
 def evaluate_command(
     trade: str = typer.Argument(..., help="Version id/hash prefix, or draft:<id>."),
     snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot id/hash prefix."),
-    vol_source: str = VolSourceOption,
-    engine: str = EngineOption,
-    spot_range: float = SpotRangeOption,
-    sigmas: float | None = SigmasOption,
-    spot_steps: int = SpotStepsOption,
-    vol_shifts: str = VolShiftsOption,
-    dates: int = DatesOption,
+    config_file: Path | None = ConfigOption,
+    vol_source: str | None = VolSourceOption,
+    engine: str | None = EngineOption,
+    american_model: str | None = AmericanModelOption,
+    european_model: str | None = EuropeanModelOption,
+    unknown_style: str | None = UnknownStyleOption,
+    time_basis: str | None = TimeBasisOption,
+    theta: str | None = ThetaOption,
+    iv_price_source: str | None = IvPriceSourceOption,
+    pricing_mode: str | None = PricingModeOption,
+    spot_range: str | None = SpotRangeOption,
+    sigmas: str | None = SigmasOption,
+    spot_steps: str | None = SpotStepsOption,
+    vol_shifts: str | None = VolShiftsOption,
+    dates: str | None = DatesOption,
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Value, P/L, Greeks, scenario grids, breakevens, max P/L and POP of a trade."""
+    """Value, P/L, Greeks, scenario grids, breakevens, max P/L and POP of a trade.
+
+    Exits 1 (after printing the result) when the result has errors, e.g. no leg could be
+    valued.
+    """
     config, grid = analysis_inputs(
-        vol_source=vol_source,
-        engine=engine,
+        model=_model_options(
+            vol_source=vol_source,
+            engine=engine,
+            american_model=american_model,
+            european_model=european_model,
+            unknown_style=unknown_style,
+            time_basis=time_basis,
+            theta=theta,
+            iv_price_source=iv_price_source,
+            pricing_mode=pricing_mode,
+        ),
+        config_file=config_file,
         spot_range=spot_range,
         sigmas=sigmas,
         spot_steps=spot_steps,
@@ -598,35 +813,57 @@ def evaluate_command(
     with open_db(database_url) as db, user_errors(), _progress() as progress:
         progress.add_task("evaluating")
         outcome = Workbench(db).evaluate(trade, snapshot, config, grid)
+    data = outcome.data
     if json_out:
-        print_json(
-            outcome.data | {"result_id": str(outcome.result_id), "cache_hit": outcome.cache_hit}
+        print_json(data | {"result_id": str(outcome.result_id), "cache_hit": outcome.cache_hit})
+    else:
+        _render.evaluation(console, data)
+        console.print(
+            f"[dim]result {outcome.result_id} "
+            f"({'cache hit' if outcome.cache_hit else 'computed'})[/]"
         )
-        return
-    _render.evaluation(console, outcome.data)
-    console.print(
-        f"[dim]result {outcome.result_id} ({'cache hit' if outcome.cache_hit else 'computed'})[/]"
-    )
+    fail_on_result_errors(list(data.get("errors", [])), "the evaluation")
 
 
 def compare_command(
     a: str = typer.Argument(..., help="Trade A (version hash prefix or draft:<id>)."),
     b: str = typer.Argument(..., help="Trade B."),
     snapshot: str = typer.Option("latest", "--snapshot", help="Snapshot id/hash prefix."),
-    vol_source: str = VolSourceOption,
-    engine: str = EngineOption,
-    spot_range: float = SpotRangeOption,
-    sigmas: float | None = SigmasOption,
-    spot_steps: int = SpotStepsOption,
-    vol_shifts: str = VolShiftsOption,
-    dates: int = DatesOption,
+    config_file: Path | None = ConfigOption,
+    vol_source: str | None = VolSourceOption,
+    engine: str | None = EngineOption,
+    american_model: str | None = AmericanModelOption,
+    european_model: str | None = EuropeanModelOption,
+    unknown_style: str | None = UnknownStyleOption,
+    time_basis: str | None = TimeBasisOption,
+    theta: str | None = ThetaOption,
+    iv_price_source: str | None = IvPriceSourceOption,
+    pricing_mode: str | None = PricingModeOption,
+    spot_range: str | None = SpotRangeOption,
+    sigmas: str | None = SigmasOption,
+    spot_steps: str | None = SpotStepsOption,
+    vol_shifts: str | None = VolShiftsOption,
+    dates: str | None = DatesOption,
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """A, B and A-B for every measure and grid on one snapshot."""
+    """A, B and A-B for every measure and grid on one snapshot.
+
+    Exits 1 (after printing the result) when A or B has errors, e.g. no leg could be valued.
+    """
     config, grid = analysis_inputs(
-        vol_source=vol_source,
-        engine=engine,
+        model=_model_options(
+            vol_source=vol_source,
+            engine=engine,
+            american_model=american_model,
+            european_model=european_model,
+            unknown_style=unknown_style,
+            time_basis=time_basis,
+            theta=theta,
+            iv_price_source=iv_price_source,
+            pricing_mode=pricing_mode,
+        ),
+        config_file=config_file,
         spot_range=spot_range,
         sigmas=sigmas,
         spot_steps=spot_steps,
@@ -640,22 +877,56 @@ def compare_command(
         print_json(data)
     else:
         _render.comparison(console, data)
+    for side in ("a", "b"):
+        fail_on_result_errors(list(data[side].get("errors", [])), f"trade {side.upper()}")
 
 
 def attribute_command(
     trade: str = typer.Argument(..., help="Version hash prefix or draft:<id>."),
     base: str = typer.Option(..., "--base", help="Base snapshot."),
     compare_to: str | None = typer.Option(None, "--compare", help="Compare snapshot."),
-    days: float | None = typer.Option(None, "--days", help="Or: move the base forward N days."),
-    vol_source: str = VolSourceOption,
-    engine: str = EngineOption,
+    days_text: str | None = typer.Option(
+        None, "--days", metavar="N", help="Or: move the base forward N calendar days (0 < N)."
+    ),
+    config_file: Path | None = ConfigOption,
+    vol_source: str | None = VolSourceOption,
+    engine: str | None = EngineOption,
+    american_model: str | None = AmericanModelOption,
+    european_model: str | None = EuropeanModelOption,
+    unknown_style: str | None = UnknownStyleOption,
+    time_basis: str | None = TimeBasisOption,
+    theta: str | None = ThetaOption,
+    iv_price_source: str | None = IvPriceSourceOption,
+    pricing_mode: str | None = PricingModeOption,
     database_url: str | None = DatabaseUrlOption,
     json_out: bool = JsonOption,
 ) -> None:
-    """Explain the P&L between two states: Taylor (2nd order) + residual, and sequential."""
-    config = model_config_from_options(vol_source=vol_source, engine=engine)
-    if (compare_to is None) == (days is None):
+    """Explain the P&L between two states: Taylor (2nd order) + residual, and sequential.
+
+    Exits 1 (after printing the result) when the result has errors, e.g. no leg has both
+    states.
+    """
+    config = model_config_from_options(
+        _model_options(
+            vol_source=vol_source,
+            engine=engine,
+            american_model=american_model,
+            european_model=european_model,
+            unknown_style=unknown_style,
+            time_basis=time_basis,
+            theta=theta,
+            iv_price_source=iv_price_source,
+            pricing_mode=pricing_mode,
+        ),
+        config_file=config_file,
+    )
+    if (compare_to is None) == (days_text is None):
         fail("give exactly one of --compare SNAPSHOT or --days N")
+    days = (
+        None
+        if days_text is None
+        else parse_number(days_text, "--days", high=float(MAX_DAYS), above=0.0)
+    )
     with open_db(database_url) as db, user_errors():
         attribution_id, data = Workbench(db).attribute(
             trade, base, config, compare_ref=compare_to, days=days
@@ -665,3 +936,4 @@ def attribute_command(
     else:
         _render.attribution(console, data)
         console.print(f"[dim]stored attribution {attribution_id}[/]")
+    fail_on_result_errors(list(data.get("errors", [])), "the attribution")

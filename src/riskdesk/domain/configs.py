@@ -13,17 +13,21 @@ Conventions
   per 1/365 of a year of time decay) or per trading day (``"trading_day"``: per 1/252 of a
   year), i.e. ``theta = -dV/dT / days_per_year``.
 * Vol shifts of a grid are absolute vol points: ``+2`` moves a 20% vol to 22%.
-* Spot ranges are in percent of spot (``-20 .. +20``) or in standard deviations
-  (``-3 .. +3``: ``S = S0 * exp(k * sigma_ref * sqrt(T_h))`` with the trade's reference vol
-  ``sigma_ref`` and horizon ``T_h`` = time to the trade's last expiry).
+* Spot ranges are in standard deviations (``-3 .. +3``, the default:
+  ``S = S0 * exp(k * sigma_ref * sqrt(T_h))`` with the trade's reference vol ``sigma_ref`` and
+  horizon ``T_h`` = time to the trade's last expiry), so the axis scales with the trade: about
+  +/-1.2% of spot for a 0DTE SPY trade at 15% vol, +/-15% for a 40-day one; or in percent of
+  spot (``-20 .. +20``, ``spot_range_kind=PERCENT``).
 
 Example:
 -------
 >>> ModelConfig().american_engine.value
 'bjerksund_stensland_2002'
->>> grid = ScenarioGrid(spot_min=-20.0, spot_max=20.0, spot_steps=41)
->>> float(grid.spot_moves()[20])
-0.0
+>>> grid = ScenarioGrid.percent(20.0, spot_steps=41)
+>>> float(grid.spot_axis(100.0)[0])
+80.0
+>>> ScenarioGrid().spot_range_kind.value
+'SIGMA'
 
 """
 
@@ -84,10 +88,31 @@ class AmericanEngine(enum.StrEnum):
 
 
 class VolSource(enum.StrEnum):
-    """Where leg vols come from: each quote's implied vol, or a fitted SVI surface."""
+    """Where each option leg's vol comes from.
 
-    RAW_CHAIN_IV = "RAW_CHAIN_IV"
+    ``MID_IV``
+        The implied vol riskdesk solves from the leg's quote price (``iv_price_source``: the
+        bid/ask mid by default, or the mark) with the leg's own model and engine (default).
+    ``PROVIDER_IV``
+        The data provider's implied vol of the leg's quote (``OptionQuote.iv``), as imported;
+        a leg whose quote carries none is excluded with a warning.
+    ``FITTED_SURFACE``
+        The SVI surface fitted to the snapshot's chain of the leg's underlying.
+
+    ``RAW_CHAIN_IV`` is a deprecated alias of ``MID_IV`` (the old name, kept so existing code
+    and stored configs still load; ``VolSource("RAW_CHAIN_IV")`` is ``MID_IV`` too).
+    """
+
+    MID_IV = "MID_IV"
+    PROVIDER_IV = "PROVIDER_IV"
     FITTED_SURFACE = "FITTED_SURFACE"
+    RAW_CHAIN_IV = "MID_IV"  # deprecated alias of MID_IV
+
+    @classmethod
+    def _missing_(cls, value: object) -> VolSource | None:
+        if value == "RAW_CHAIN_IV":  # value stored by riskdesk before the rename
+            return cls.MID_IV
+        return None
 
 
 class TimeBasis(enum.StrEnum):
@@ -154,7 +179,9 @@ class ModelConfig:
         Model per exercise style. Options whose style is ``UNKNOWN`` are priced as
         ``unknown_style_as`` (American by default: never under-prices early exercise).
     vol_source
-        ``RAW_CHAIN_IV``: implied vol of each leg's quote; ``FITTED_SURFACE``: SVI surface.
+        ``MID_IV`` (default): implied vol solved from each leg's quote mid; ``PROVIDER_IV``:
+        the provider's IV of the quote; ``FITTED_SURFACE``: SVI surface (see
+        :class:`VolSource`).
     day_count
         Only ``ACT/365F``.
     time_basis, theta_convention
@@ -170,7 +197,7 @@ class ModelConfig:
     american_model: AmericanModel = AmericanModel.AMERICAN
     american_engine: AmericanEngine = AmericanEngine.BJERKSUND_STENSLAND_2002
     unknown_style_as: ExerciseStyle = ExerciseStyle.AMERICAN
-    vol_source: VolSource = VolSource.RAW_CHAIN_IV
+    vol_source: VolSource = VolSource.MID_IV
     day_count: str = "ACT/365F"
     time_basis: TimeBasis = TimeBasis.CALENDAR
     theta_convention: ThetaConvention = ThetaConvention.CALENDAR_DAY
@@ -269,14 +296,17 @@ class ScenarioGrid:
     Parameters
     ----------
     spot_range_kind
-        ``PERCENT``: ``spot_min``/``spot_max`` are percent moves of spot (``-20 .. 20``);
-        ``SIGMA``: they are standard deviations (``-3 .. 3``), see the module docstring.
+        ``SIGMA`` (default): ``spot_min``/``spot_max`` are standard deviations of the trade's
+        horizon (``-3 .. 3``, at most :attr:`MAX_SIGMAS`), see the module docstring;
+        ``PERCENT``: they are percent moves of spot (``-20 .. 20``, above -100).
     spot_min, spot_max, spot_steps
         Range end points and number of evenly spaced points (both ends included; an odd
-        count with a symmetric range contains the unmoved spot).
+        count with a symmetric range contains the unmoved spot). Default ``-3 .. 3`` sigma in
+        41 points.
     vol_shifts
-        Absolute vol-point shifts of the spot x vol matrix (default ``-10 .. +10`` by 1).
-        Shifted vols are floored at :attr:`MIN_VOL`.
+        Absolute vol-point shifts of the spot x vol matrix (default ``-10 .. +10`` by 1), each
+        in ``(-100, MAX_VOL_SHIFT]``. Shifted vols are floored at :attr:`MIN_VOL` (evaluate
+        warns naming the legs and shifts that hit the floor).
     n_dates
         Number of evenly spaced calendar times from the snapshot time (T+0) to the trade's last
         expiry (the last one is "at expiry"). Exclusive with ``dates``.
@@ -286,9 +316,9 @@ class ScenarioGrid:
 
     """
 
-    spot_range_kind: SpotRangeKind = SpotRangeKind.PERCENT
-    spot_min: float = -20.0
-    spot_max: float = 20.0
+    spot_range_kind: SpotRangeKind = SpotRangeKind.SIGMA
+    spot_min: float = -3.0
+    spot_max: float = 3.0
     spot_steps: int = 41
     vol_shifts: tuple[float, ...] = field(default_factory=_default_vol_shifts)
     n_dates: int | None = 10
@@ -300,6 +330,12 @@ class ScenarioGrid:
     MAX_STEPS = 10_001
     """Upper bound of ``spot_steps`` and ``len(vol_shifts)`` (keeps grids in memory)."""
 
+    MAX_SIGMAS = 10.0
+    """Largest ``|spot_min|`` / ``|spot_max|`` of a ``SIGMA`` range (standard deviations)."""
+
+    MAX_VOL_SHIFT = 500.0
+    """Largest vol shift in vol points (a 20% vol shifted to 520%)."""
+
     def __post_init__(self) -> None:
         kind = _enum(SpotRangeKind, "ScenarioGrid.spot_range_kind", self.spot_range_kind)
         object.__setattr__(self, "spot_range_kind", kind)
@@ -309,6 +345,14 @@ class ScenarioGrid:
             raise ValueError(f"ScenarioGrid.spot_min ({lo}) must be < spot_max ({hi})")
         if kind is SpotRangeKind.PERCENT and lo <= -100.0:
             raise ValueError(f"ScenarioGrid.spot_min must be > -100 percent, got {lo}")
+        if kind is SpotRangeKind.SIGMA:
+            for name, value in (("spot_min", lo), ("spot_max", hi)):
+                if abs(value) > self.MAX_SIGMAS:
+                    raise ValueError(
+                        f"ScenarioGrid.{name} must be within +/-{self.MAX_SIGMAS:g} standard "
+                        f"deviations for a SIGMA range, got {value:g}; for a percent-of-spot "
+                        "range pass spot_range_kind=PERCENT (or use ScenarioGrid.percent)"
+                    )
         object.__setattr__(self, "spot_min", lo)
         object.__setattr__(self, "spot_max", hi)
         steps = self.spot_steps
@@ -320,13 +364,22 @@ class ScenarioGrid:
             raise ValueError(
                 f"ScenarioGrid.spot_steps must be an int in [2, {self.MAX_STEPS}], got {steps!r}"
             )
-        shifts = tuple(_finite("ScenarioGrid.vol_shifts[]", v) for v in self.vol_shifts)
+        shifts = tuple(
+            _finite(f"ScenarioGrid.vol_shifts[{i}]", v) for i, v in enumerate(self.vol_shifts)
+        )
         if not shifts or len(shifts) > self.MAX_STEPS:
             raise ValueError(
                 f"ScenarioGrid.vol_shifts needs 1..{self.MAX_STEPS} values, got {len(shifts)}"
             )
         if len(set(shifts)) != len(shifts):
             raise ValueError(f"ScenarioGrid.vol_shifts must be unique, got {list(shifts)}")
+        for shift in shifts:
+            if not -100.0 < shift <= self.MAX_VOL_SHIFT:
+                raise ValueError(
+                    f"ScenarioGrid.vol_shifts: {shift:g} vol points is out of range; each "
+                    f"shift must be > -100 (a vol cannot fall by 100 points or more) and <= "
+                    f"{self.MAX_VOL_SHIFT:g}"
+                )
         object.__setattr__(self, "vol_shifts", shifts)
         if (self.n_dates is None) == (self.dates is None):
             raise ValueError("ScenarioGrid needs exactly one of n_dates or dates")
@@ -352,6 +405,15 @@ class ScenarioGrid:
         return cls(
             spot_range_kind=SpotRangeKind.SIGMA, spot_min=-n_sigma, spot_max=n_sigma, **kwargs
         )
+
+    @classmethod
+    def percent(cls, pct: float = 20.0, **kwargs: Any) -> ScenarioGrid:
+        """Build a symmetric ``±pct`` percent-of-spot range (other fields as keywords)."""
+        return cls(spot_range_kind=SpotRangeKind.PERCENT, spot_min=-pct, spot_max=pct, **kwargs)
+
+    def floored_shifts(self, vol: float) -> tuple[float, ...]:
+        """The vol shifts (points) that take ``vol`` (decimal) below :attr:`MIN_VOL`."""
+        return tuple(v for v in self.vol_shifts if vol + v / 100.0 < self.MIN_VOL)
 
     @property
     def shape(self) -> tuple[int, int, int | None]:

@@ -12,7 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from riskdesk.domain.numbers import check_amount
+
 __all__ = [
+    "MAX_MULTIPLIER",
     "ExerciseStyle",
     "Instrument",
     "OptionContract",
@@ -21,6 +24,9 @@ __all__ = [
     "Stock",
     "instrument_from_dict",
 ]
+
+MAX_MULTIPLIER = 2**31 - 1
+"""Largest contract multiplier stored (the ``multiplier`` columns are 32-bit integers)."""
 
 
 class OptionRight(enum.StrEnum):
@@ -108,8 +114,16 @@ class OptionContract:
             object.__setattr__(self, "strike", Decimal(str(self.strike)))
         if not self.strike.is_finite() or self.strike <= 0:
             raise ValueError(f"OptionContract.strike must be > 0, got {self.strike}")
-        if self.multiplier <= 0:
-            raise ValueError(f"OptionContract.multiplier must be > 0, got {self.multiplier}")
+        check_amount(self.strike, field="OptionContract.strike")
+        if (
+            isinstance(self.multiplier, bool)
+            or not isinstance(self.multiplier, int)
+            or not 0 < self.multiplier <= MAX_MULTIPLIER
+        ):
+            raise ValueError(
+                f"OptionContract.multiplier must be a whole number in [1, {MAX_MULTIPLIER}], "
+                f"got {self.multiplier!r}"
+            )
 
     @property
     def symbol(self) -> str:

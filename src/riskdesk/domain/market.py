@@ -3,11 +3,20 @@
 A snapshot is LIVE (refreshable: a refresh produces a new snapshot) or PINNED (frozen for
 reproducible analysis). Its :attr:`MarketSnapshot.snapshot_hash` covers every quote, the
 overrides, the mode and the as-of time, so the same market always hashes alike.
+
+Every object here refuses, with a :class:`ValueError` naming the field, a value the store
+would refuse or change: prices, strikes and dividends must fit ``NUMERIC(20, 8)`` exactly
+(:func:`riskdesk.domain.numbers.check_amount`), multipliers a 32-bit integer column
+(:data:`MAX_MULTIPLIER`), volumes and open interest a 64-bit one (:data:`MAX_COUNT`), vols
+and rates must be finite and rates, yields and borrow rates within :data:`MAX_RATE`. A
+snapshot holds at most one quote per contract (:func:`contract_identity`) and per underlying.
 """
 
 from __future__ import annotations
 
 import enum
+import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,38 +24,108 @@ from decimal import Decimal
 from typing import Any
 
 from riskdesk.domain.hashing import content_hash
-from riskdesk.domain.instruments import OptionContract
+from riskdesk.domain.instruments import MAX_MULTIPLIER, OptionContract
+from riskdesk.domain.numbers import AMOUNT_SCALE, check_amount
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_MULTIPLIER",
+    "MAX_RATE",
+    "ContractIdentity",
     "DiscreteDividend",
     "MarketOverrides",
     "MarketSnapshot",
     "OptionQuote",
     "SnapshotMode",
     "UnderlyingQuote",
+    "contract_identity",
+    "describe_contract",
 ]
 
 
-MONEY_PLACES = 8
+MONEY_PLACES = AMOUNT_SCALE
 """Decimal places a price may carry (the store keeps NUMERIC(20, 8) exactly)."""
+
+MAX_COUNT = 2**63 - 1
+"""Largest volume / open interest: the quote columns are 64-bit BIGINT."""
+
+MAX_RATE = 1.0
+"""Largest absolute rate, dividend yield or borrow rate (1.0 = 100% a year, continuous)."""
+
+_MAX_EXPONENT = 300
+"""Decimals whose exponent is beyond +/- this are refused before any context arithmetic."""
+
+ContractIdentity = tuple[str, date, Decimal, str, str, int, str, str]
+"""Everything that tells two listed contracts apart, in the store's unique-key order."""
+
+
+def contract_identity(contract: OptionContract) -> ContractIdentity:
+    """The full identity of ``contract``: two quotes of one snapshot must never share it.
+
+    ``(underlying, expiry, strike, right, settlement, multiplier, style, currency)`` with the
+    strike normalized (``530.0`` and ``530`` are one contract), the same tuple as the store's
+    ``uq_option_contracts_identity`` key.
+    """
+    return (
+        contract.underlying,
+        contract.expiry,
+        contract.strike.normalize(),
+        contract.right.value,
+        contract.settlement.value,
+        contract.multiplier,
+        contract.style.value,
+        contract.currency,
+    )
+
+
+def describe_contract(contract: OptionContract) -> str:
+    """Readable full identity, e.g. ``SPY:20240621:530:C (AMERICAN, USD)``."""
+    return f"{contract.key} ({contract.style.value}, {contract.currency})"
 
 
 def _money(name: str, value: Decimal | None) -> None:
     if value is None:
         return
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError(f"{name} must be a finite Decimal, got {value!r}")
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MONEY_PLACES:
-        raise ValueError(
-            f"{name} = {value} has more than {MONEY_PLACES} decimal places; round it first"
-        )
+    if isinstance(value, bool) or not isinstance(value, Decimal):
+        raise ValueError(f"{name} must be a Decimal, got {type(value).__name__} {value!r}")
+    if value.is_finite() and value and abs(value.adjusted()) > _MAX_EXPONENT:
+        # check_amount normalizes first, which rounds 1e-999999999 to 0 under the context
+        raise ValueError(f"{name} {value} is out of range: it must be below 1e12 with 8 decimals")
+    check_amount(value, field=name)
 
 
-def _rate(name: str, value: float) -> float:
-    result = float(value)
-    if result != result or result in (float("inf"), float("-inf")):
+def _rate(name: str, value: float, *, limit: float | None = None) -> float:
+    if isinstance(value, bool | str | bytes):
+        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    try:
+        result = float(value)
+    except OverflowError as exc:  # an int or Decimal beyond the float range
+        raise ValueError(f"{name} must be finite, got {value}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a number, got {type(value).__name__} {value!r}") from exc
+    if not math.isfinite(result):
         raise ValueError(f"{name} must be finite, got {value!r}")
+    if limit is not None and abs(result) > limit:
+        raise ValueError(
+            f"{name} = {result:g} is out of range: it must be within [-{limit:g}, {limit:g}] "
+            f"(a decimal fraction: 0.05 means 5%)"
+        )
+    return result
+
+
+def _count(name: str, value: int | None, *, low: int, high: int) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    try:
+        result = operator.index(value)  # int and numpy integers, never floats
+    except TypeError as exc:
+        raise ValueError(
+            f"{name} must be a whole number, got {type(value).__name__} {value!r}"
+        ) from exc
+    if not low <= result <= high:
+        raise ValueError(f"{name} = {result} is out of range: it must be in [{low}, {high}]")
     return result
 
 
@@ -110,10 +189,17 @@ class OptionQuote:
     open_interest: int | None = None
 
     def __post_init__(self) -> None:
+        key = self.contract.key
+        # OptionContract checks strike > 0 and multiplier > 0; the store also needs them to fit
+        _money(f"{key}.strike", self.contract.strike)
+        _count(f"{key}.multiplier", self.contract.multiplier, low=1, high=MAX_MULTIPLIER)
         for name in ("bid", "ask", "mark"):
-            _money(f"{self.contract.key}.{name}", getattr(self, name))
+            _money(f"{key}.{name}", getattr(self, name))
         if self.iv is not None:
-            object.__setattr__(self, "iv", _rate(f"{self.contract.key}.iv", self.iv))
+            object.__setattr__(self, "iv", _rate(f"{key}.iv", self.iv))
+        for name in ("volume", "open_interest"):
+            count = _count(f"{key}.{name}", getattr(self, name), low=0, high=MAX_COUNT)
+            object.__setattr__(self, name, count)
         _require_utc("provider_timestamp", self.provider_timestamp)
         _require_utc("receive_timestamp", self.receive_timestamp)
 
@@ -146,6 +232,11 @@ class DiscreteDividend:
     ex_date: date
     amount: Decimal
 
+    def __post_init__(self) -> None:
+        _money(f"dividend {self.ex_date}.amount", self.amount)
+        if self.amount < 0:
+            raise ValueError(f"dividend {self.ex_date}.amount must be >= 0, got {self.amount}")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for hashing and storage."""
         return {"ex_date": self.ex_date, "amount": self.amount}
@@ -157,6 +248,8 @@ class MarketOverrides:
 
     ``rate`` is the risk-free rate; ``dividend_yield`` and ``borrow_rate`` are per underlying and
     add up to the carry yield q; ``dividends`` are discrete cash dividends per underlying.
+    Each rate must be finite and within ``[-MAX_RATE, MAX_RATE]`` (100% a year); anything
+    else is a ValueError naming the field (``rate``, ``borrow_rate[SPY]``).
     """
 
     rate: float = 0.0
@@ -166,13 +259,17 @@ class MarketOverrides:
 
     def __post_init__(self) -> None:
         # ints and floats hash differently (0 vs 0.0): store every rate as a float
-        object.__setattr__(self, "rate", _rate("rate", self.rate))
+        object.__setattr__(self, "rate", _rate("rate", self.rate, limit=MAX_RATE))
         for name in ("dividend_yield", "borrow_rate"):
             values = getattr(self, name)
-            object.__setattr__(self, name, {k: _rate(f"{name}[{k}]", v) for k, v in values.items()})
+            checked = {k: _rate(f"{name}[{k}]", v, limit=MAX_RATE) for k, v in values.items()}
+            object.__setattr__(self, name, checked)
         for symbol, items in self.dividends.items():
             for item in items:
-                _money(f"dividends[{symbol}].amount", item.amount)
+                if not isinstance(item, DiscreteDividend):
+                    raise ValueError(
+                        f"dividends[{symbol}] must hold DiscreteDividend items, got {item!r}"
+                    )
 
     def carry_yield(self, symbol: str) -> float:
         """Q = dividend yield + borrow rate for ``symbol``."""
@@ -209,9 +306,24 @@ class MarketSnapshot:
 
     def __post_init__(self) -> None:
         _require_utc("as_of", self.as_of)
-        symbols = [u.symbol for u in self.underlyings]
-        if len(set(symbols)) != len(symbols):
-            raise ValueError(f"duplicate underlying quotes in snapshot: {sorted(symbols)}")
+        symbols: set[str] = set()
+        for quote in self.underlyings:
+            if quote.symbol in symbols:
+                raise ValueError(
+                    f"duplicate underlying quote in snapshot for {quote.symbol!r}: a snapshot "
+                    "holds one quote per underlying"
+                )
+            symbols.add(quote.symbol)
+        contracts: set[ContractIdentity] = set()
+        for option in self.options:
+            identity = contract_identity(option.contract)
+            if identity in contracts:
+                raise ValueError(
+                    f"duplicate option quote in snapshot for contract "
+                    f"{describe_contract(option.contract)}: a snapshot holds one quote per "
+                    "contract"
+                )
+            contracts.add(identity)
 
     @property
     def symbol(self) -> str:
@@ -226,12 +338,23 @@ class MarketSnapshot:
         raise KeyError(f"snapshot has no quote for underlying {symbol!r}")
 
     def option_quote(self, contract: OptionContract) -> OptionQuote | None:
-        """The quote of ``contract`` or None."""
+        """The quote of ``contract`` or None.
+
+        The quote of exactly this contract (:func:`contract_identity`) wins; otherwise the first
+        quote with the same :attr:`~riskdesk.domain.instruments.OptionContract.key` (a leg built
+        from an OCC symbol does not know the listing's exercise style).
+        """
         key = contract.key
+        identity = contract_identity(contract)
+        fallback: OptionQuote | None = None
         for quote in self.options:
-            if quote.contract.key == key:
+            if quote.contract.key != key:
+                continue
+            if contract_identity(quote.contract) == identity:
                 return quote
-        return None
+            if fallback is None:
+                fallback = quote
+        return fallback
 
     def hash_payload(self) -> dict[str, Any]:
         """What the hash covers: everything except diagnostics, quotes sorted by key."""

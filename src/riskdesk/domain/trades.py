@@ -10,16 +10,20 @@ the :func:`~riskdesk.domain.hashing.content_hash` of::
     {"name": <name>, "legs": [<leg canonical dict>, ...]}
 
 where each leg's canonical dict is ``{"instrument": instrument.to_dict(), "quantity",
-"entry_price", "fees", "include"}`` and the legs are sorted by their canonical JSON. The same
-legs in any order therefore give the same hash; leg ids are not part of it (a version's legs are
-identified by their position in that canonical order).
+"entry_price", "fees", "include"}`` and the legs are sorted by their canonical JSON for the
+hash only. The same legs in any order therefore give the same hash (and versions with the
+same hash compare equal); leg ids are not part of it. A version keeps its legs in the order
+they were given, so a trade reads back the way the user entered it (a version's legs are
+identified by their position in that order).
 
 Units
 -----
 ``quantity`` is signed (long > 0, short < 0) in contracts (options) or shares (stock).
 ``entry_price`` is the per-unit price (premium per share for options, as quoted), so the entry
 cost of a leg is ``quantity * entry_price * multiplier``. ``fees`` is the total fee paid for the
-leg, in currency (never negative).
+leg, in currency (never negative). Option quantities are whole contracts. Quantities, prices
+and fees are stored exactly: more than 8 decimal places, or an absolute value of 1e12 or
+more, is refused (:func:`riskdesk.domain.numbers.check_amount`), never rounded.
 
 Example:
 -------
@@ -46,6 +50,7 @@ from typing import Any
 
 from riskdesk.domain.hashing import canonical_json, canonicalize, content_hash
 from riskdesk.domain.instruments import Instrument, OptionContract, instrument_from_dict
+from riskdesk.domain.numbers import check_amount, check_whole
 
 __all__ = [
     "TRADE_JSON_SCHEMA",
@@ -73,7 +78,7 @@ def _as_decimal(name: str, value: Decimal | int | str) -> Decimal:
         raise ValueError(f"{name} must be a decimal number, got {value!r}") from exc
     if not result.is_finite():
         raise ValueError(f"{name} must be finite, got {value!r}")
-    return result
+    return check_amount(result, field=name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,8 @@ class Leg:
         fees = _as_decimal("Leg.fees", self.fees)
         if quantity == 0:
             raise ValueError("Leg.quantity must be non-zero (signed: > 0 long, < 0 short), got 0")
+        if isinstance(self.instrument, OptionContract):
+            check_whole(quantity, field="Leg.quantity", what="a whole number of contracts")
         if entry_price < 0:
             raise ValueError(f"Leg.entry_price must be >= 0, got {entry_price}")
         if fees < 0:
@@ -209,12 +216,13 @@ def _check_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class TradeVersion:
     """An immutable committed trade.
 
-    ``legs`` are kept in canonical order (sorted by canonical JSON), so equal trades compare
-    and serialize identically whatever order their legs were added in.
+    ``legs`` keep the order they were given in; the hash sorts them (by canonical JSON), so
+    the same legs in any order give the same ``trade_hash``, and versions compare equal (and
+    hash) by ``trade_hash``.
     """
 
     name: str
@@ -231,9 +239,16 @@ class TradeVersion:
                 raise TypeError(
                     f"TradeVersion.legs must hold Leg objects, got {type(leg).__name__}"
                 )
-        ordered = tuple(sorted(legs, key=_sort_key))
-        object.__setattr__(self, "legs", ordered)
-        object.__setattr__(self, "trade_hash", _trade_hash(self.name, ordered))
+        object.__setattr__(self, "legs", legs)
+        object.__setattr__(self, "trade_hash", _trade_hash(self.name, sorted(legs, key=_sort_key)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TradeVersion):
+            return NotImplemented
+        return self.trade_hash == other.trade_hash
+
+    def __hash__(self) -> int:
+        return hash(self.trade_hash)
 
     @property
     def underlyings(self) -> tuple[str, ...]:

@@ -14,15 +14,31 @@ Conventions
 
 Fitting
 -------
-:func:`fit_svi` minimises ``sum(weights * (w_svi(k) - w)**2)`` with the caller's weights
-(vega, or inverse bid-ask spread). The data are first rescaled to ``x in [-1, 1]`` and unit mean
-variance. A start is found with the quasi-explicit reduction of Zeliade (2009): for fixed
-``(m, sigma)`` SVI is linear in ``(a, b*sigma, rho*b*sigma)`` (solved by weighted linear least
-squares, projected onto ``b >= 0``, ``|rho| < 1``), so a 17 x 12 grid over ``(m, sigma)`` and
-Nelder-Mead on that 2-D profile from the three best grid points give robust guesses, which
+:func:`fit_svi` minimises ``sum(weights * (iv_svi(k) - iv)**2)`` to first order, i.e.
+``sum(weights / (4 w T) * (w_svi(k) - w)**2)`` in total variance, with the caller's weights
+(``(vega / (ask - bid))**2``: one over the squared quote width in vol units). The data are first
+rescaled to ``x in [-1, 1]`` and unit mean variance. A start is found with the quasi-explicit
+reduction of Zeliade (2009): for fixed ``(m, sigma)`` SVI is linear in
+``(a, b*sigma, rho*b*sigma)`` (solved by weighted linear least squares, projected onto
+``b >= 0``, ``|rho| < 1``), so a 17 x 12 grid over ``(m, sigma)`` and Nelder-Mead on that 2-D
+profile from the three best grid points give robust guesses, which
 :func:`scipy.optimize.least_squares` then polishes over all five parameters with box bounds on
 ``(v_min, b, rho, m, sigma)``, ``v_min = a + b*sigma*sqrt(1 - rho**2) >= 0``; the best of the
-three polished fits is kept (about 20 ms per slice).
+three polished fits is kept (about 50 ms per slice).
+
+That best fit reproduces exact SVI data, but where quotes carry tick noise and one wing is
+barely quoted (short expiries with a steep skew: the smile's minimum lies beyond the last
+call with a bid), it is free to bend the unquoted wing: a kink just past the data with
+``sigma -> 0``, ``rho -> 1`` and a wing slope of 1e5 fits the noise a little better than the
+true smile. Such fits fail the checks below although the market is arbitrage free. So when the
+best fits of a surface are arbitrageable, :func:`build_surface` refits every slice in ``T``
+order with ``fit_svi(arbitrage_free=True)``: first the three-parameter SSVI slice of
+Gatheral & Jacquier (2014) inside the bounds of their Theorem 4.2 (free of butterfly
+arbitrage by construction, wings set by the whole smile), then, if that misses the quotes,
+raw SVI started there; both with one-sided penalties for a negative density, Lee's bound and
+total variance below the previous slice. A refit replaces the best fit only when it passes
+the checks and costs at most ``repair_tolerance`` (0.1 vol point) of weighted RMSE more;
+otherwise the arbitrage is in the quotes and the surface falls back.
 
 Arbitrage checks (fail closed)
 ------------------------------
@@ -43,7 +59,9 @@ instead (see :class:`VolSurface`).
 References
 ----------
 J. Gatheral, A. Jacquier, "Arbitrage-free SVI volatility surfaces", Quantitative Finance 14(1),
-2014. Zeliade Systems, "Quasi-explicit calibration of Gatheral's SVI model", 2009.
+2014. R. Lee, "The moment formula for implied volatility at extreme strikes", Mathematical
+Finance 14(3), 2004 (wing slope of total variance ``<= 2``). Zeliade Systems,
+"Quasi-explicit calibration of Gatheral's SVI model", 2009.
 
 Examples
 --------
@@ -59,7 +77,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Literal
 
@@ -87,6 +105,20 @@ _RHO_MAX = 1.0 - 1e-9
 _SIGMA_MIN = 1e-8  # in rescaled units x = (k - k0) / half-span
 _DENSITY_TOL = 1e-10
 _LEE_BOUND = 2.0
+# Repair fits (fit_svi(arbitrage_free=True)) keep a margin inside each check so that the
+# fail-closed checks, run on a finer grid, pass: g >= 1e-3 (the SSVI slices of the simulated
+# market have min g ~ 0.3), a wing slope <= 2 - 1e-6, total variance 1e-7 (relative) above
+# the earlier slice's.
+_DENSITY_MARGIN = 1e-3
+_LEE_MARGIN = 1e-6
+_CALENDAR_MARGIN = 1e-7
+_VMIN_REPAIR = 1e-9  # scaled units; keeps w > 0 so g is defined
+_PENALTY_POINTS = 401
+_PENALTY_WEIGHT = 100.0
+# Box bounds on the scaled raw SVI parameters (v_min, b, rho, m, sigma).
+_FIT_LOWER = np.array([0.0, 0.0, -_RHO_MAX, -10.0, _SIGMA_MIN])
+_REPAIR_LOWER = np.array([_VMIN_REPAIR, 0.0, -_RHO_MAX, -10.0, _SIGMA_MIN])
+_REPAIR_UPPER = np.array([np.inf, np.inf, _RHO_MAX, 10.0, 100.0])
 
 
 class SviFitError(ValueError):
@@ -245,24 +277,96 @@ def _svi_residuals(
     return sw * (model - y), jac * sw[:, None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Scaling:
+    """Affine rescaling of one slice's data: ``k = k0 + half * x`` and ``w = scale_w * y``."""
+
+    k0: float
+    half: float
+    scale_w: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Penalty:
+    """No-arbitrage penalty of a repair fit, on a grid of scaled moneyness ``x``.
+
+    ``k`` is the grid in log moneyness, ``y_floor`` the earlier slice's scaled total variance
+    on it (None without a calendar constraint) and ``weight`` the factor on each violation.
+    """
+
+    scaling: _Scaling
+    x: FloatArray
+    k: FloatArray
+    y_floor: FloatArray | None
+    weight: float
+
+    def residuals(self, p: FloatArray) -> FloatArray:
+        """One-sided violations: Lee slope, density ``g`` and calendar, each with a margin."""
+        vmin, b, rho, m, sigma = (float(v) for v in p)
+        sc = self.scaling
+        q = float(np.sqrt(1.0 - rho * rho))
+        dx = self.x - m
+        root = np.sqrt(dx * dx + sigma * sigma)
+        y = vmin - b * sigma * q + b * (rho * dx + root)
+        w = sc.scale_w * y
+        w1 = sc.scale_w / sc.half * b * (rho + dx / root)
+        w2 = sc.scale_w / sc.half**2 * b * sigma * sigma / root**3
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = (1.0 - self.k * w1 / (2.0 * w)) ** 2 - w1 * w1 / 4.0 * (1.0 / w + 0.25) + w2 / 2.0
+        g = np.where((w > 0) & np.isfinite(g), g, -1.0)
+        slope = sc.scale_w / sc.half * b * (1.0 + abs(rho))
+        parts = [
+            np.array([max(slope - (_LEE_BOUND - _LEE_MARGIN), 0.0)]),
+            np.minimum(g - _DENSITY_MARGIN, 0.0),
+        ]
+        if self.y_floor is not None:
+            gap = y - self.y_floor * (1.0 + _CALENDAR_MARGIN)
+            parts.append(np.minimum(gap, 0.0))
+        result: FloatArray = self.weight * np.concatenate(parts)
+        return result
+
+
 def _polish(
-    start: FloatArray, x: FloatArray, y: FloatArray, sw: FloatArray
+    start: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    sw: FloatArray,
+    penalty: _Penalty | None = None,
 ) -> tuple[FloatArray, float]:
-    lower = np.array([0.0, 0.0, -_RHO_MAX, -10.0, _SIGMA_MIN])
-    upper = np.array([np.inf, np.inf, _RHO_MAX, 10.0, 100.0])
+    """Least-squares polish from ``start``; returns parameters and total (penalised) cost."""
+    lower = _FIT_LOWER if penalty is None else _REPAIR_LOWER
+    upper = _REPAIR_UPPER
     x0 = np.clip(start, lower, upper)
-    res = least_squares(
-        lambda p: _svi_residuals(p, x, y, sw)[0],
-        x0,
-        jac=lambda p: _svi_residuals(p, x, y, sw)[1],
-        bounds=(lower, upper),
-        method="trf",
-        x_scale="jac",
-        ftol=1e-14,
-        xtol=1e-14,
-        gtol=1e-14,
-        max_nfev=2000,
-    )
+    if penalty is None:
+        res = least_squares(
+            lambda p: _svi_residuals(p, x, y, sw)[0],
+            x0,
+            jac=lambda p: _svi_residuals(p, x, y, sw)[1],
+            bounds=(lower, upper),
+            method="trf",
+            x_scale="jac",
+            ftol=1e-14,
+            xtol=1e-14,
+            gtol=1e-14,
+            max_nfev=2000,
+        )
+    else:
+
+        def fun(p: FloatArray) -> FloatArray:
+            return np.concatenate([_svi_residuals(p, x, y, sw)[0], penalty.residuals(p)])
+
+        res = least_squares(
+            fun,
+            x0,
+            jac="2-point",
+            bounds=(lower, upper),
+            method="trf",
+            x_scale="jac",
+            ftol=1e-12,
+            xtol=1e-12,
+            gtol=1e-12,
+            max_nfev=500,
+        )
     params: FloatArray = np.asarray(res.x, dtype=np.float64)
     return params, float(2.0 * res.cost)
 
@@ -283,6 +387,10 @@ def fit_svi(
     weights: npt.ArrayLike | None = None,
     *,
     min_quotes: int = _MIN_PARAMS,
+    shape: Literal["raw", "ssvi"] = "raw",
+    arbitrage_free: bool = False,
+    calendar_floor: SviSlice | None = None,
+    check_width: float = 1.5,
 ) -> SviSlice:
     """Fit raw SVI to one expiry's total implied variances.
 
@@ -293,13 +401,32 @@ def fit_svi(
     w : array_like
         Total implied variance ``iv**2 * T`` of each quote (> 0).
     T : float
-        Time to expiry in years (> 0); only stored and used for the RMSE in vol units.
+        Time to expiry in years (> 0); stored, and converts total variance to implied vol.
     weights : array_like or None
-        Non-negative weight per quote (vega, or 1/(ask - bid)); None means equal weights.
-        Quotes with zero weight are ignored.
+        Non-negative weight of each quote's squared implied-vol miss, e.g.
+        ``(vega / (ask - bid))**2`` (one over the squared quote width in vol units); None
+        means equal weights. Quotes with zero weight are ignored.
     min_quotes : int
         Minimum number of quotes with positive weight at distinct ``k`` (at least 5, the
         number of SVI parameters).
+    shape : {"raw", "ssvi"}
+        ``raw``: all five raw SVI parameters. ``ssvi``: the three-parameter SSVI slice
+        ``w = theta/2 * (1 + rho*phi*k + sqrt((phi*k + rho)**2 + 1 - rho**2))`` of
+        Gatheral & Jacquier (2014) within the bounds of their Theorem 4.2
+        (``theta*phi*(1 + |rho|) < 4``, ``theta*phi**2*(1 + |rho|) <= 4``), which make it free
+        of butterfly arbitrage whatever the data; returned as raw SVI. Its wings follow from
+        the whole smile, so it extrapolates sensibly where one side is barely quoted.
+    arbitrage_free : bool
+        Add a penalty that keeps the fit free of the arbitrage :func:`arbitrage_diagnostics`
+        looks for: Lee's wing bound, a positive density ``g(k)`` on the check grid
+        (``|k| <= check_width * sqrt(T)`` and the quoted range) and, with
+        ``calendar_floor``, total variance above that earlier slice's. A ``raw`` fit then
+        starts from the ``ssvi`` one. Used to repair fits whose small misfits (tick
+        rounding, barely quoted wings) made the surface arbitrageable.
+    calendar_floor : SviSlice or None
+        Earlier expiry's slice the fit must stay above (only with ``arbitrage_free``).
+    check_width : float
+        Half width of the check grid in ``sqrt(T)`` units (only with ``arbitrage_free``).
 
     Returns
     -------
@@ -310,6 +437,13 @@ def fit_svi(
     ------
     SviFitError
         Fewer than ``min_quotes`` usable quotes, or non-finite / non-positive inputs.
+
+    Notes
+    -----
+    The squared total-variance miss of quote ``i`` is weighted ``weights[i] / (4 w_i T)``,
+    since ``dw = 2 sqrt(w T) d(iv)``: to first order the fit minimises the weighted squared
+    implied-vol misses, so a wing quote of small total variance is not drowned by the
+    at-the-money ones.
 
     """
     kk, ww = _as_1d("k", k), _as_1d("w", w)
@@ -335,12 +469,159 @@ def fit_svi(
         )
 
     # Rescale: x in [-1, 1], y with unit weighted mean, weights with unit mean.
-    k0 = 0.5 * float(kk.max() + kk.min())
-    half = 0.5 * float(kk.max() - kk.min())
     wt = wt / wt.mean()
-    scale_w = float(np.sum(wt * ww) / np.sum(wt))
-    x, y, sw = (kk - k0) / half, ww / scale_w, np.sqrt(wt)
+    scaling = _Scaling(
+        k0=0.5 * float(kk.max() + kk.min()),
+        half=0.5 * float(kk.max() - kk.min()),
+        scale_w=float(np.sum(wt * ww) / np.sum(wt)),
+    )
+    x, y = (kk - scaling.k0) / scaling.half, ww / scaling.scale_w
+    # An implied-vol miss d(iv) is a total-variance miss dw = 2 sqrt(w T) d(iv), so the
+    # squared miss in y is weighted wt / y (the constant 4 T scale_w drops out).
+    w_weight = wt / y
+    sw = np.sqrt(w_weight / w_weight.mean())
+    penalty = (
+        _penalty(scaling, kk, T, n=int(sw.size), check_width=check_width, floor=calendar_floor)
+        if arbitrage_free
+        else None
+    )
+    if shape == "ssvi":
+        params = _ssvi_params(kk, y, sw, scaling, penalty)
+    elif penalty is not None:
+        params = _arbitrage_free_params(x, y, sw, kk, scaling, penalty)
+    else:
+        params = min((_polish(s, x, y, sw) for s in _starts(x, y, sw)), key=lambda c: c[1])[0]
+    fitted = _to_slice(params, scaling, T)
+    iv_fit = fitted.implied_vol(kk)
+    iv_obs = np.sqrt(ww / T)
+    rmse = float(np.sqrt(np.sum(wt * (iv_fit - iv_obs) ** 2) / np.sum(wt)))
+    return replace(
+        fitted, rmse=rmse, n_quotes=int(kk.size), k_min=float(kk.min()), k_max=float(kk.max())
+    )
 
+
+def _ssvi_raw(theta: float, rho: float, u: float) -> tuple[float, float, float, float, float]:
+    """Raw SVI ``(a, b, rho, m, sigma)`` of the SSVI slice ``(theta, rho, psi = theta*phi)``.
+
+    ``psi = u * min(4 / (1 + |rho|), 2 * sqrt(theta / (1 + |rho|)))`` with ``0 < u < 1``:
+    Gatheral & Jacquier (2014), Theorem 4.2: ``theta*phi*(1 + |rho|) < 4`` and
+    ``theta*phi**2*(1 + |rho|) <= 4`` make the slice free of butterfly arbitrage (and its wing
+    slope ``b*(1 + |rho|) = psi*(1 + |rho|)/2 < 2``).
+    """
+    lift = 1.0 + abs(rho)
+    psi = u * min(4.0 / lift, 2.0 * float(np.sqrt(theta / lift)))
+    phi = psi / theta
+    q = float(np.sqrt(1.0 - rho * rho))
+    return theta / 2.0 * (1.0 - rho * rho), psi / 2.0, rho, -rho / phi, q / phi
+
+
+def _ssvi_params(
+    kk: FloatArray, y: FloatArray, sw: FloatArray, scaling: _Scaling, penalty: _Penalty | None
+) -> FloatArray:
+    """Best butterfly-free SSVI slice for the data, as scaled raw SVI parameters.
+
+    Three parameters ``(log theta, rho, u)`` of :func:`_ssvi_raw` in box bounds, so every
+    trial slice is free of butterfly arbitrage; ``penalty`` adds the calendar constraint.
+    Starts from :func:`_ssvi_starts`.
+    """
+    sc = scaling.scale_w
+
+    def scaled(p: FloatArray) -> FloatArray:
+        a, b, rho, m, sigma = _ssvi_raw(float(np.exp(p[0])) * sc, float(p[1]), float(p[2]))
+        q = float(np.sqrt(1.0 - rho * rho))
+        return np.array(
+            [
+                (a + b * sigma * q) / sc,
+                b * scaling.half / sc,
+                rho,
+                (m - scaling.k0) / scaling.half,
+                sigma / scaling.half,
+            ]
+        )
+
+    def residuals(p: FloatArray) -> FloatArray:
+        a, b, rho, m, sigma = _ssvi_raw(float(np.exp(p[0])) * sc, float(p[1]), float(p[2]))
+        dx = kk - m
+        model = a + b * (rho * dx + np.sqrt(dx * dx + sigma * sigma))
+        data: FloatArray = sw * (model / sc - y)
+        if penalty is None:
+            return data
+        return np.concatenate([data, penalty.residuals(scaled(p))])
+
+    lower = np.array([np.log(1e-6), -_RHO_MAX, 1e-6])
+    upper = np.array([np.log(1e3), _RHO_MAX, 1.0 - 1e-6])
+    best: tuple[FloatArray, float] | None = None
+    for start in _ssvi_starts(kk, y, sw, sc):
+        res = least_squares(
+            residuals,
+            np.clip(start, lower + 1e-9, upper - 1e-9),
+            bounds=(lower, upper),
+            method="trf",
+            x_scale="jac",
+            ftol=1e-10,
+            xtol=1e-10,
+            gtol=1e-10,
+            max_nfev=200,
+        )
+        if np.all(np.isfinite(res.x)) and (best is None or res.cost < best[1]):
+            best = (np.asarray(res.x, dtype=np.float64), float(res.cost))
+    assert best is not None  # least_squares keeps x finite inside finite bounds
+    return scaled(best[0])
+
+
+def _ssvi_starts(kk: FloatArray, y: FloatArray, sw: FloatArray, scale_w: float) -> list[FloatArray]:
+    """Starts ``(log theta, rho, u)`` for :func:`_ssvi_params`.
+
+    The first matches the SSVI slice's level, skew and curvature at the money,
+    ``w(0) = theta``, ``w'(0) = rho*psi/2`` and ``w''(0) = psi**2 (1 - rho**2) / (4 theta)``,
+    to a weighted quadratic through the quotes within two at-the-money deviations
+    (``sqrt(theta)``) of the forward; the second is a generic skewed smile.
+    """
+    order = np.argsort(kk)
+    theta0 = max(float(np.interp(0.0, kk[order], y[order])), 1e-6)
+    generic = np.array([np.log(theta0), -0.5, 0.5])
+    near = np.abs(kk) <= 2.0 * np.sqrt(theta0 * scale_w)
+    if np.count_nonzero(near) < 3:
+        near = np.argsort(np.abs(kk))[:3]
+    coef = np.polyfit(kk[near], y[near] * scale_w, 2, w=sw[near])
+    theta, slope, curvature = float(coef[2]), float(coef[1]), 2.0 * float(coef[0])
+    if not (theta > 0 and curvature > 0):
+        return [generic]
+    psi = 2.0 * float(np.sqrt(theta * curvature + slope * slope))
+    rho = float(np.clip(2.0 * slope / psi, -0.95, 0.95))
+    lift = 1.0 + abs(rho)
+    u = psi / min(4.0 / lift, 2.0 * float(np.sqrt(theta / lift)))
+    return [np.array([np.log(theta / scale_w), rho, float(np.clip(u, 0.05, 0.95))]), generic]
+
+
+def _arbitrage_free_params(
+    x: FloatArray,
+    y: FloatArray,
+    sw: FloatArray,
+    kk: FloatArray,
+    scaling: _Scaling,
+    penalty: _Penalty,
+) -> FloatArray:
+    """Raw SVI repair fit: penalised polish of the penalised SSVI fit.
+
+    Of the SSVI start and its polish, the ones without penalty (inside every margin) compete
+    on data cost; if neither is free of penalty, the lower penalised cost wins.
+    """
+    start = _ssvi_params(kk, y, sw, scaling, penalty)
+    candidates: list[tuple[FloatArray, float, float]] = []
+    for params in (start, _polish(start, x, y, sw, penalty)[0]):
+        clipped = np.clip(params, _REPAIR_LOWER, _REPAIR_UPPER)
+        data = _svi_residuals(clipped, x, y, sw)[0]
+        excess = penalty.residuals(clipped)
+        candidates.append((clipped, float(data @ data), float(excess @ excess)))
+    free = [c for c in candidates if c[2] == 0.0]
+    if free:
+        return min(free, key=lambda c: c[1])[0]
+    return min(candidates, key=lambda c: c[1] + c[2])[0]
+
+
+def _starts(x: FloatArray, y: FloatArray, sw: FloatArray) -> list[FloatArray]:
+    """Quasi-explicit starts: the profile minimised from the three best grid points."""
     log_sigma_bounds = (float(np.log(_SIGMA_MIN)), float(np.log(100.0)))
 
     def profile_cost(theta: FloatArray) -> float:
@@ -354,7 +635,7 @@ def fit_svi(
         for s in np.geomspace(0.01, 4.0, 12)
     ]
     costs = np.array([_profile(m, s, x, y, sw)[3] for m, s in grid])
-    best: tuple[FloatArray, float] | None = None
+    starts = []
     for i in np.argsort(costs)[:3]:
         m0, s0 = grid[int(i)]
         nm = minimize(
@@ -366,32 +647,46 @@ def fit_svi(
         m1 = float(np.clip(nm.x[0], -10.0, 10.0))
         s1 = float(np.exp(np.clip(nm.x[1], *log_sigma_bounds)))
         a1, c1, d1, _ = _profile(m1, s1, x, y, sw)
-        candidate = _polish(_start_from_profile(m1, s1, a1, c1, d1), x, y, sw)
-        if best is None or candidate[1] < best[1]:
-            best = candidate
-    assert best is not None  # at least one grid point
-    vmin, bx, rho, mx, sx = (float(v) for v in best[0])
+        starts.append(_start_from_profile(m1, s1, a1, c1, d1))
+    return starts
 
-    # Back to k / w units: k = k0 + half*x, w = scale_w * y.
-    b = scale_w * bx / half
-    sigma = half * sx
-    m = k0 + half * mx
-    a = scale_w * (vmin - bx * sx * float(np.sqrt(1.0 - rho * rho)))
-    fitted = SviSlice(T=float(T), a=a, b=b, rho=rho, m=m, sigma=sigma)
-    iv_fit = fitted.implied_vol(kk)
-    iv_obs = np.sqrt(ww / T)
-    rmse = float(np.sqrt(np.sum(wt * (iv_fit - iv_obs) ** 2) / np.sum(wt)))
+
+def _penalty(
+    scaling: _Scaling,
+    k: FloatArray,
+    T: float,
+    *,
+    n: int,
+    check_width: float,
+    floor: SviSlice | None,
+) -> _Penalty:
+    """Penalty grid over the quoted range widened as in the arbitrage checks."""
+    half = check_width * float(np.sqrt(T))
+    lo, hi = min(float(k.min()), -half), max(float(k.max()), half)
+    if floor is not None:
+        lo_f, hi_f = _check_range(floor, check_width)
+        lo, hi = min(lo, lo_f), max(hi, hi_f)
+    grid = np.linspace(lo, hi, _PENALTY_POINTS)
+    y_floor = None if floor is None else floor.total_variance(grid) / scaling.scale_w
+    return _Penalty(
+        scaling=scaling,
+        x=(grid - scaling.k0) / scaling.half,
+        k=grid,
+        y_floor=y_floor,
+        weight=_PENALTY_WEIGHT * float(np.sqrt(n)),
+    )
+
+
+def _to_slice(p: FloatArray, scaling: _Scaling, T: float) -> SviSlice:
+    """Scaled ``(v_min, b, rho, m, sigma)`` back to a raw SVI slice in ``k`` / ``w`` units."""
+    vmin, bx, rho, mx, sx = (float(v) for v in p)
     return SviSlice(
         T=float(T),
-        a=a,
-        b=b,
+        a=scaling.scale_w * (vmin - bx * sx * float(np.sqrt(1.0 - rho * rho))),
+        b=scaling.scale_w * bx / scaling.half,
         rho=rho,
-        m=m,
-        sigma=sigma,
-        rmse=rmse,
-        n_quotes=int(kk.size),
-        k_min=float(kk.min()),
-        k_max=float(kk.max()),
+        m=scaling.k0 + scaling.half * mx,
+        sigma=scaling.half * sx,
     )
 
 
@@ -504,7 +799,8 @@ class SliceQuotes:
     iv : array_like
         Implied vol of each quote (decimal, > 0), typically the OTM option's.
     weights : array_like or None
-        Fit weight per quote (vega or 1/spread, >= 0); None means equal weights.
+        Weight of each quote's squared implied-vol miss in the fit (``(vega / (ask -
+        bid))**2``, >= 0); None means equal weights.
 
     """
 
@@ -711,6 +1007,57 @@ class VolSurface:
         return self.iv(k, T)
 
 
+def _findings(slices: Sequence[SviSlice], i: int, check_width: float, n_grid: int) -> list[str]:
+    """Butterfly findings of ``slices[i]`` and calendar findings against ``slices[i - 1]``."""
+    found = _butterfly(slices[i], check_width, n_grid)
+    if i > 0:
+        found.extend(_calendar(slices[i - 1], slices[i], check_width, n_grid))
+    return found
+
+
+def _repair(
+    best: Sequence[SviSlice],
+    sources: Sequence[SliceQuotes],
+    *,
+    min_quotes: int,
+    max_rmse: float,
+    repair_tolerance: float,
+    check_width: float,
+    n_grid: int,
+) -> list[SviSlice]:
+    """Refit every slice arbitrage free, in ``T`` order, each above the one before.
+
+    Per slice the SSVI shape is tried first, then raw SVI; the first refit that passes the
+    checks against the previous slice and costs at most ``repair_tolerance`` of weighted iv
+    RMSE over the best fit replaces it. A slice without such a refit keeps its best fit
+    (and :func:`arbitrage_diagnostics` reports it).
+    """
+    out: list[SviSlice] = []
+    for fitted, q in zip(best, sources, strict=True):
+        chosen = fitted
+        floor = out[-1] if out else None
+        shapes: tuple[Literal["raw", "ssvi"], ...] = ("ssvi", "raw")
+        for shape in shapes:
+            refit = fit_svi(
+                q.k,
+                q.total_variance,
+                q.T,
+                q.weights,
+                min_quotes=min_quotes,
+                shape=shape,
+                arbitrage_free=True,
+                calendar_floor=floor,
+                check_width=check_width,
+            )
+            if refit.rmse <= min(fitted.rmse + repair_tolerance, max_rmse) and not _findings(
+                [*out, refit], len(out), check_width, n_grid
+            ):
+                chosen = refit
+                break
+        out.append(chosen)
+    return out
+
+
 def build_surface(
     quotes: Sequence[SliceQuotes],
     *,
@@ -718,6 +1065,7 @@ def build_surface(
     max_rmse: float = 0.01,
     check_width: float = 1.5,
     n_grid: int = 801,
+    repair_tolerance: float = 0.001,
 ) -> VolSurface:
     """Fit raw SVI per expiry and check the surface for arbitrage; fail closed.
 
@@ -733,6 +1081,13 @@ def build_surface(
         point).
     check_width, n_grid : float, int
         Arbitrage check grid, see :func:`arbitrage_diagnostics`.
+    repair_tolerance : float
+        When the best fit of a slice is arbitrageable (alone, or against the previous
+        accepted slice), it is refitted with ``fit_svi(arbitrage_free=True)``; the repaired
+        fit replaces it when it passes the checks and its weighted implied-vol RMSE exceeds
+        the best fit's by at most this much (decimal vol; 0.001 = 0.1 vol point, a few tick
+        widths of a liquid chain). Otherwise the arbitrage is in the quotes themselves and the
+        surface falls back.
 
     Returns
     -------
@@ -756,6 +1111,7 @@ def build_surface(
         raise ValueError(f"two slices share T={duplicate}; merge their quotes into one slice")
     diagnostics: list[str] = []
     accepted: list[SviSlice] = []
+    sources: list[SliceQuotes] = []
     for q in ordered:
         try:
             fitted = fit_svi(q.k, q.total_variance, q.T, q.weights, min_quotes=min_quotes)
@@ -769,6 +1125,17 @@ def build_surface(
             )
             continue
         accepted.append(fitted)
+        sources.append(q)
+    if arbitrage_diagnostics(accepted, check_width=check_width, n_grid=n_grid):
+        accepted = _repair(
+            accepted,
+            sources,
+            min_quotes=min_quotes,
+            max_rmse=max_rmse,
+            repair_tolerance=repair_tolerance,
+            check_width=check_width,
+            n_grid=n_grid,
+        )
     diagnostics.extend(arbitrage_diagnostics(accepted, check_width=check_width, n_grid=n_grid))
     return VolSurface(
         expiries=times,

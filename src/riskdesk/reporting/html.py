@@ -8,8 +8,11 @@ stored numbers.
 from __future__ import annotations
 
 import html
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +49,24 @@ def _div(fig: go.Figure) -> str:
 
 
 def _spot_axis(data: dict[str, Any]) -> tuple[list[float], str]:
+    """Spot axis values and its label with units (``$`` spots, or the grid's move unit)."""
     grid = data["grid"]
     if grid["spots"]:
         symbol = sorted(grid["spots"])[0]
-        return list(grid["spots"][symbol]), f"{symbol} spot"
-    return list(grid["spot_moves"]), "spot move"
+        return list(grid["spots"][symbol]), f"{symbol} spot ($)"
+    unit = "sigmas" if str(grid.get("spot_range_kind", "")).upper() == "SIGMA" else "%"
+    return list(grid["spot_moves"]), f"spot move ({unit})"
+
+
+def _when_label(value: str) -> str:
+    """An ISO timestamp of the results as ``2026-11-20 15:00 UTC`` (its zone always shown)."""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if when.tzinfo is None:
+        return f"{when:%Y-%m-%d %H:%M} (no zone)"
+    return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def risk_graph(data: dict[str, Any], title: str) -> go.Figure:
@@ -59,7 +75,7 @@ def risk_graph(data: dict[str, Any], title: str) -> go.Figure:
     fig = go.Figure()
     dates = data["grid"]["dates"]
     for d, row in enumerate(data["curves"]["spot_time_pl"]):
-        name = "T+0" if d == 0 else dates[d][:10]
+        name = f"T+0 ({_when_label(dates[0])})" if d == 0 else _when_label(dates[d])
         fig.add_trace(
             go.Scatter(
                 x=spots, y=row, mode="lines", name=name, line={"width": 3 if d == 0 else 1.5}
@@ -95,13 +111,13 @@ def spot_vol_heatmap(data: dict[str, Any], title: str) -> go.Figure:
             colorscale="RdYlGn",
             zmid=0,
             colorbar={"title": "P/L $"},
-            hovertemplate="spot %{x:.2f}<br>vol %{y:+.1f} pts<br>P/L %{z:,.2f}<extra></extra>",
+            hovertemplate="spot %{x:,.2f}<br>vol %{y:+.1f} pts<br>P/L $%{z:,.2f}<extra></extra>",
         )
     )
     fig.update_layout(
         title=f"{title}: spot x vol P/L (now)",
         xaxis_title=label,
-        yaxis_title="vol shift (points)",
+        yaxis_title="vol shift (vol points)",
         height=420,
     )
     return fig
@@ -169,7 +185,7 @@ def attribution_waterfall(data: dict[str, Any]) -> go.Figure:
     fig.update_layout(
         title=f"P&L attribution of {data['inputs']['trade'].get('name')}: "
         "second-order Taylor + residual",
-        yaxis_title="$",
+        yaxis_title="P&L ($)",
         height=420,
     )
     return fig
@@ -257,7 +273,26 @@ table.facts td {{ text-align: right; padding: .2rem 0; font-variant-numeric: tab
 
 
 def write_report(path: Path, **kwargs: Any) -> Path:
-    """Render and write the report to ``path`` (parents created); returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(**kwargs), encoding="utf-8")
+    """Render and write the report to ``path`` atomically (parents created); returns the path.
+
+    The HTML goes to a temporary file in the same directory, is flushed to disk (``fsync``)
+    and renamed over ``path`` (``os.replace``): a reader sees the old report or the new one,
+    never half of one, and a failed render leaves the old report in place.
+    """
+    text = render_report(**kwargs)
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            if path.exists():  # keep the mode of the report it replaces
+                os.chmod(tmp, path.stat().st_mode & 0o7777)
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path

@@ -25,15 +25,25 @@ class Database:
     actor: str = "local"
 
     @classmethod
-    def from_url(cls, url: str, *, actor: str = "local") -> Database:
-        """Open the database at ``url``."""
-        engine = create_engine(url)
+    def from_url(cls, url: str, *, actor: str = "local", create: bool = True) -> Database:
+        """Open the database at ``url``.
+
+        With ``create=False`` a missing SQLite file is an error
+        (:class:`~riskdesk.store.errors.DatabaseUnavailableError`) instead of a new, empty
+        database: use it for every command that needs an existing database (see
+        :func:`riskdesk.store.db.create_engine`).
+        """
+        engine = create_engine(url, create=create)
         return cls(engine=engine, sessions=make_session_factory(engine), actor=actor)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, database_url: str | None = None) -> Database:
+    def from_settings(
+        cls, settings: Settings, *, database_url: str | None = None, create: bool = True
+    ) -> Database:
         """Open ``settings.database_url`` (or ``database_url``) with ``settings.actor``."""
-        return cls.from_url(database_url or settings.database_url, actor=settings.actor)
+        return cls.from_url(
+            database_url or settings.database_url, actor=settings.actor, create=create
+        )
 
     def unit_of_work(
         self,

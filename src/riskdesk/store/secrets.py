@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -33,6 +34,8 @@ __all__ = [
 
 KEYRING_SERVICE = "riskdesk"
 KEYRING_USERNAME = "database-encryption-key"
+KEY_FILE_MODE = 0o600
+"""Mode of a new key file; an existing one may not grant any access to group or others."""
 
 
 class SecretBox:
@@ -73,7 +76,9 @@ class SecretBox:
         """Load the key from ``path``, creating it (mode 0600) if missing and ``create``.
 
         ``database_path`` (the SQLite file, if any) guards against keeping the key next to the
-        ciphertext: a key file in the database's directory is refused.
+        ciphertext: a key file in the database's directory is refused. So is a key file whose
+        mode lets group or other users read or change it (anything beyond 0600, as ssh does
+        for private keys).
         """
         path = path.expanduser().resolve()
         if database_path is not None and path.parent == database_path.expanduser().resolve().parent:
@@ -82,6 +87,7 @@ class SecretBox:
                 "keep the key apart from the ciphertext (another directory or the OS keyring)"
             )
         if path.exists():
+            _check_key_file_mode(path)
             return cls(path.read_bytes().strip())
         if not create:
             raise SecretStoreError(f"key file {path} does not exist")
@@ -89,7 +95,7 @@ class SecretBox:
         with contextlib.suppress(OSError):
             path.parent.chmod(0o700)
         key = cls.generate_key()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(key)
         return cls(key)
@@ -116,6 +122,18 @@ class SecretBox:
         except KeyringError as exc:
             raise SecretStoreError(f"OS keyring unavailable: {exc}") from exc
         return cls(stored.encode("ascii"))
+
+
+def _check_key_file_mode(path: Path) -> None:
+    """Refuse a key file that group or other users may read or write (POSIX only)."""
+    if os.name != "posix":
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecretStoreError(
+            f"key file {path} has mode {mode:04o}: other users can read or change the key; "
+            f"restrict it with `chmod 600 {path}`"
+        )
 
 
 def load_secret_box(

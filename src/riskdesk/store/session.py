@@ -4,6 +4,8 @@
 
 * flushing a change to a row of an :class:`~riskdesk.store.models.ImmutableRow` model;
 * an ORM ``update(Model)`` statement on such a model;
+* a text value longer than its column (the same error on both backends, see
+  :mod:`riskdesk.store.limits`);
 
 and on PostgreSQL it creates the month partitions that new time-series rows need before they
 are flushed (see :mod:`riskdesk.store.partitions`).
@@ -19,6 +21,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from riskdesk.store.errors import ImmutableRowError
+from riskdesk.store.limits import check_text_lengths
 from riskdesk.store.models import ImmutableRow
 from riskdesk.store.partitions import PARTITIONED_TABLES, ensure_month_partitions
 
@@ -50,6 +53,14 @@ def _before_flush(session: Session, _flush_context: UOWTransaction, _instances: 
                     None if key is None else str(key),
                     changed,
                 )
+    for obj in (*session.new, *session.dirty):
+        mapper = inspect(obj).mapper
+        values = {
+            column.key: getattr(obj, prop.key, None)
+            for prop in mapper.column_attrs
+            for column in prop.columns
+        }
+        check_text_lengths(mapper.local_table, [values])
     if session.get_bind().dialect.name != "postgresql":
         return
     needed: dict[str, list[datetime]] = defaultdict(list)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from riskdesk.store.limits import check_text_lengths
 from riskdesk.store.models import Base
 from riskdesk.store.partitions import PARTITIONED_TABLES, ensure_month_partitions
 
@@ -54,6 +55,7 @@ def insert_rows(
     if not rows:
         return 0
     table = _table(target)
+    check_text_lengths(table, rows)
     connection = bind.connection() if isinstance(bind, Session) else bind
     dialect = connection.dialect.name
     column = PARTITIONED_TABLES.get(table.name)

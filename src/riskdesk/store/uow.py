@@ -50,6 +50,12 @@ class UnitOfWork:
         Who acts (written to every audit row), e.g. ``Settings.actor``.
     user_id, ip_address, user_agent:
         Optional seed-001 audit context, written to every audit row of this unit.
+    read_only:
+        A unit that only reads: on SQLite it begins a DEFERRED transaction (a consistent
+        snapshot that never takes the write lock, so a long computation after it blocks no
+        writer), and any write in it is refused. Writing units begin IMMEDIATE on SQLite, so
+        writers queue on the busy timeout instead of failing on a lock upgrade: keep them
+        short (read, compute outside, then write briefly).
 
     """
 
@@ -61,6 +67,7 @@ class UnitOfWork:
         user_id: uuid.UUID | None = None,
         ip_address: str | None = None,
         user_agent: str | None = None,
+        read_only: bool = False,
     ) -> None:
         if not actor:
             raise ValueError("UnitOfWork.actor must be a non-empty name (e.g. Settings.actor)")
@@ -69,6 +76,7 @@ class UnitOfWork:
         self.user_id = user_id
         self.ip_address = ip_address
         self.user_agent = user_agent
+        self.read_only = read_only
         self._session: RiskdeskSession | None = None
         self.audit_rows: list[AuditLog] = []
 
@@ -89,7 +97,8 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("a UnitOfWork cannot be entered twice")
-        session = self._sessions(execution_options={SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        mode = "DEFERRED" if self.read_only else "IMMEDIATE"
+        session = self._sessions(execution_options={SQLITE_BEGIN_OPTION: mode})
         session.begin()
         self._session = session
         self.audit_rows = []
@@ -109,6 +118,13 @@ class UnitOfWork:
                     translated = translate_db_error(exc)
                     if translated is not None:
                         raise translated from exc
+                return
+            if self.read_only:
+                if session.new or session.dirty or session.deleted:
+                    session.rollback()
+                    raise RuntimeError("a read-only unit of work has pending writes")
+                # end the read transaction without expiring the rows read (a rollback would)
+                session.commit()
                 return
             try:
                 session.commit()
@@ -157,6 +173,8 @@ class UnitOfWork:
         """
         if not event_type:
             raise ValueError("audit event_type must be a non-empty name such as 'snapshot.pinned'")
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot write audit rows")
         row = AuditLog(
             actor=self.actor,
             user_id=self.user_id,

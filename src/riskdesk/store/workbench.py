@@ -3,24 +3,28 @@
 Every function takes the session of the caller's :class:`~riskdesk.store.uow.UnitOfWork`
 (keyword-only arguments after it) and never commits: the unit of work owns the transaction.
 
-Hash-keyed rows (snapshots, trade versions, model configs, scenario grids) are written
-get-or-create: saving the same content twice returns the existing row, and a changed content
-has a new hash and therefore a new row. Snapshots are rebuilt exactly, so
+Hash-keyed rows (snapshots, trade versions, model configs, scenario grids, option contracts,
+evaluations) are written get-or-create: saving the same content twice returns the existing
+row, and a changed content has a new hash and therefore a new row. Get-or-create is safe
+against concurrent writers on both backends: the insert runs in a savepoint, and a unique
+violation (another transaction stored the same content first) returns the row it stored. Snapshots are rebuilt exactly, so
 ``load_snapshot(...).snapshot_hash`` equals the stored ``snapshot_hash`` (tested on both
 backends).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import String, cast, func, insert, or_, select
+from sqlalchemy import String, Table, cast, delete, func, insert, or_, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,7 +34,8 @@ from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json
 from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeVersion
 from riskdesk.store import models as m
-from riskdesk.store.errors import StoreError
+from riskdesk.store.errors import StoreError, WriteConflictError
+from riskdesk.store.limits import check_text_lengths
 from riskdesk.store.partitions import ensure_month_partitions
 from riskdesk.store.timeseries import insert_rows
 from riskdesk.store.types import new_id, utc_now
@@ -42,6 +47,8 @@ __all__ = [
     "StoredDraft",
     "find_analytics_result",
     "find_attribution",
+    "find_model_config",
+    "find_scenario_grid",
     "get_or_create_model_config",
     "get_or_create_option_contract",
     "get_or_create_scenario_grid",
@@ -51,6 +58,7 @@ __all__ = [
     "load_draft",
     "load_snapshot",
     "load_trade_version",
+    "output_digest",
     "prepare_partitions",
     "resolve_snapshot",
     "resolve_trade_version",
@@ -59,10 +67,40 @@ __all__ = [
     "save_draft",
     "save_snapshot",
     "save_trade_version",
+    "verified_output",
 ]
 
 
 _HEX_REF = re.compile(r"[0-9a-f-]+")
+MIN_REF_CHARS = 4
+"""Shortest id or hash prefix accepted as a reference (hex digits, hyphens not counted)."""
+
+RowT = TypeVar("RowT")
+
+
+def _get_or_insert(
+    session: Session, lookup: Callable[[], RowT | None], make: Callable[[], RowT]
+) -> tuple[RowT, bool]:
+    """``(existing row, False)``, or ``(new row, True)`` after inserting ``make()``.
+
+    The insert runs in a savepoint: if a concurrent transaction stored the same unique key
+    first, the unique violation rolls back the savepoint only and the row it stored is
+    returned, so two writers of the same content both succeed and one row exists.
+    """
+    existing = lookup()
+    if existing is not None:
+        return existing, False
+    row = make()
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa_exc.IntegrityError:
+        existing = lookup()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
 
 
 class NotFoundError(StoreError, LookupError):
@@ -73,6 +111,10 @@ class AmbiguousReferenceError(StoreError, LookupError):
     """A short hash or id prefix matches more than one row."""
 
 
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _dec(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
@@ -80,21 +122,9 @@ def _dec(value: Decimal | None) -> Decimal | None:
 # -- option contracts ----------------------------------------------------------------------
 
 
-_Identity = tuple[str, date, Decimal, str, str, int, str, str]
-"""Everything that tells two listed contracts apart (and rebuilds the domain object)."""
-
-
-def _contract_identity(c: dom_instruments.OptionContract) -> _Identity:
-    return (
-        c.underlying,
-        c.expiry,
-        c.strike.normalize(),
-        c.right.value,
-        c.settlement.value,
-        c.multiplier,
-        c.style.value,
-        c.currency,
-    )
+_Identity = dom_market.ContractIdentity
+"""Everything that tells two listed contracts apart (the ``uq_option_contracts_identity`` key)."""
+_contract_identity = dom_market.contract_identity
 
 
 def _contract_from_row(row: m.OptionContract) -> dom_instruments.OptionContract:
@@ -115,11 +145,43 @@ def _contract_ids(
 ) -> dict[_Identity, uuid.UUID]:
     """Ids of the ``option_contracts`` rows of ``contracts``, inserting the missing ones.
 
-    One SELECT per underlying and one bulk INSERT, as plain rows: chains have thousands.
+    One SELECT per underlying and one bulk INSERT ... ON CONFLICT DO NOTHING, as plain rows
+    (chains have thousands); contracts a concurrent writer inserted first are read back.
     """
     wanted: dict[_Identity, dom_instruments.OptionContract] = {}
     for contract in contracts:
         wanted.setdefault(_contract_identity(contract), contract)
+    found = _find_contract_ids(session, wanted)
+    new_rows = [
+        {
+            "option_contract_id": new_id(),
+            "underlying_symbol": contract.underlying,
+            "expiry": contract.expiry,
+            "strike": contract.strike,
+            "right": contract.right.value,
+            "style": contract.style.value,
+            "settlement": contract.settlement.value,
+            "multiplier": contract.multiplier,
+            "currency": contract.currency,
+            "contract_key": contract.key,
+            "created_at": utc_now(),
+        }
+        for key, contract in wanted.items()
+        if key not in found
+    ]
+    if new_rows:
+        insert_rows(session, m.OptionContract, new_rows, skip_duplicates=True)
+        missing = {key: c for key, c in wanted.items() if key not in found}
+        found.update(_find_contract_ids(session, missing))
+        lost = [c.key for key, c in missing.items() if key not in found]
+        if lost:  # pragma: no cover - a row skipped as duplicate is always readable
+            raise StoreError(f"option contracts {lost[:3]} could not be stored or read back")
+    return found
+
+
+def _find_contract_ids(
+    session: Session, wanted: dict[_Identity, dom_instruments.OptionContract]
+) -> dict[_Identity, uuid.UUID]:
     found: dict[_Identity, uuid.UUID] = {}
     oc = m.OptionContract
     for underlying in sorted({key[0] for key in wanted}):
@@ -149,28 +211,6 @@ def _contract_ids(
             )
             if key in wanted:
                 found[key] = r.option_contract_id
-    new_rows = []
-    for key, contract in wanted.items():
-        if key in found:
-            continue
-        found[key] = new_id()
-        new_rows.append(
-            {
-                "option_contract_id": found[key],
-                "underlying_symbol": contract.underlying,
-                "expiry": contract.expiry,
-                "strike": contract.strike,
-                "right": contract.right.value,
-                "style": contract.style.value,
-                "settlement": contract.settlement.value,
-                "multiplier": contract.multiplier,
-                "currency": contract.currency,
-                "contract_key": contract.key,
-                "created_at": utc_now(),
-            }
-        )
-    if new_rows:
-        session.execute(insert(oc), new_rows)
     return found
 
 
@@ -192,25 +232,27 @@ def save_snapshot(
 ) -> tuple[m.MarketSnapshot, bool]:
     """Store ``snapshot`` with its quotes; returns ``(row, created)``.
 
-    A snapshot whose hash is already stored is not written again (``created`` is False).
+    A snapshot whose hash is already stored is not written again (``created`` is False),
+    also when a concurrent writer stores it first.
     """
     snapshot_hash = snapshot.snapshot_hash
-    existing = session.scalar(
-        select(m.MarketSnapshot).where(m.MarketSnapshot.snapshot_hash == snapshot_hash)
+    row, created = _get_or_insert(
+        session,
+        lambda: session.scalar(
+            select(m.MarketSnapshot).where(m.MarketSnapshot.snapshot_hash == snapshot_hash)
+        ),
+        lambda: m.MarketSnapshot(
+            snapshot_hash=snapshot_hash,
+            symbol=snapshot.symbol[:255],
+            mode=snapshot.mode.value,
+            as_of=snapshot.as_of,
+            source=snapshot.source,
+            overrides_json=_plain(snapshot.overrides.to_dict()),
+            diagnostics_json=_plain(dict(snapshot.diagnostics)),
+        ),
     )
-    if existing is not None:
-        return existing, False
-    row = m.MarketSnapshot(
-        snapshot_hash=snapshot_hash,
-        symbol=snapshot.symbol[:255],
-        mode=snapshot.mode.value,
-        as_of=snapshot.as_of,
-        source=snapshot.source,
-        overrides_json=_plain(snapshot.overrides.to_dict()),
-        diagnostics_json=_plain(dict(snapshot.diagnostics)),
-    )
-    session.add(row)
-    session.flush()
+    if not created:
+        return row, False
     insert_rows(
         session,
         m.SnapshotUnderlyingQuote,
@@ -418,10 +460,15 @@ def _resolve(
             return row
     if not _HEX_REF.fullmatch(ref):
         raise NotFoundError(
-            f"{what} reference {ref!r} is not an id or hash prefix (hex digits and '-' only)"
+            f"{what} reference {_clip(ref)!r} is not an id or hash prefix (hex digits and '-' only)"
         )
     # ids compare without hyphens: PostgreSQL's uuid text has them, SQLite stores bare hex
     key = ref.replace("-", "")
+    if len(key) < MIN_REF_CHARS:
+        raise NotFoundError(
+            f"{what} reference {ref!r} is too short: give at least {MIN_REF_CHARS} hex "
+            "characters of an id or hash"
+        )
     conditions = [func.replace(cast(id_col, String), "-", "").like(f"{key}%")]
     if hash_col is not None:
         conditions.append(hash_col.like(f"{key}%"))
@@ -436,10 +483,16 @@ def _resolve(
 
 
 def resolve_snapshot(session: Session, *, ref: str) -> m.MarketSnapshot:
-    """The snapshot row whose id or hash starts with ``ref`` (or ``latest``)."""
+    """The snapshot row whose id or hash starts with ``ref``, or ``latest``.
+
+    ``latest`` is the snapshot with the newest market time (``as_of``); of several with the
+    same market time, the one stored last.
+    """
     if ref.strip().lower() == "latest":
         row = session.scalar(
-            select(m.MarketSnapshot).order_by(m.MarketSnapshot.created_at.desc()).limit(1)
+            select(m.MarketSnapshot)
+            .order_by(m.MarketSnapshot.as_of.desc(), m.MarketSnapshot.created_at.desc())
+            .limit(1)
         )
         if row is None:
             raise NotFoundError("there is no market snapshot yet: run `riskdesk snapshot create`")
@@ -490,51 +543,115 @@ def _leg_from_row(row: m.TradeDraftLeg) -> Leg:
     )
 
 
-def _draft_row(session: Session, draft_id: uuid.UUID) -> m.TradeDraft:
-    row = session.scalar(
+def _draft_row(session: Session, draft_id: uuid.UUID, *, for_update: bool = False) -> m.TradeDraft:
+    statement = (
         select(m.TradeDraft)
         .where(m.TradeDraft.trade_draft_id == draft_id)
         .options(selectinload(m.TradeDraft.legs).selectinload(m.TradeDraftLeg.option_contract))
+        .execution_options(populate_existing=True)
     )
+    if for_update:
+        # PostgreSQL: a second editor waits here until the first commits, then reads its
+        # result (SQLite serialises writers at BEGIN IMMEDIATE and ignores FOR UPDATE).
+        statement = statement.with_for_update(of=m.TradeDraft)
+    row = session.scalar(statement)
     if row is None:
         raise NotFoundError(f"no trade draft with id {draft_id}")
     return row
 
 
-def load_draft(session: Session, *, ref: str) -> StoredDraft:
-    """The draft whose id starts with ``ref``, as a domain :class:`TradeDraft`."""
+def load_draft(session: Session, *, ref: str, for_update: bool = False) -> StoredDraft:
+    """The draft whose id starts with ``ref``, as a domain :class:`TradeDraft`.
+
+    ``for_update`` locks the draft row until the transaction ends (PostgreSQL), for a
+    read-modify-write of the draft.
+    """
     found: m.TradeDraft = _resolve(
         session, m.TradeDraft, m.TradeDraft.trade_draft_id, None, ref, "trade draft"
     )
-    row = _draft_row(session, found.trade_draft_id)
+    row = _draft_row(session, found.trade_draft_id, for_update=for_update)
     legs = [DraftLeg(leg_id=str(leg.leg_id), leg=_leg_from_row(leg)) for leg in _ordered(row.legs)]
     return StoredDraft(row.trade_draft_id, TradeDraft(row.name, rev=row.rev, legs=legs))
 
 
 def _ordered(legs: Sequence[m.TradeDraftLeg]) -> list[m.TradeDraftLeg]:
-    return sorted(legs, key=lambda leg: (leg.created_at, str(leg.leg_id)))
+    return sorted(legs, key=lambda leg: (leg.position, leg.created_at, str(leg.leg_id)))
+
+
+def _leg_values(
+    leg: Leg, position: int, contract_ids: dict[_Identity, uuid.UUID]
+) -> dict[str, Any]:
+    instrument = leg.instrument
+    is_option = isinstance(instrument, dom_instruments.OptionContract)
+    return {
+        "option_contract_id": contract_ids[_contract_identity(instrument)] if is_option else None,  # type: ignore[arg-type]
+        "symbol": None if is_option else instrument.symbol,
+        "signed_qty": leg.quantity,
+        "entry_price": leg.entry_price,
+        "fees": leg.fees,
+        "include_flag": leg.include,
+        "position": position,
+    }
 
 
 def save_draft(
-    session: Session, *, draft: TradeDraft, draft_id: uuid.UUID | None = None
+    session: Session,
+    *,
+    draft: TradeDraft,
+    draft_id: uuid.UUID | None = None,
+    expected_rev: int | None = None,
 ) -> StoredDraft:
-    """Insert a new draft (``draft_id`` None) or write ``draft``'s legs over the stored one.
+    """Insert a new draft (``draft_id`` None) or write ``draft`` over the stored one.
 
-    The stored ``rev`` moves by exactly one per save; a draft edited concurrently (its ``rev``
-    no longer the stored one plus the edits made) is refused by the version counter.
+    Writing over a stored draft is optimistic: ``expected_rev`` is the revision the caller
+    loaded, and the save moves the stored ``rev`` from exactly that value to the next one
+    (one UPDATE ... WHERE rev = expected_rev, before any leg is touched). If another writer
+    saved the draft in between, nothing is written and :class:`WriteConflictError` is raised,
+    so legs the caller never saw are never deleted. Legs are stored in the draft's order.
     """
+    drafts = _table(m.TradeDraft)
+    legs_table = _table(m.TradeDraftLeg)
+    now = utc_now()
+    check_text_lengths(drafts, [{"name": draft.name}])
     if draft_id is None:
-        row = m.TradeDraft(name=draft.name)
-        session.add(row)
-        session.flush()
+        draft_id = new_id()
+        session.execute(
+            insert(drafts).values(
+                trade_draft_id=draft_id, name=draft.name, rev=1, created_at=now, updated_at=now
+            )
+        )
+        rev = 1
+        stored: dict[str, dict[str, Any]] = {}
     else:
-        row = _draft_row(session, draft_id)
-        row.name = draft.name
-    by_id = {str(leg.leg_id): leg for leg in row.legs}
+        if expected_rev is None:
+            raise ValueError("save_draft over a stored draft needs expected_rev (the rev loaded)")
+        result = session.execute(
+            update(drafts)
+            .where(drafts.c.trade_draft_id == draft_id, drafts.c.rev == expected_rev)
+            .values(rev=expected_rev + 1, name=draft.name, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise WriteConflictError(
+                f"trade draft {draft_id} changed since it was loaded at rev {expected_rev} "
+                "(another edit saved it first); reload it and apply the edit again"
+            )
+        rev = expected_rev + 1
+        columns = ("option_contract_id", "symbol", "signed_qty", "entry_price", "fees")
+        stored = {
+            str(r.leg_id): dict(r._mapping)
+            for r in session.execute(
+                select(
+                    legs_table.c.leg_id,
+                    legs_table.c.include_flag,
+                    legs_table.c.position,
+                    *(legs_table.c[c] for c in columns),
+                ).where(legs_table.c.trade_draft_id == draft_id)
+            )
+        }
     keep = {item.leg_id for item in draft.legs}
-    for leg_id, leg_row in by_id.items():
-        if leg_id not in keep:
-            row.legs.remove(leg_row)
+    removed = [uuid.UUID(leg_id) for leg_id in stored if leg_id not in keep]
+    if removed:
+        session.execute(delete(legs_table).where(legs_table.c.leg_id.in_(removed)))
     contract_ids = _contract_ids(
         session,
         (
@@ -543,30 +660,45 @@ def save_draft(
             if isinstance(i.leg.instrument, dom_instruments.OptionContract)
         ),
     )
-    for item in draft.legs:
-        leg = item.leg
-        existing_leg = by_id.get(item.leg_id)
-        if existing_leg is None:
-            leg_row = m.TradeDraftLeg(leg_id=uuid.UUID(item.leg_id))
-            row.legs.append(leg_row)
-        else:
-            leg_row = existing_leg
-        if isinstance(leg.instrument, dom_instruments.OptionContract):
-            leg_row.option_contract_id = contract_ids[_contract_identity(leg.instrument)]
-            leg_row.symbol = None
-        else:
-            leg_row.option_contract = None
-            leg_row.option_contract_id = None
-            leg_row.symbol = leg.instrument.symbol
-        leg_row.signed_qty = leg.quantity
-        leg_row.entry_price = leg.entry_price
-        leg_row.fees = leg.fees
-        leg_row.include_flag = leg.include
-    if draft_id is not None:
-        # Legs live in their own table: touch the draft so its rev moves on every save.
-        row.updated_at = utc_now()
-    session.flush()
-    return StoredDraft(row.trade_draft_id, TradeDraft(row.name, rev=row.rev, legs=draft.legs))
+    new_rows: list[dict[str, Any]] = []
+    for position, item in enumerate(draft.legs):
+        values = _leg_values(item.leg, position, contract_ids)
+        old = stored.get(item.leg_id)
+        if old is None:
+            new_rows.append(
+                values
+                | {
+                    "leg_id": uuid.UUID(item.leg_id),
+                    "trade_draft_id": draft_id,
+                    "created_at": now,
+                }
+            )
+        elif any(_differs(old[k], v) for k, v in values.items()):
+            session.execute(
+                update(legs_table)
+                .where(legs_table.c.leg_id == uuid.UUID(item.leg_id))
+                .values(**values)
+            )
+    if new_rows:
+        check_text_lengths(legs_table, new_rows)
+        session.execute(insert(legs_table), new_rows)
+    # ORM copies of this draft loaded earlier in the session are now stale
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, m.TradeDraft | m.TradeDraftLeg):
+            session.expire(obj)
+    return StoredDraft(draft_id, TradeDraft(draft.name, rev=rev, legs=draft.legs))
+
+
+def _table(model: type[m.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(new, Decimal) and old is not None:
+        return Decimal(old) != new
+    return bool(old != new)
 
 
 def list_drafts(session: Session, *, limit: int = 50) -> list[m.TradeDraft]:
@@ -580,18 +712,16 @@ def list_drafts(session: Session, *, limit: int = 50) -> list[m.TradeDraft]:
 
 
 def save_trade_version(session: Session, *, version: TradeVersion) -> tuple[m.TradeVersion, bool]:
-    """Store ``version`` under its hash; returns ``(row, created)``."""
-    existing = session.scalar(
-        select(m.TradeVersion).where(m.TradeVersion.trade_hash == version.trade_hash)
+    """Store ``version`` under its hash; returns ``(row, created)`` (concurrency-safe)."""
+    return _get_or_insert(
+        session,
+        lambda: session.scalar(
+            select(m.TradeVersion).where(m.TradeVersion.trade_hash == version.trade_hash)
+        ),
+        lambda: m.TradeVersion(
+            trade_hash=version.trade_hash, name=version.name, trade_json=version.to_json_dict()
+        ),
     )
-    if existing is not None:
-        return existing, False
-    row = m.TradeVersion(
-        trade_hash=version.trade_hash, name=version.name, trade_json=version.to_json_dict()
-    )
-    session.add(row)
-    session.flush()
-    return row, True
 
 
 def load_trade_version(session: Session, *, row: m.TradeVersion) -> TradeVersion:
@@ -631,25 +761,39 @@ def list_trade_versions(session: Session, *, limit: int = 50) -> list[m.TradeVer
 
 
 def get_or_create_model_config(session: Session, *, config: ModelConfig) -> m.ModelConfig:
-    """The ``model_configs`` row of ``config`` (created if missing)."""
-    key = config.model_config_hash
-    row = session.scalar(select(m.ModelConfig).where(m.ModelConfig.model_config_hash == key))
-    if row is None:
-        row = m.ModelConfig(model_config_hash=key, config_json=_plain(config.to_dict()))
-        session.add(row)
-        session.flush()
+    """The ``model_configs`` row of ``config`` (created if missing; concurrency-safe)."""
+    row, _ = _get_or_insert(
+        session,
+        lambda: find_model_config(session, config=config),
+        lambda: m.ModelConfig(
+            model_config_hash=config.model_config_hash, config_json=_plain(config.to_dict())
+        ),
+    )
     return row
+
+
+def find_model_config(session: Session, *, config: ModelConfig) -> m.ModelConfig | None:
+    """The ``model_configs`` row of ``config``, or None."""
+    key = config.model_config_hash
+    return session.scalar(select(m.ModelConfig).where(m.ModelConfig.model_config_hash == key))
 
 
 def get_or_create_scenario_grid(session: Session, *, grid: ScenarioGrid) -> m.ScenarioGrid:
-    """The ``scenario_grids`` row of ``grid`` (created if missing)."""
-    key = grid.scenario_grid_hash
-    row = session.scalar(select(m.ScenarioGrid).where(m.ScenarioGrid.scenario_grid_hash == key))
-    if row is None:
-        row = m.ScenarioGrid(scenario_grid_hash=key, grid_json=_plain(grid.to_dict()))
-        session.add(row)
-        session.flush()
+    """The ``scenario_grids`` row of ``grid`` (created if missing; concurrency-safe)."""
+    row, _ = _get_or_insert(
+        session,
+        lambda: find_scenario_grid(session, grid=grid),
+        lambda: m.ScenarioGrid(
+            scenario_grid_hash=grid.scenario_grid_hash, grid_json=_plain(grid.to_dict())
+        ),
+    )
     return row
+
+
+def find_scenario_grid(session: Session, *, grid: ScenarioGrid) -> m.ScenarioGrid | None:
+    """The ``scenario_grids`` row of ``grid``, or None."""
+    key = grid.scenario_grid_hash
+    return session.scalar(select(m.ScenarioGrid).where(m.ScenarioGrid.scenario_grid_hash == key))
 
 
 # -- results -------------------------------------------------------------------------------
@@ -680,6 +824,22 @@ def find_analytics_result(session: Session, *, key: EvaluationKey) -> m.Analytic
     )
 
 
+def output_digest(output_bytes: bytes) -> str:
+    """SHA-256 (hex) of an evaluation's stored bytes (``analytics_results.output_sha256``)."""
+    return hashlib.sha256(output_bytes).hexdigest()
+
+
+def verified_output(row: m.AnalyticsResult) -> bytes | None:
+    """The row's stored bytes if they match their stored SHA-256, else None.
+
+    None also for a row written before digests were stored: such a row is recomputed.
+    """
+    if row.outputs_blob is None or row.output_sha256 is None:
+        return None
+    blob = bytes(row.outputs_blob)
+    return blob if output_digest(blob) == row.output_sha256 else None
+
+
 def save_analytics_result(
     session: Session,
     *,
@@ -688,19 +848,25 @@ def save_analytics_result(
     output_bytes: bytes,
     warnings: list[Any],
     errors: list[Any],
-) -> m.AnalyticsResult:
-    """Store one evaluation. ``output_bytes`` is the canonical JSON of the whole result."""
-    row = m.AnalyticsResult(
-        **key.columns(),
-        measures_json=measures,
-        outputs_json=None,
-        outputs_blob=output_bytes,
-        warnings_json=warnings,
-        errors_json=errors,
+) -> tuple[m.AnalyticsResult, bool]:
+    """Store one evaluation; ``(row, created)``. ``output_bytes`` is the result's canonical JSON.
+
+    If a concurrent writer stored an evaluation under the same key first, its row is returned
+    (``created`` False) and nothing is written.
+    """
+    return _get_or_insert(
+        session,
+        lambda: find_analytics_result(session, key=key),
+        lambda: m.AnalyticsResult(
+            **key.columns(),
+            measures_json=measures,
+            outputs_json=None,
+            outputs_blob=output_bytes,
+            output_sha256=output_digest(output_bytes),
+            warnings_json=warnings,
+            errors_json=errors,
+        ),
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def save_attribution(

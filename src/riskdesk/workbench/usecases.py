@@ -6,7 +6,15 @@ later the HTTP service) call them and render what they return.
 
 Evaluations are cached under the four hashes (trade, snapshot, model config, scenario grid):
 the first call stores the canonical JSON bytes of the result, every later identical call
-returns those very bytes (``cache_hit=True``).
+returns those very bytes (``cache_hit=True``). A draft is keyed by its whole state (content,
+``rev`` and leg ids, all of which its result shows), so a cached result is always the bytes a
+fresh computation would give now; stored bytes are checked against their SHA-256 on every hit.
+
+Concurrency: analytics read in one short read-only unit, compute with no transaction open,
+then write in one short unit (on SQLite a long evaluation never holds the write lock). Every
+write of hash-keyed content is get-or-create and safe against concurrent writers, and a draft
+edit is optimistic: it is saved only over the revision it was applied to, and retried on the
+fresh draft when another edit got there first.
 """
 
 from __future__ import annotations
@@ -17,10 +25,9 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from riskdesk.analytics import attribute, compare, evaluate, market_state
+from riskdesk.analytics import attribute, compare, days_forward_state, evaluate, market_state
 from riskdesk.analytics.evaluate import EVALUATION_SCHEMA
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json, content_hash
@@ -28,6 +35,8 @@ from riskdesk.domain.market import MarketSnapshot, SnapshotMode
 from riskdesk.domain.trades import TradeDraft, TradeVersion
 from riskdesk.store import Database
 from riskdesk.store import workbench as repo
+from riskdesk.store.errors import StoreError, WriteConflictError
+from riskdesk.store.uow import UnitOfWork
 
 __all__ = [
     "DraftRef",
@@ -39,6 +48,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+EDIT_ATTEMPTS = 8
+"""How often a draft edit is re-applied on the fresh draft when concurrent edits win."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +84,22 @@ class VersionRef:
 
 @dataclass(frozen=True, slots=True)
 class TradeRef:
-    """A trade to analyse: a committed version or a draft (as of its current revision)."""
+    """A trade to analyse: a committed version or a draft (as of its current revision).
+
+    ``trade_hash`` is the version's hash, or the hash a draft's legs would get if committed
+    now; ``state_hash`` identifies everything an analysis result shows of the trade: the
+    version's hash, or for a draft its content, ``rev`` and leg ids (the evaluation cache key).
+    """
 
     ref_type: str  # "VERSION" | "DRAFT"
     ref_id: uuid.UUID
     trade_hash: str
     trade: TradeVersion | TradeDraft
+    state_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.state_hash:
+            object.__setattr__(self, "state_hash", self.trade_hash)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,21 +191,37 @@ class Workbench:
     def edit_draft(
         self, ref: str, edit: Callable[[TradeDraft], T], *, event: str
     ) -> tuple[DraftRef, T]:
-        """Apply ``edit`` to the stored draft in one unit of work; audit old and new legs."""
-        with self.db.unit_of_work() as uow:
-            stored = repo.load_draft(uow.session, ref=ref)
-            draft = stored.draft
-            old = _draft_summary(draft)
-            outcome = edit(draft)
-            saved = repo.save_draft(uow.session, draft=draft, draft_id=stored.draft_id)
-            uow.audit(
-                event,
-                resource_type="trade_draft",
-                resource_id=stored.draft_id,
-                old=old,
-                new=_draft_summary(saved.draft) | {"rev": saved.draft.rev},
-            )
-            return DraftRef(saved.draft_id, saved.draft.rev, saved.draft), outcome
+        """Apply ``edit`` to the stored draft and save it in one unit of work; audit old and new.
+
+        The save is optimistic (see :func:`riskdesk.store.workbench.save_draft`): when another
+        edit saved the draft first, ``edit`` is applied again to the fresh draft, up to
+        :data:`EDIT_ATTEMPTS` times, so concurrent edits are all kept, each exactly once.
+        """
+        for _ in range(EDIT_ATTEMPTS):
+            try:
+                with self.db.unit_of_work() as uow:
+                    stored = repo.load_draft(uow.session, ref=ref, for_update=True)
+                    draft = stored.draft
+                    loaded_rev = draft.rev
+                    old = _draft_summary(draft)
+                    outcome = edit(draft)
+                    saved = repo.save_draft(
+                        uow.session, draft=draft, draft_id=stored.draft_id, expected_rev=loaded_rev
+                    )
+                    uow.audit(
+                        event,
+                        resource_type="trade_draft",
+                        resource_id=stored.draft_id,
+                        old=old | {"rev": loaded_rev},
+                        new=_draft_summary(saved.draft) | {"rev": saved.draft.rev},
+                    )
+                    return DraftRef(saved.draft_id, saved.draft.rev, saved.draft), outcome
+            except WriteConflictError:
+                continue
+        raise WriteConflictError(
+            f"trade draft {ref!r} was changed by other edits {EDIT_ATTEMPTS} times while this "
+            "edit was being applied; try again"
+        )
 
     def commit_draft(self, ref: str) -> VersionRef:
         """Freeze the draft into an immutable, hashed trade version."""
@@ -263,58 +301,87 @@ class Workbench:
             if draft.legs
             else content_hash({"name": draft.name, "legs": []})
         )
-        return TradeRef("DRAFT", stored.draft_id, trade_hash, draft)
+        state_hash = content_hash(
+            {
+                "draft_id": str(stored.draft_id),
+                "rev": draft.rev,
+                "trade_hash": trade_hash,
+                "legs": [item.leg_id for item in draft.legs],
+            }
+        )
+        return TradeRef("DRAFT", stored.draft_id, trade_hash, draft, state_hash)
 
     # -- analytics -------------------------------------------------------------------------
+
+    def _read(self) -> UnitOfWork:
+        """A read-only unit of work (never takes SQLite's write lock)."""
+        return UnitOfWork(self.db.sessions, actor=self.db.actor, read_only=True)
 
     def evaluate(
         self, trade_ref: str, snapshot_ref: str, config: ModelConfig, grid: ScenarioGrid
     ) -> EvaluationOutcome:
-        """Evaluate (or fetch from cache) a trade on a snapshot under a config and grid."""
-        with self.db.unit_of_work() as uow:
+        """Evaluate (or fetch from cache) a trade on a snapshot under a config and grid.
+
+        Reads in a read-only unit, computes with no transaction open, then stores the result
+        in a short unit. Processes evaluating the same inputs at once all succeed and all
+        return the one stored row.
+        """
+        with self._read() as uow:
             session = uow.session
             trade = self._analysable(session, trade_ref)
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
+            config_row = repo.find_model_config(session, config=config)
+            grid_row = repo.find_scenario_grid(session, grid=grid)
+            if config_row is not None and grid_row is not None:
+                hit = _cache_hit(
+                    repo.find_analytics_result(
+                        session,
+                        key=_evaluation_key(trade, snap_row, config_row, grid_row),
+                    )
+                )
+                if hit is not None:
+                    return hit
+            snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
+        data = evaluate(trade.trade, snapshot, config, grid).to_json_dict()
+        output = canonical_json(data).encode("utf-8")
+        with self.db.unit_of_work() as uow:
+            session = uow.session
             config_row = repo.get_or_create_model_config(session, config=config)
             grid_row = repo.get_or_create_scenario_grid(session, grid=grid)
-            key = repo.EvaluationKey(
-                trade_ref_type=trade.ref_type,
-                trade_ref_id=trade.ref_id,
-                trade_hash=trade.trade_hash,
-                snapshot_id=snap_row.snapshot_id,
-                model_config_id=config_row.model_config_id,
-                scenario_grid_id=grid_row.scenario_grid_id,
-            )
-            cached = repo.find_analytics_result(session, key=key)
-            if cached is not None and cached.outputs_blob is not None:
-                stored = bytes(cached.outputs_blob)
-                if json.loads(stored).get("schema") == EVALUATION_SCHEMA:
-                    return EvaluationOutcome(cached.result_id, True, stored)
-                # Written by an older engine layout: recompute below and replace it.
-                session.delete(cached)
+            key = _evaluation_key(trade, snap_row, config_row, grid_row)
+            stale = repo.find_analytics_result(session, key=key)
+            if stale is not None:
+                hit = _cache_hit(stale)
+                if hit is not None:  # stored by a concurrent evaluation meanwhile
+                    return hit
+                # Written by an older engine layout, or its bytes no longer match their
+                # digest: replace it with the fresh computation.
+                session.delete(stale)
                 session.flush()
-            snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
-            result = evaluate(trade.trade, snapshot, config, grid)
-            data = result.to_json_dict()
-            output = canonical_json(data).encode("utf-8")
-            measures = dict(data["measures"])
-            row = repo.save_analytics_result(
+            row, created = repo.save_analytics_result(
                 session,
                 key=key,
-                measures=measures,
+                measures=dict(data["measures"]),
                 output_bytes=output,
                 warnings=list(data.get("warnings", [])),
                 errors=list(data.get("errors", [])),
             )
+            if not created:  # pragma: no cover - the unit holds the write lock on SQLite
+                hit = _cache_hit(row)
+                if hit is None:
+                    raise StoreError(f"analytics result {row.result_id} is unreadable")
+                return hit
             uow.audit(
-                "analytics.evaluated" if cached is None else "analytics.recomputed",
+                "analytics.evaluated" if stale is None else "analytics.recomputed",
                 resource_type="analytics_result",
                 resource_id=row.result_id,
                 payload={
                     "trade_hash": trade.trade_hash,
+                    "trade_state_hash": trade.state_hash,
                     "snapshot_hash": snap_row.snapshot_hash,
                     "model_config_hash": config_row.model_config_hash,
                     "scenario_grid_hash": grid_row.scenario_grid_hash,
+                    **({} if stale is None else {"reason": _stale_reason(stale)}),
                 },
             )
             return EvaluationOutcome(row.result_id, False, output)
@@ -323,13 +390,14 @@ class Workbench:
         self, a_ref: str, b_ref: str, snapshot_ref: str, config: ModelConfig, grid: ScenarioGrid
     ) -> dict[str, Any]:
         """A, B and A-B for every measure and grid, on one snapshot."""
-        with self.db.unit_of_work() as uow:
+        with self._read() as uow:
             session = uow.session
             a = self._analysable(session, a_ref)
             b = self._analysable(session, b_ref)
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
             snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
-            data = compare(a.trade, b.trade, snapshot, config, grid).to_json_dict()
+        data = compare(a.trade, b.trade, snapshot, config, grid).to_json_dict()
+        with self.db.unit_of_work() as uow:
             uow.audit(
                 "analytics.compared",
                 resource_type="market_snapshot",
@@ -340,7 +408,7 @@ class Workbench:
                     "snapshot_hash": snap_row.snapshot_hash,
                 },
             )
-            return data
+        return data
 
     def attribute(
         self,
@@ -351,33 +419,41 @@ class Workbench:
         compare_ref: str | None = None,
         days: float | None = None,
     ) -> tuple[uuid.UUID, dict[str, Any]]:
-        """P&L attribution from a base snapshot to a compare snapshot, or to base + ``days``."""
+        """P&L attribution from a base snapshot to a compare snapshot, or to base + ``days``.
+
+        With ``days``, the compare state is the base state moved forward ``days`` calendar
+        days with every model input held (spot, vols, rates, carry): only time moves.
+        """
         if (compare_ref is None) == (days is None):
             raise ValueError("attribute needs exactly one of compare_ref (a snapshot) or days")
-        with self.db.unit_of_work() as uow:
+        with self._read() as uow:
             session = uow.session
             trade = self._analysable(session, trade_ref)
             base_row = repo.resolve_snapshot(session, ref=base_ref)
             base_snapshot = repo.load_snapshot(session, snapshot_id=base_row.snapshot_id)
-            config_row = repo.get_or_create_model_config(session, config=config)
-            base_state = market_state(trade.trade, base_snapshot, config)
-            compare_desc: dict[str, Any]
+            cmp_row = None
+            cmp_snapshot = None
             if compare_ref is not None:
                 cmp_row = repo.resolve_snapshot(session, ref=compare_ref)
                 cmp_snapshot = repo.load_snapshot(session, snapshot_id=cmp_row.snapshot_id)
-                cmp_state = market_state(trade.trade, cmp_snapshot, config)
-                compare_desc = {"snapshot_hash": cmp_row.snapshot_hash, "as_of": cmp_snapshot.as_of}
-            else:
-                assert days is not None
-                when: datetime = base_snapshot.as_of + timedelta(days=days)
-                cmp_state = market_state(trade.trade, base_snapshot, config, valuation_time=when)
-                compare_desc = {
-                    "snapshot_hash": base_row.snapshot_hash,
-                    "valuation_time": when,
-                    "days": days,
-                }
-            result = attribute(trade.trade, base_state, cmp_state, config)
-            data = result.to_json_dict()
+        base_state = market_state(trade.trade, base_snapshot, config)
+        compare_desc: dict[str, Any]
+        if cmp_row is not None and cmp_snapshot is not None:
+            cmp_state = market_state(trade.trade, cmp_snapshot, config)
+            compare_desc = {"snapshot_hash": cmp_row.snapshot_hash, "as_of": cmp_snapshot.as_of}
+        else:
+            assert days is not None
+            cmp_state = days_forward_state(trade.trade, base_snapshot, config, days=days)
+            compare_desc = {
+                "snapshot_hash": base_row.snapshot_hash,
+                "valuation_time": cmp_state.valuation_time,
+                "days": days,
+            }
+        result = attribute(trade.trade, base_state, cmp_state, config)
+        data = result.to_json_dict()
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            config_row = repo.get_or_create_model_config(session, config=config)
             row = repo.save_attribution(
                 session,
                 trade_ref_type=trade.ref_type,
@@ -391,7 +467,7 @@ class Workbench:
                     )
                 ),
                 compare_state=json.loads(canonical_json(compare_desc)),
-                method="taylor2+sequential",  # both explains; see riskdesk.analytics.attribution
+                method=result.method,
                 outputs=data,
                 warnings=list(data.get("warnings", [])),
                 errors=list(data.get("errors", [])),
@@ -403,6 +479,37 @@ class Workbench:
                 payload={"trade_hash": trade.trade_hash},
             )
             return row.attribution_id, data
+
+
+def _evaluation_key(
+    trade: TradeRef, snap_row: Any, config_row: Any, grid_row: Any
+) -> repo.EvaluationKey:
+    return repo.EvaluationKey(
+        trade_ref_type=trade.ref_type,
+        trade_ref_id=trade.ref_id,
+        trade_hash=trade.state_hash,
+        snapshot_id=snap_row.snapshot_id,
+        model_config_id=config_row.model_config_id,
+        scenario_grid_id=grid_row.scenario_grid_id,
+    )
+
+
+def _cache_hit(row: Any) -> EvaluationOutcome | None:
+    """The stored evaluation as a cache hit, if its bytes are intact and of this layout."""
+    if row is None:
+        return None
+    stored = repo.verified_output(row)
+    if stored is None or json.loads(stored).get("schema") != EVALUATION_SCHEMA:
+        return None
+    return EvaluationOutcome(row.result_id, True, stored)
+
+
+def _stale_reason(row: Any) -> str:
+    if row.output_sha256 is None:
+        return "stored before output digests were kept"
+    if repo.verified_output(row) is None:
+        return "stored bytes did not match their SHA-256 digest"
+    return "written by an older result layout"
 
 
 def _draft_summary(draft: TradeDraft) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from riskdesk.cli.main import app
@@ -26,7 +28,7 @@ def test_db_upgrade_with_empty_sqlite_prints_head_revision(sqlite_url: str) -> N
     result = runner.invoke(app, ["db", "upgrade", "--database-url", sqlite_url])
 
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert "revision 0002" in result.output
 
 
 def test_db_status_with_json_reports_tables_and_rows(sqlite_url: str) -> None:
@@ -38,7 +40,7 @@ def test_db_status_with_json_reports_tables_and_rows(sqlite_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert (info["backend"], info["current_revision"], info["up_to_date"]) == (
         "sqlite",
-        "0001",
+        "0002",
         True,
     )
     assert info["table_count"] == 57
@@ -46,6 +48,8 @@ def test_db_status_with_json_reports_tables_and_rows(sqlite_url: str) -> None:
 
 
 def test_db_status_with_empty_database_shows_no_revision(sqlite_url: str) -> None:
+    Path(make_url(sqlite_url).database or "").touch()  # status never creates a database
+
     result = runner.invoke(app, ["db", "status", "--database-url", sqlite_url])
 
     assert result.exit_code == 0, result.output

@@ -19,6 +19,7 @@ from riskdesk.domain.instruments import ExerciseStyle, OptionRight
 from riskdesk.domain.market import SnapshotMode
 from riskdesk.store import Database, ImmutableRowError, StoreError
 from riskdesk.store import models as m
+from riskdesk.store.workbench import output_digest
 from riskdesk.workbench import Workbench
 from riskdesk.workbench.strategies import ChainPicker, iron_condor, straddle, vertical_spread
 
@@ -309,12 +310,15 @@ def test_cached_evaluation_with_older_schema_is_recomputed(bench: Workbench, mar
     snap_ref = bench.save_snapshot(market)
     trade_hash = _commit(bench, iron_condor(ChainPicker(snap_ref.snapshot, "SPY"), days=35))
     first = bench.evaluate(trade_hash, snap_ref.snapshot_hash, ModelConfig(), ScenarioGrid())
-    old = json.loads(first.output_bytes) | {"schema": 0}
-    with bench.db.engine.begin() as conn:
+    old = canonical_json(json.loads(first.output_bytes) | {"schema": 0}).encode()
+    table = m.AnalyticsResult.__table__
+    with bench.db.engine.begin() as conn:  # stored rows are immutable: replace the row whole
+        row = conn.execute(select(table).where(table.c.result_id == first.result_id)).one()
+        conn.execute(table.delete().where(table.c.result_id == first.result_id))
         conn.execute(
-            update(m.AnalyticsResult)
-            .where(m.AnalyticsResult.result_id == first.result_id)
-            .values(outputs_blob=canonical_json(old).encode())
+            table.insert().values(
+                dict(row._mapping) | {"outputs_blob": old, "output_sha256": output_digest(old)}
+            )
         )
     again = bench.evaluate(trade_hash, snap_ref.snapshot_hash, ModelConfig(), ScenarioGrid())
     assert not again.cache_hit

@@ -358,6 +358,7 @@ def test_files_package_with_public_names_exports_exactly_these() -> None:
     assert sorted(files.__all__) == [
         "ChainImportError",
         "ImportReport",
+        "NoRowsImportedError",
         "OPTION_COLUMNS",
         "RowError",
         "UNDERLYING_COLUMNS",

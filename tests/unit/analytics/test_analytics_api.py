@@ -23,6 +23,7 @@ def test_analytics_package_with_public_names_exports_exactly_the_engine_api():
         "attribute_snapshots",
         "book_from_trades",
         "compare",
+        "days_forward_state",
         "evaluate",
         "market_state",
         "revalue_book",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from riskdesk.domain.configs import (
     ModelConfig,
     PricingMode,
     ScenarioGrid,
+    SpotRangeKind,
     ThetaConvention,
     VolSource,
 )
@@ -266,9 +268,13 @@ def test_evaluate_with_same_inputs_twice_gives_identical_canonical_json(mk, conf
 
     first = canonical_json(evaluate(trade, snapshot, config, grid).to_json_dict())
     second = canonical_json(evaluate(trade, mk.make_snapshot(), config, grid).to_json_dict())
-    third = canonical_json(evaluate(reordered, snapshot, config, grid).to_json_dict())
+    third = evaluate(reordered, snapshot, config, grid)
 
-    assert first == second == third
+    assert first == second
+    # legs keep the user's order; the trade (hash) and its figures are the same
+    assert third.trade["trade_hash"] == trade.trade_hash
+    assert [leg.label for leg in third.legs] == [leg.label for leg in reversed(trade.legs)]
+    assert third.value == pytest.approx(json.loads(first)["measures"]["value"], rel=1e-12)
 
 
 def test_grids_with_default_shape_have_expected_dimensions_and_consistent_points(
@@ -494,7 +500,14 @@ def test_dividends_with_value_above_spot_exclude_leg_and_crash_grid_stays_finite
 
     small = {"XYZ": (DiscreteDividend(date(2025, 2, 3), Decimal("3")),)}
     spec = mk.MarketSpec(expiries=(mk.EXPIRY_2,), dividends=small)
-    crash = ScenarioGrid(spot_min=-99.0, spot_max=10.0, spot_steps=12, vol_shifts=(0.0,), n_dates=3)
+    crash = ScenarioGrid(
+        spot_range_kind=SpotRangeKind.PERCENT,
+        spot_min=-99.0,
+        spot_max=10.0,
+        spot_steps=12,
+        vol_shifts=(0.0,),
+        n_dates=3,
+    )
 
     result = evaluate(trade, mk.make_snapshot(spec), config, crash)
 

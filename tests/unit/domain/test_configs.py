@@ -23,7 +23,7 @@ def test_model_config_with_defaults_has_documented_canonical_form():
         '{"american_engine":"bjerksund_stensland_2002","american_model":"american",'
         '"day_count":"ACT/365F","european_model":"bsm","iv_price_source":"mid",'
         '"pricing_mode":"model","theta_convention":"calendar_day","time_basis":"calendar",'
-        '"unknown_style_as":"AMERICAN","vol_source":"RAW_CHAIN_IV"}'
+        '"unknown_style_as":"AMERICAN","vol_source":"MID_IV"}'
     )
 
 
@@ -78,6 +78,15 @@ def test_scenario_grid_with_defaults_is_41_by_21_by_10():
     assert grid.shape == (41, 21, 10)
     assert grid.vol_shifts[0] == -10.0
     assert grid.vol_shifts[-1] == 10.0
+    np.testing.assert_allclose(
+        grid.spot_axis(100.0, ref_vol=0.2, horizon=0.25)[[0, 20, 40]],
+        100.0 * np.exp(np.array([-3.0, 0.0, 3.0]) * 0.2 * 0.5),
+    )
+
+
+def test_scenario_grid_percent_with_20_pct_spans_80_to_120():
+    grid = ScenarioGrid.percent(20.0)
+
     np.testing.assert_allclose(grid.spot_axis(100.0)[[0, 20, 40]], [80.0, 100.0, 120.0])
 
 
@@ -130,5 +139,51 @@ def test_scenario_grid_with_invalid_axis_raises_naming_field(kwargs, message):
         ScenarioGrid(**kwargs)
 
 
-def test_scenario_grid_kind_with_percent_default_is_percent():
-    assert ScenarioGrid().spot_range_kind is SpotRangeKind.PERCENT
+def test_scenario_grid_kind_with_defaults_is_three_sigma():
+    grid = ScenarioGrid()
+
+    assert grid.spot_range_kind is SpotRangeKind.SIGMA
+    assert (grid.spot_min, grid.spot_max) == (-3.0, 3.0)
+
+
+def test_scenario_grid_default_axis_with_0dte_horizon_is_a_few_dollars_wide():
+    spot, vol = 600.0, 0.15
+    horizon = 6.5 / 24.0 / 365.0  # one session left
+
+    axis = ScenarioGrid().spot_axis(spot, ref_vol=vol, horizon=horizon)
+
+    width = axis[-1] - axis[0]
+    expected = spot * (np.exp(3 * vol * np.sqrt(horizon)) - np.exp(-3 * vol * np.sqrt(horizon)))
+    assert width == pytest.approx(expected, rel=1e-12)
+    assert 5.0 < width < 20.0
+    assert np.diff(axis).max() < 0.5  # steps of cents, not of $6
+
+
+@pytest.mark.parametrize(
+    "shifts",
+    [(-200.0, -100.0, 0.0), (-100.0,), (0.0, 1e6), (0.0, float("nan")), (float("-inf"),)],
+)
+def test_scenario_grid_with_absurd_or_non_finite_vol_shift_raises_naming_field(shifts):
+    with pytest.raises(ValueError, match=r"ScenarioGrid\.vol_shifts"):
+        ScenarioGrid(vol_shifts=shifts)
+
+
+def test_scenario_grid_with_sigma_range_beyond_bound_raises_pointing_to_percent():
+    with pytest.raises(ValueError, match="spot_range_kind=PERCENT"):
+        ScenarioGrid(spot_min=-20.0, spot_max=20.0)
+
+
+def test_scenario_grid_floored_shifts_with_8_7_pct_wing_names_the_minus_10_shift():
+    grid = ScenarioGrid(vol_shifts=(-10.0, -8.0, 0.0))
+
+    assert grid.floored_shifts(0.087) == (-10.0,)
+    assert grid.floored_shifts(0.2) == ()
+
+
+def test_vol_source_with_legacy_raw_chain_iv_value_loads_as_mid_iv():
+    assert VolSource("RAW_CHAIN_IV") is VolSource.MID_IV
+    assert VolSource.RAW_CHAIN_IV is VolSource.MID_IV
+    assert [s.value for s in VolSource] == ["MID_IV", "PROVIDER_IV", "FITTED_SURFACE"]
+    legacy = ModelConfig.from_dict({"vol_source": "RAW_CHAIN_IV"})
+    assert legacy == ModelConfig()
+    assert ModelConfig(vol_source=VolSource.PROVIDER_IV).to_dict()["vol_source"] == "PROVIDER_IV"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import minimize
 
 from riskdesk.pricing.surface import (
     SliceQuotes,
@@ -27,9 +28,17 @@ from riskdesk.pricing.surface import (
 VOGT = SviSlice(T=1.0, a=-0.0410, b=0.1331, rho=0.3060, m=0.3586, sigma=0.4153)
 
 
-def _ssvi_slice(T: float, *, rho: float = -0.4, eta: float = 1.0, gamma: float = 0.5) -> SviSlice:
+def _ssvi_slice(
+    T: float,
+    *,
+    rho: float = -0.4,
+    eta: float = 1.0,
+    gamma: float = 0.5,
+    theta: float | None = None,
+) -> SviSlice:
     """SSVI slice with power-law phi; eta * (1 + |rho|) <= 2 makes the surface arbitrage free."""
-    theta = 0.04 * T + 0.0001 * math.sqrt(T)  # ATM total variance, increasing in T
+    if theta is None:
+        theta = 0.04 * T + 0.0001 * math.sqrt(T)  # ATM total variance, increasing in T
     phi = eta / (theta**gamma * (1.0 + theta) ** (1.0 - gamma))
     return SviSlice(
         T=T,
@@ -493,3 +502,114 @@ def test_slice_quotes_with_invalid_input_raises_value_error(
 
     with pytest.raises(ValueError, match=fragment):
         SliceQuotes(**(base | kwargs))  # type: ignore[arg-type]
+
+
+# --- arbitrage-free refits (tick noise on short, steeply skewed slices) -------------------
+
+NOISY_TIMES = (2 / 365, 7 / 365, 14 / 365, 30 / 365)
+
+
+def _equity_ssvi(T: float, *, vol: float = 0.13) -> SviSlice:
+    """SPY-like SSVI slice (rho -0.75, eta 1.1, gamma 0.4): the smile's minimum is far right."""
+    return _ssvi_slice(T, rho=-0.75, eta=1.1, gamma=0.4, theta=vol * vol * T)
+
+
+def _noisy_quotes(
+    seed: int = 0, *, last_vol: float = 0.13
+) -> tuple[list[SliceQuotes], list[SviSlice]]:
+    """Quotes from -3 to +1 ATM deviations with positive tick-like noise of ~2e-4 in vol.
+
+    Mids sit at or above the model value on a tick grid, so the quoted vols are biased up;
+    calls barely cover the right wing, where the smile turns up.
+    """
+    rng = np.random.default_rng(seed)
+    quotes, truth = [], []
+    for i, T in enumerate(NOISY_TIMES):
+        s = _equity_ssvi(T, vol=last_vol if i == len(NOISY_TIMES) - 1 else 0.13)
+        sd = math.sqrt(s.total_variance(0.0))
+        k = np.linspace(-3 * sd, sd, 25)
+        iv = s.implied_vol(k) + 2e-4 * np.abs(rng.standard_normal(k.size))
+        quotes.append(SliceQuotes(T=T, forward=100.0, k=k, iv=iv))
+        truth.append(s)
+    return quotes, truth
+
+
+def test_build_surface_with_tick_noise_on_skewed_slices_refits_arbitrage_free() -> None:
+    quotes, truth = _noisy_quotes()
+    best = [fit_svi(q.k, q.total_variance, q.T) for q in quotes]
+
+    surface = build_surface(quotes)
+
+    # The unconstrained best fits bend the barely quoted right wing (the old failure).
+    assert any("Roger Lee" in f for f in arbitrage_diagnostics(best))
+    assert surface.status == "ok", surface.diagnostics
+    assert arbitrage_diagnostics(surface.slices) == []
+    for q, fitted, s in zip(quotes, surface.slices, truth, strict=True):
+        # Noise |N(0, 2e-4)| has mean 1.6e-4: 5e-4 is the bias plus 1.7 noise deviations.
+        np.testing.assert_allclose(fitted.implied_vol(q.k), s.implied_vol(q.k), atol=5e-4)
+        assert fitted.rmse <= best[quotes.index(q)].rmse + 0.001
+
+
+def test_build_surface_with_noisy_crossed_expiries_still_falls_back_on_calendar() -> None:
+    # The last expiry's ATM total variance 28 % (0.85**2) below the previous expiry's: a
+    # calendar arbitrage in the quotes themselves, which no refit within 0.1 vol point hides.
+    quotes, _ = _noisy_quotes(last_vol=0.13 * 0.85 * math.sqrt(14 / 30))
+
+    surface = build_surface(quotes)
+
+    assert surface.status == "fallback"
+    assert any(
+        d.startswith("calendar arbitrage between T=0.0384 and T=0.0822")
+        for d in surface.diagnostics
+    )
+
+
+def test_fit_svi_with_ssvi_shape_and_exact_ssvi_data_recovers_slice() -> None:
+    true = _equity_ssvi(0.1)
+    sd = math.sqrt(true.total_variance(0.0))
+    k = np.linspace(-3 * sd, 2 * sd, 15)
+
+    fitted = fit_svi(k, true.total_variance(k), true.T, shape="ssvi")
+
+    for name in ("a", "b", "rho", "m", "sigma"):
+        assert getattr(fitted, name) == pytest.approx(getattr(true, name), rel=1e-5, abs=1e-9)
+    assert fitted.rmse < 1e-8
+
+
+def test_fit_svi_with_ssvi_shape_on_vogt_quotes_is_butterfly_free() -> None:
+    k = np.linspace(-1.0, 1.5, 26)
+
+    fitted = fit_svi(k, VOGT.total_variance(k), VOGT.T, shape="ssvi")
+
+    assert arbitrage_diagnostics([VOGT]) != []
+    assert arbitrage_diagnostics([fitted]) == []
+    assert fitted.wing_slope < 2.0
+
+
+def test_fit_svi_with_weights_minimises_weighted_implied_vol_misses() -> None:
+    # Wide smile (total variance 0.03 .. 0.25) with 0.5 vol point noise: the fit must be a
+    # minimum of sum(weights * (iv_fit - iv)**2) linearised as weights / (4 w T) * dw**2,
+    # not of the unscaled total-variance misses (which overweight the high-variance wing).
+    rng = np.random.default_rng(5)
+    true = SviSlice(T=1.0, a=0.02, b=0.25, rho=-0.5, m=0.05, sigma=0.2)
+    k = np.linspace(-1.2, 0.8, 21)
+    iv = true.implied_vol(k) + 0.005 * rng.standard_normal(k.size)
+    w = iv**2 * true.T
+    weights = rng.uniform(0.5, 2.0, k.size)
+
+    def objective(p: np.ndarray) -> float:
+        a, b, rho, m, sigma = p
+        x = k - m
+        model = a + b * (rho * x + np.sqrt(x * x + sigma * sigma))
+        return float(np.sum(weights / (4 * w * true.T) * (model - w) ** 2))
+
+    fitted = fit_svi(k, w, true.T, weights)
+
+    start = np.array([fitted.a, fitted.b, fitted.rho, fitted.m, fitted.sigma])
+    better = minimize(
+        objective,
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-12, "fatol": 1e-16, "maxiter": 4000},
+    )
+    assert objective(start) <= better.fun * (1 + 1e-6)

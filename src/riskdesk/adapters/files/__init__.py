@@ -2,7 +2,8 @@
 
 * :func:`import_chain` -- read a chain (and optionally underlying quotes) into a
   :class:`~riskdesk.domain.market.MarketSnapshot` plus an :class:`ImportReport` of the rows
-  kept and rejected (with reasons);
+  kept and rejected (with reasons); a chain with no good option row raises
+  :class:`NoRowsImportedError`;
 * :func:`export_chain` -- write a snapshot in the canonical layout that
   :func:`import_chain` reads back.
 
@@ -13,6 +14,7 @@ from riskdesk.adapters.files.chains import (
     OPTION_COLUMNS,
     UNDERLYING_COLUMNS,
     ChainImportError,
+    NoRowsImportedError,
     import_chain,
     import_underlyings,
 )
@@ -24,6 +26,7 @@ __all__ = [
     "UNDERLYING_COLUMNS",
     "ChainImportError",
     "ImportReport",
+    "NoRowsImportedError",
     "RowError",
     "export_chain",
     "import_chain",

@@ -1,6 +1,9 @@
 """Import option chains and underlying quotes from CSV or Parquet into a MarketSnapshot.
 
 The format is chosen by suffix: ``.csv`` (also ``.csv.gz``/``.txt``) or ``.parquet``/``.pq``.
+CSV files may be comma-, semicolon- or tab-delimited: the delimiter is the one of ``,``
+``;`` and tab that splits the header line into the most fields (commas win ties). Numbers
+are plain ASCII decimals with a point in every case (``2,10`` is not a number).
 Header names are matched case-insensitively, with spaces and hyphens read as underscores,
 and each canonical column accepts the aliases listed below. Unknown columns are ignored
 (and named in the report's warnings). See ``docs/market-data.md`` for examples.
@@ -61,14 +64,20 @@ Row rules (each broken rule is one :class:`~riskdesk.adapters.files.parsing.RowE
 unparseable number/date/timestamp, unknown option_type, strike <= 0, negative price,
 ask < bid, expiry not a trading day, expired before ``as_of``, quote timestamp after
 ``as_of``, iv outside [0, 10], delta outside [-1, 1], negative gamma/vega/volume/open interest,
-OCC symbol disagreeing with the other columns, duplicate contract or symbol. Bad rows are
+OCC symbol disagreeing with the other columns, a value the store would refuse or round
+(more than 8 decimal places, a price or strike of 1e12 or more, a multiplier beyond a 32-bit
+or a volume beyond a 64-bit integer), duplicate contract (same underlying, expiry, strike,
+right, settlement, multiplier, style and currency as an earlier row) or symbol. Bad rows are
 skipped; good rows land. File-level problems (unknown suffix, missing or ambiguous columns)
-raise :class:`ChainImportError` and nothing is imported.
+raise :class:`ChainImportError` and nothing is imported; a chain in which no option row is
+good raises :class:`NoRowsImportedError` (a ChainImportError).
 """
 
 from __future__ import annotations
 
+import gzip
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -81,6 +90,7 @@ from riskdesk.adapters.files.parsing import (
     ParsedOptionRow,
     ParsedUnderlyingRow,
     RowError,
+    clip,
     validate_option_row,
     validate_underlying_row,
 )
@@ -91,12 +101,15 @@ from riskdesk.domain.market import (
     OptionQuote,
     SnapshotMode,
     UnderlyingQuote,
+    contract_identity,
+    describe_contract,
 )
 
 __all__ = [
     "OPTION_COLUMNS",
     "UNDERLYING_COLUMNS",
     "ChainImportError",
+    "NoRowsImportedError",
     "import_chain",
     "import_underlyings",
     "read_rows",
@@ -140,13 +153,35 @@ _CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 _Row = TypeVar("_Row")
+_Parsed = TypeVar("_Parsed")
 
 RAGGED_MARK = "\x00ragged:"
 """Key of the placeholder row standing for a CSV line with more fields than the header."""
 
+CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t")
+"""Accepted CSV delimiters, in the order that breaks ties."""
+
+_LISTED_COLUMNS = 20
+"""Most column names listed in an error or warning."""
+
+_SUMMARY_ERRORS = 3
+"""Row errors quoted in a :class:`NoRowsImportedError` message."""
+
 
 class ChainImportError(ValueError):
     """The file as a whole cannot be imported (format, columns); nothing was imported."""
+
+
+class NoRowsImportedError(ChainImportError):
+    """No option row of the chain file is good: there is no snapshot to store.
+
+    ``report`` is the :class:`~riskdesk.adapters.files.parsing.ImportReport` of the attempt
+    (every rejected row with its reasons), so a caller can show the table before the message.
+    """
+
+    def __init__(self, message: str, *, report: ImportReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +196,14 @@ class _Table:
 
 def _normalize(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _column_list(names: Sequence[str]) -> str:
+    """Column names for a message: each clipped, at most :data:`_LISTED_COLUMNS` of them."""
+    shown = [clip(name) for name in names[:_LISTED_COLUMNS]]
+    if len(names) > _LISTED_COLUMNS:
+        shown.append(f"... ({len(names) - _LISTED_COLUMNS} more)")
+    return ", ".join(shown)
 
 
 def read_rows(path: Path | str) -> tuple[list[str], list[dict[str, object]]]:
@@ -190,17 +233,49 @@ def read_rows(path: Path | str) -> tuple[list[str], list[dict[str, object]]]:
     except ChainImportError:
         raise
     except Exception as exc:  # pandas/pyarrow raise many types; name the file and the cause
-        raise ChainImportError(f"{file}: cannot read ({type(exc).__name__}: {exc})") from exc
+        raise ChainImportError(
+            f"{file}: cannot read ({type(exc).__name__}: {clip(str(exc), 200)})"
+        ) from exc
     raise ChainImportError(
         f"{file}: unknown file type; use one of {', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
     )
+
+
+def _header_line(file: Path) -> str:
+    opener = gzip.open if file.name.lower().endswith(".gz") else open
+    with opener(file, "rt", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return str(handle.readline())
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter of a CSV header line: whichever of :data:`CSV_DELIMITERS` gives most fields.
+
+    >>> sniff_delimiter("underlying;strike;bid;ask")
+    ';'
+    >>> sniff_delimiter("underlying,strike")
+    ','
+    """
+    counts = dict.fromkeys(CSV_DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted  # a doubled quote toggles twice: still inside
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = CSV_DELIMITERS[0]
+    for delimiter in CSV_DELIMITERS:
+        if counts[delimiter] > counts[best]:
+            best = delimiter
+    return best
 
 
 def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
     """Every cell as text; a line with more fields than the header becomes a ragged row."""
     import pandas as pd
 
+    delimiter = sniff_delimiter(_header_line(file))
     options: dict[str, Any] = {
+        "sep": delimiter,
         "dtype": str,
         "keep_default_na": False,
         "na_filter": False,
@@ -214,7 +289,8 @@ def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
         width = len(pd.read_csv(file, nrows=0, **options).columns)
 
         def mark(fields: list[str]) -> list[str]:
-            return [f"{RAGGED_MARK}{len(fields)}:{','.join(fields)}", *([""] * (width - 1))]
+            text = clip(delimiter.join(fields))
+            return [f"{RAGGED_MARK}{len(fields)}:{text}", *([""] * (width - 1))]
 
         frame = pd.read_csv(file, engine="python", on_bad_lines=mark, **options)
     header = [str(c) for c in frame.columns]
@@ -244,7 +320,7 @@ def _map_columns(
         canonical = found
         if canonical in names:
             raise ChainImportError(
-                f"{path}: columns {names[canonical]!r} and {column!r} both mean "
+                f"{path}: columns {clip(names[canonical])!r} and {clip(column)!r} both mean "
                 f"{canonical!r}; keep one"
             )
         names[canonical] = column
@@ -271,10 +347,7 @@ def _require_option_columns(table: _Table) -> None:
         lacking = [c for c in CONTRACT_COLUMNS if c not in names]
         missing.append(f"{', '.join(lacking)} (or occ_symbol)")
     if missing:
-        raise ChainImportError(
-            f"{table.path}: missing required column(s): {'; '.join(missing)}; "
-            f"found {sorted(table.names.values()) + list(table.ignored)}"
-        )
+        raise ChainImportError(_missing_message(table, missing))
 
 
 def _require_underlying_columns(table: _Table) -> None:
@@ -285,25 +358,43 @@ def _require_underlying_columns(table: _Table) -> None:
     if not ({"spot", "last"} & names.keys() or {"bid", "ask"} <= names.keys()):
         problems.append("a price: spot, bid and ask, or last")
     if problems:
-        raise ChainImportError(
-            f"{table.path}: missing required column(s): {'; '.join(problems)}; "
-            f"found {sorted(table.names.values()) + list(table.ignored)}"
+        raise ChainImportError(_missing_message(table, problems))
+
+
+def _missing_message(table: _Table, missing: Sequence[str]) -> str:
+    found = sorted(table.names.values()) + list(table.ignored)
+    message = (
+        f"{table.path}: missing required column(s): {'; '.join(missing)}; "
+        f"found: {_column_list(found)}"
+    )
+    if len(found) == 1 and table.path.name.lower().endswith(_CSV_SUFFIXES):
+        message += (
+            "; the header reads as a single column: riskdesk reads CSV separated by commas, "
+            "semicolons or tabs"
         )
+    return message
 
 
 def _validate_rows(
     table: _Table,
-    validate: Callable[..., tuple[_Row | None, list[RowError]]],
-    key: Callable[[_Row], str],
+    validate: Callable[..., tuple[_Parsed | None, list[RowError]]],
+    build: Callable[[_Parsed], _Row],
+    key: Callable[[_Row], tuple[object, str]],
     *,
     as_of: datetime,
     naive_timezone: str | None,
     what: str,
-) -> tuple[list[tuple[int, _Row]], list[RowError], int]:
-    good: list[tuple[int, _Row]] = []
+) -> tuple[list[tuple[int, _Parsed, _Row]], list[RowError], int]:
+    """Validate each row, build its domain object and refuse repeats of an earlier row's key.
+
+    ``build`` turns a valid row into the domain object (which checks what the store needs);
+    a ValueError it raises is the row's error. ``key`` gives the identity that must not
+    repeat and its readable form for the error.
+    """
+    good: list[tuple[int, _Parsed, _Row]] = []
     errors: list[RowError] = []
     rejected = 0
-    seen: dict[str, int] = {}
+    seen: dict[object, int] = {}
     width = len(table.names) + len(table.ignored)
     for number, raw in enumerate(table.rows, start=1):
         if RAGGED_MARK in raw:
@@ -316,20 +407,25 @@ def _validate_rows(
             raw, row=number, as_of=as_of, names=table.names, naive_timezone=naive_timezone
         )
         if parsed is not None:
-            identity = key(parsed)
-            if identity in seen:
-                row_errors = [
-                    RowError(
-                        number,
-                        what,
-                        identity,
-                        f"duplicate {what} (first seen at row {seen[identity]})",
-                    )
-                ]
+            try:
+                built = build(parsed)
+            except ValueError as exc:
+                row_errors = [RowError(number, "(row)", "", clip(str(exc), 200))]
             else:
-                seen[identity] = number
-                good.append((number, parsed))
-                continue
+                identity, shown = key(built)
+                if identity in seen:
+                    row_errors = [
+                        RowError(
+                            number,
+                            what,
+                            clip(shown),
+                            f"duplicate {what} (first seen at row {seen[identity]})",
+                        )
+                    ]
+                else:
+                    seen[identity] = number
+                    good.append((number, parsed, built))
+                    continue
         rejected += 1
         errors.extend(row_errors)
     return good, errors, rejected
@@ -358,17 +454,13 @@ def import_underlyings(
     good, errors, rejected = _validate_rows(
         table,
         validate_underlying_row,
-        lambda r: r.symbol,
+        lambda parsed: _underlying_quote(parsed, as_of=as_of),
+        lambda quote: (quote.symbol, quote.symbol),
         as_of=as_of,
         naive_timezone=naive_timezone,
         what="symbol",
     )
-    quotes = tuple(
-        sorted(
-            (_underlying_quote(parsed, as_of=as_of) for _, parsed in good),
-            key=lambda q: q.symbol,
-        )
-    )
+    quotes = tuple(sorted((quote for _, _, quote in good), key=lambda q: q.symbol))
     warnings = _ignored_warning(table)
     report = ImportReport(
         path=str(table.path),
@@ -397,16 +489,16 @@ def _underlying_quote(parsed: ParsedUnderlyingRow, *, as_of: datetime) -> Underl
 def _ignored_warning(table: _Table) -> tuple[str, ...]:
     if not table.ignored:
         return ()
-    return (f"ignored unknown column(s): {', '.join(table.ignored)}",)
+    return (f"ignored unknown column(s): {_column_list(table.ignored)}",)
 
 
 def _underlyings_from_chain(
-    good: Sequence[tuple[int, ParsedOptionRow]], *, as_of: datetime
+    good: Sequence[tuple[int, ParsedOptionRow, OptionQuote]], *, as_of: datetime
 ) -> tuple[list[UnderlyingQuote], list[str]]:
     first: dict[str, tuple[int, ParsedOptionRow]] = {}
     warnings: list[str] = []
     differing: set[str] = set()
-    for number, parsed in good:
+    for number, parsed, _ in good:
         price = parsed.underlying_price
         if price is None:
             continue
@@ -490,11 +582,15 @@ def import_chain(
     Returns
     -------
     tuple[MarketSnapshot, ImportReport]
-        The snapshot of the good rows (options sorted by underlying, expiry, strike, type;
-        diagnostics filled) and the report of what was read, kept and rejected.
+        The snapshot of the good rows (options sorted by underlying, expiry, strike, type,
+        then settlement, multiplier, style and currency; diagnostics filled) and the report of
+        what was read, kept and rejected (``warnings`` names ignored columns).
 
     Raises
     ------
+    NoRowsImportedError
+        When no option row is good (a header-only file, every row expired or invalid); its
+        ``report`` lists the rejected rows. Nothing is returned, so nothing can be stored.
     ChainImportError
         When a file cannot be imported at all (unknown suffix, missing/ambiguous columns).
 
@@ -505,7 +601,8 @@ def import_chain(
     good, errors, rejected = _validate_rows(
         table,
         validate_option_row,
-        lambda r: r.contract.key,
+        lambda parsed: _option_quote(parsed, as_of=as_of),
+        lambda quote: (contract_identity(quote.contract), describe_contract(quote.contract)),
         as_of=as_of,
         naive_timezone=naive_timezone,
         what="contract",
@@ -521,32 +618,16 @@ def import_chain(
         underlyings, spot_warnings = _underlyings_from_chain(good, as_of=as_of)
         warnings.extend(spot_warnings)
     known = {u.symbol for u in underlyings}
-    without = sorted({p.contract.underlying for _, p in good} - known)
+    without = sorted({p.contract.underlying for _, p, _ in good} - known)
     if without:
         warnings.append(f"no underlying quote for {', '.join(without)}")
     options = tuple(
-        sorted(
-            (_option_quote(parsed, as_of=as_of) for _, parsed in good),
-            key=lambda q: (
-                q.contract.underlying,
-                q.contract.expiry,
-                q.contract.strike,
-                q.contract.right.value,
-            ),
-        )
+        sorted((quote for _, _, quote in good), key=lambda q: contract_identity(q.contract))
     )
-    greeks: dict[str, dict[str, float]] = {
-        parsed.contract.key: dict(parsed.greeks) for _, parsed in good if parsed.greeks
-    }
-    snapshot = MarketSnapshot(
-        as_of=as_of,
-        mode=mode,
-        source=source if source is not None else f"file:{table.path.name}",
-        underlyings=tuple(underlyings),
-        options=options,
-        overrides=overrides if overrides is not None else MarketOverrides(),
-    )
-    snapshot = replace(snapshot, diagnostics=compute_diagnostics(snapshot, stale_after=stale_after))
+    greeks: dict[str, dict[str, float]] = {}
+    for _, parsed, _ in good:
+        if parsed.greeks:
+            greeks.setdefault(parsed.contract.key, dict(parsed.greeks))
     report = ImportReport(
         path=str(table.path),
         rows_read=len(table.rows),
@@ -557,4 +638,29 @@ def import_chain(
         greeks=greeks,
         underlyings=underlying_report,
     )
+    if not options:
+        raise NoRowsImportedError(_no_rows_message(report), report=report)
+    snapshot = MarketSnapshot(
+        as_of=as_of,
+        mode=mode,
+        source=source if source is not None else f"file:{table.path.name}",
+        underlyings=tuple(underlyings),
+        options=options,
+        overrides=overrides if overrides is not None else MarketOverrides(),
+    )
+    snapshot = replace(snapshot, diagnostics=compute_diagnostics(snapshot, stale_after=stale_after))
     return snapshot, report
+
+
+def _no_rows_message(report: ImportReport) -> str:
+    """Why no option row was imported: counts of errors per column and the first few errors."""
+    head = f"{report.path}: no option quote imported, nothing stored"
+    if report.rows_read == 0:
+        return f"{head}: the file has a header but no data rows"
+    by_column = Counter(error.column for error in report.errors)
+    counts = ", ".join(f"{column} {count}" for column, count in by_column.most_common(5))
+    first = "; ".join(str(error) for error in report.errors[:_SUMMARY_ERRORS])
+    return (
+        f"{head}: all {report.rows_read} row(s) rejected (errors by column: {counts}); "
+        f"first: {first}"
+    )

@@ -13,10 +13,20 @@ A cell is *missing* when it is ``None``, an empty or blank string, one of the ma
 ``NA``, ``N/A``, ``NaN``, ``null``, ``None`` (any case), or a float NaN. A missing required
 value is an error; a missing optional value is simply absent.
 
+Storage limits
+--------------
+A row the store would refuse or round is a row error, never a failed import: prices,
+strikes and spots must fit ``NUMERIC(20, 8)`` exactly (at most 8 decimal places, absolute
+value below 1e12: :func:`riskdesk.domain.numbers.check_amount`), the multiplier a 32-bit
+integer (:data:`~riskdesk.domain.market.MAX_MULTIPLIER`), volume and open interest a 64-bit one
+(:data:`~riskdesk.domain.market.MAX_COUNT`), and every float (iv, Greeks) must be finite.
+
 Accepted cell formats
 ---------------------
-* numbers: plain decimals such as ``12``, ``-0.5``, ``1.25``, ``1e-3`` (no thousands
-  separators, no currency signs); Parquet integers, floats and decimals; booleans are refused;
+* numbers: plain ASCII decimals such as ``12``, ``-0.5``, ``1.25``, ``1e-3`` (no thousands
+  separators, no ``1_000``, no non-ASCII digits such as ``\u0661``, no currency signs, no
+  ``inf``), read by :func:`riskdesk.domain.numbers.parse_decimal`; Parquet integers, floats
+  and decimals; booleans are refused;
 * dates: ``YYYY-MM-DD``, ``YYYYMMDD`` or ``MM/DD/YYYY``; Parquet ``date32``, or a timestamp at
   midnight;
 * timestamps: ISO-8601 with an offset or ``Z`` (``2024-06-03T19:59:00Z``); naive values are
@@ -35,15 +45,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from riskdesk.domain import numbers
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
+from riskdesk.domain.market import MAX_COUNT, MAX_MULTIPLIER
 from riskdesk.domain.occ import OccSymbolError, parse_occ
 from riskdesk.domain.timeutil import expiry_datetime, is_trading_day
 
 __all__ = [
+    "CLIP_CHARS",
     "CONTRACT_COLUMNS",
     "GREEK_COLUMNS",
     "MAX_IV",
@@ -54,6 +67,7 @@ __all__ = [
     "ParsedOptionRow",
     "ParsedUnderlyingRow",
     "RowError",
+    "clip",
     "is_missing",
     "parse_date",
     "parse_decimal",
@@ -79,7 +93,15 @@ GREEK_COLUMNS: tuple[str, ...] = ("delta", "gamma", "theta", "vega")
 MAX_IV = 10.0
 """Largest accepted implied vol (a decimal fraction: 0.25 is 25%; 1000% is surely a unit bug)."""
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+CLIP_CHARS = 60
+"""Longest cell text or column name echoed in an error or warning (longer ones are clipped)."""
+
+_MAX_EXPONENT = 300
+"""Numbers whose decimal exponent is beyond +/- this are refused before any arithmetic."""
+
+_WHOLE_LIMIT = Decimal(2) ** 63
+"""Whole-number cells must be below this in absolute value (the widest integer column)."""
+
 _TICKER = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,9}$")
 _RIGHTS = {
     "C": OptionRight.CALL,
@@ -94,13 +116,25 @@ class FieldError(ValueError):
     """One cell broke a rule; the message is the rule (the caller adds row, column, value)."""
 
 
+def clip(text: str, limit: int = CLIP_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, marking a cut with ``...`` and the full length.
+
+    >>> clip("x" * 100, 20)
+    'xxxxxxxxxxxxxxxxx... (100 chars)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 3, 0)]}... ({len(text)} chars)"
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """Why a row was rejected.
 
     ``row`` is the 1-based data row number (the header is not counted: in a CSV with one
     header line, data row ``n`` is line ``n + 1``); ``column`` is the column as named in the
-    file (or a canonical name for rules spanning columns); ``value`` is the raw cell text.
+    file (or a canonical name for rules spanning columns); ``value`` is the raw cell text,
+    clipped to :data:`CLIP_CHARS` characters (see :func:`clip`).
     """
 
     row: int
@@ -213,7 +247,11 @@ def is_missing(value: object) -> bool:
 
 
 def parse_decimal(value: object) -> Decimal:
-    """Parse a finite decimal from a number or plain decimal text; FieldError otherwise.
+    """Parse a finite decimal from a number or plain ASCII decimal text; FieldError otherwise.
+
+    Text goes through :func:`riskdesk.domain.numbers.parse_decimal` (no ``1_000``, no
+    non-ASCII digits, no ``nan``/``inf``); numbers whose exponent is beyond +/-300
+    (``1e999999``) are refused before any arithmetic.
 
     >>> parse_decimal(" 1.25 ")
     Decimal('1.25')
@@ -223,41 +261,61 @@ def parse_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
+        if abs(value) >= 10**_MAX_EXPONENT:
+            raise FieldError(f"number out of range (beyond 1e{_MAX_EXPONENT})")
         result = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise FieldError("must be a finite number")
         result = Decimal(repr(value))
     elif isinstance(value, str):
-        text = value.strip()
-        if not _NUMBER.match(text):
-            raise FieldError("not a number (plain decimal like 12.5 expected)")
         try:
-            result = Decimal(text)
-        except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid text
-            raise FieldError("not a number") from exc
+            result = numbers.parse_decimal(value, field="cell")
+        except numbers.NumberOutOfRangeError as exc:
+            raise FieldError(f"number out of range (beyond 1e+/-{_MAX_EXPONENT})") from exc
+        except ValueError as exc:
+            raise FieldError(
+                "not a number (plain ASCII decimal like 12.5 or -3 expected: no '_', "
+                "thousands separators or non-ASCII digits)"
+            ) from exc
     else:
         raise FieldError(f"must be a number, got {type(value).__name__}")
     if not result.is_finite():
         raise FieldError("must be a finite number")
+    if result and not -_MAX_EXPONENT <= result.adjusted() <= _MAX_EXPONENT:
+        raise FieldError(f"number out of range (beyond 1e+/-{_MAX_EXPONENT})")
     return result
 
 
 def parse_float(value: object) -> float:
     """Parse a finite float from a number or plain decimal text; FieldError otherwise."""
     if isinstance(value, float) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise FieldError("must be a finite number")
-        return value
-    return float(parse_decimal(value))
+        result = value
+    else:
+        result = float(parse_decimal(value))
+    if not math.isfinite(result):
+        raise FieldError("must be a finite number")
+    return result
 
 
 def parse_int(value: object) -> int:
-    """Parse a whole number (``12`` or ``12.0``, never ``12.5``); FieldError otherwise."""
+    """Parse a whole number (``12`` or ``12.0``, never ``12.5``) below 2**63; FieldError otherwise."""
     number = parse_decimal(value)
+    if abs(number) >= _WHOLE_LIMIT:
+        raise FieldError(f"whole number out of range: must be below 2**63 ({_WHOLE_LIMIT})")
     if number != number.to_integral_value():
         raise FieldError("must be a whole number")
     return int(number)
+
+
+def _amount(value: object) -> Decimal:
+    """Parse a price, strike or spot that the store keeps exactly (NUMERIC(20, 8))."""
+    number = parse_decimal(value)
+    try:
+        numbers.check_amount(number, field="number")
+    except ValueError as exc:
+        raise FieldError(str(exc)) from exc
+    return number
 
 
 def parse_date(value: object) -> date:
@@ -367,8 +425,8 @@ class _RowCollector:
         return self.names.get(column, column)
 
     def add(self, column: str, reason: str, value: object = None) -> None:
-        shown = raw_text(self.raw.get(column) if value is None else value)
-        self.errors.append(RowError(self.row, self.name(column), shown, reason))
+        shown = clip(raw_text(self.raw.get(column) if value is None else value))
+        self.errors.append(RowError(self.row, clip(self.name(column)), shown, reason))
 
     def get(self, column: str, parser: Any, *, required: bool = False) -> Any:
         """Return the parsed value; None if missing (an error if required) or invalid (an error)."""
@@ -434,7 +492,7 @@ def validate_option_row(
     occ: OccSymbol | None = c.get("occ_symbol", parse_occ_symbol, required=not use_fields)
     underlying = c.get("underlying", parse_ticker, required=True) if "underlying" in raw else None
     expiry = c.get("expiration", parse_date, required=True) if "expiration" in raw else None
-    strike = c.get("strike", parse_decimal, required=True) if "strike" in raw else None
+    strike = c.get("strike", _amount, required=True) if "strike" in raw else None
     right = (
         c.get("option_type", parse_option_right, required=True) if "option_type" in raw else None
     )
@@ -464,13 +522,15 @@ def validate_option_row(
     multiplier = c.get("multiplier", parse_int)
     if multiplier is not None and multiplier <= 0:
         c.add("multiplier", "multiplier must be > 0")
+    elif multiplier is not None and multiplier > MAX_MULTIPLIER:
+        c.add("multiplier", f"multiplier must be <= {MAX_MULTIPLIER} (a 32-bit integer column)")
     if expiry is not None:
         column = "expiration" if "expiration" in raw else "occ_symbol"
         _check_expiry(c, expiry, settlement, as_of, column=column)
 
-    bid = _non_negative(c, "bid", c.get("bid", parse_decimal))
-    ask = _non_negative(c, "ask", c.get("ask", parse_decimal))
-    mark = _non_negative(c, "mark", c.get("mark", parse_decimal))
+    bid = _non_negative(c, "bid", c.get("bid", _amount))
+    ask = _non_negative(c, "ask", c.get("ask", _amount))
+    mark = _non_negative(c, "mark", c.get("mark", _amount))
     if bid is not None and ask is not None and ask < bid:
         c.add("ask", f"ask < bid ({ask} < {bid})")
     iv = c.get("iv", parse_float)
@@ -491,9 +551,11 @@ def validate_option_row(
     for name, count in (("volume", volume), ("open_interest", open_interest)):
         if count is not None and count < 0:
             c.add(name, f"{name} must be >= 0")
+        elif count is not None and count > MAX_COUNT:
+            c.add(name, f"{name} must be <= {MAX_COUNT} (a 64-bit integer column)")
     quote_time = c.get("quote_time", lambda v: parse_timestamp(v, naive_timezone=naive_timezone))
     _check_quote_time(c, "quote_time", quote_time, as_of)
-    underlying_price = c.get("underlying_price", parse_decimal)
+    underlying_price = c.get("underlying_price", _amount)
     if underlying_price is not None and underlying_price <= 0:
         c.add("underlying_price", "underlying_price must be > 0")
 
@@ -575,10 +637,10 @@ def validate_underlying_row(
     """
     c = _RowCollector(raw, row=row, names=names or {})
     symbol = c.get("symbol", parse_ticker, required=True)
-    spot = c.get("spot", parse_decimal)
-    bid = _non_negative(c, "bid", c.get("bid", parse_decimal))
-    ask = _non_negative(c, "ask", c.get("ask", parse_decimal))
-    last = c.get("last", parse_decimal)
+    spot = c.get("spot", _amount)
+    bid = _non_negative(c, "bid", c.get("bid", _amount))
+    ask = _non_negative(c, "ask", c.get("ask", _amount))
+    last = c.get("last", _amount)
     for name, value in (("spot", spot), ("last", last), ("ask", ask)):
         if value is not None and value <= 0:
             c.add(name, "negative price" if value < 0 else f"{name} must be > 0")
@@ -590,6 +652,13 @@ def validate_underlying_row(
     resolved: Decimal | None = spot
     if resolved is None and bid is not None and ask is not None and not crossed:
         resolved = (bid + ask) / 2
+        if numbers.decimal_places(resolved.normalize()) > numbers.AMOUNT_SCALE:
+            c.add(
+                "spot",
+                f"the mid of bid and ask has more than {numbers.AMOUNT_SCALE} decimal places "
+                "and would be rounded; give the spot",
+                format(resolved, "f"),
+            )
     if resolved is None:
         resolved = last
     if resolved is None and not c.errors:

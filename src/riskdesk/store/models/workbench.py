@@ -172,7 +172,7 @@ class TradeDraft(Base):
     legs: Mapped[list[TradeDraftLeg]] = relationship(
         back_populates="draft",
         cascade="all, delete-orphan",
-        order_by="TradeDraftLeg.created_at",
+        order_by="[TradeDraftLeg.position, TradeDraftLeg.created_at]",
         passive_deletes=True,
     )
 
@@ -212,6 +212,7 @@ class TradeDraftLeg(Base):
     entry_price: Mapped[Decimal | None] = mapped_column(Amount)
     fees: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default=text("0"))
     include_flag: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -247,7 +248,7 @@ class MarketSnapshot(ImmutableRow, Base):
     mode: Mapped[str] = mapped_column(String(16))
     as_of: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
-    source: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(255))
     overrides_json: Mapped[dict[str, Any]] = mapped_column(
         CanonicalJSON(), default=dict, server_default=_EMPTY_OBJECT
     )
@@ -351,16 +352,18 @@ class ScenarioGrid(ImmutableRow, Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class AnalyticsResult(Base):
-    """An evaluation of (trade, snapshot, model config, grid).
+class AnalyticsResult(ImmutableRow, Base):
+    """An evaluation of (trade, snapshot, model config, grid); immutable once written.
 
     ``trade_ref_type``/``trade_ref_id`` point at a draft or a version (no FK: two targets);
     ``trade_hash`` is the content hash of the trade as evaluated, so the evaluation key
     ``(trade, trade_hash, snapshot, model config, grid)`` is unique and a repeat is a cache hit.
-    Seed 000's ``outputs_blob_or_json`` is ``outputs_json`` or ``outputs_blob``.
+    Seed 000's ``outputs_blob_or_json`` is ``outputs_json`` or ``outputs_blob``;
+    ``output_sha256`` is the SHA-256 of ``outputs_blob``, checked on every cache hit.
     """
 
     __tablename__ = "analytics_results"
+    __immutable_key__ = "result_id"
     __table_args__ = (
         check_in("trade_ref_type", "trade_ref_type", ("DRAFT", "VERSION")),
         _hash_check("trade_hash"),
@@ -392,6 +395,7 @@ class AnalyticsResult(Base):
     measures_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
     outputs_json: Mapped[dict[str, Any] | None] = mapped_column(CanonicalJSON())
     outputs_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    output_sha256: Mapped[str | None] = mapped_column(String(64))
     warnings_json: Mapped[list[Any]] = mapped_column(
         JSONType, default=list, server_default=_EMPTY_ARRAY
     )
@@ -423,7 +427,7 @@ class PnlAttributionResult(Base):
     )
     base_state_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
     compare_state_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
-    method: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(64))
     outputs_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
     warnings_json: Mapped[list[Any]] = mapped_column(
         JSONType, default=list, server_default=_EMPTY_ARRAY
