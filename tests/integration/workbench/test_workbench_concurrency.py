@@ -253,3 +253,32 @@ def test_long_evaluation_holds_no_write_lock_so_other_commands_write_meanwhile(
     assert len(outcome) == 1
     assert not outcome[0].cache_hit  # type: ignore[attr-defined]
     assert bench.load_draft(str(other.draft_id)).draft.name.startswith("written")
+
+
+def test_save_snapshot_racing_an_uncommitted_identical_insert_returns_the_winners_row(
+    bench: Workbench, migrated_engine: Engine
+) -> None:
+    import threading
+
+    from riskdesk.store import workbench as repo
+
+    market = generate_market(
+        seed=MARKET["seed"], as_of=AS_OF, symbols=MARKET["symbols"], max_expiry_days=20
+    )
+    repo.prepare_partitions(migrated_engine, snapshot=market)
+    first = bench.db.unit_of_work()
+    first.__enter__()
+    winner, created = repo.save_snapshot(first.session, snapshot=market)  # not committed yet
+    assert created
+    outcome: list[object] = []
+    second = threading.Thread(target=lambda: outcome.append(bench.save_snapshot(market)))
+    second.start()
+    time.sleep(1.0)  # the second writer now waits on the unique key (or SQLite's write lock)
+    first.__exit__(None, None, None)  # commit the first insert
+    second.join(60)
+
+    assert second.is_alive() is False
+    assert len(outcome) == 1
+    assert outcome[0].created is False  # type: ignore[attr-defined]
+    assert outcome[0].snapshot_id == winner.snapshot_id  # type: ignore[attr-defined]
+    assert _count(migrated_engine, m.MarketSnapshot) == 1
