@@ -1,10 +1,11 @@
-"""Workbench analytics (seed 000): evaluate, compare, attribute and revalue trades.
+"""Workbench analytics (seed 000): evaluate, compare, attribute, revalue, diagnose snapshots.
 
 Pure engines over domain objects: no SQL, HTTP or files. The store keys their results by
 the hashes of (trade, snapshot, model config, scenario grid).
 """
 
 from riskdesk.analytics._common import Issue, NonFiniteResultError
+from riskdesk.analytics._results import AttributionJson, ComparisonJson, EvaluationJson
 from riskdesk.analytics.attribution import (
     AttributionResult,
     LegAttribution,
@@ -16,6 +17,7 @@ from riskdesk.analytics.attribution import (
     market_state,
 )
 from riskdesk.analytics.compare import ComparisonResult, compare
+from riskdesk.analytics.diagnostics import snapshot_diagnostics, snapshot_iv_statuses
 from riskdesk.analytics.evaluate import (
     Breakeven,
     EvaluationResult,
@@ -32,11 +34,14 @@ from riskdesk.analytics.revalue import (
 )
 
 __all__ = [
+    "AttributionJson",
     "AttributionResult",
     "BookRevaluation",
     "BookScenarios",
     "Breakeven",
+    "ComparisonJson",
     "ComparisonResult",
+    "EvaluationJson",
     "EvaluationResult",
     "Extremum",
     "Issue",
@@ -54,4 +59,6 @@ __all__ = [
     "evaluate",
     "market_state",
     "revalue_book",
+    "snapshot_diagnostics",
+    "snapshot_iv_statuses",
 ]

@@ -22,30 +22,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from riskdesk.analytics._common import Issue
-from riskdesk.analytics._legs import (
+from riskdesk.analytics._kernels import solve_ivs
+from riskdesk.analytics._market import (
     Dividends,
-    ExcludeFn,
-    PendingLeg,
-    dividend_arrays,
     expiry_instant,
     forward_price,
     quote_price,
-    raw_chain_vols,
     snapshot_dividends,
 )
 from riskdesk.domain.configs import ModelConfig
 from riskdesk.domain.market import MarketSnapshot, OptionQuote
 from riskdesk.domain.timeutil import year_fraction
-from riskdesk.pricing import implied_vol
 from riskdesk.pricing.surface import SliceQuotes, VolSurface, build_surface
 
-__all__ = ["chain_surface", "surface_vols"]
+__all__ = ["chain_surface"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -66,31 +60,18 @@ def _slice_ivs(
     converged) gets NaN and stays out of the fit: a provider IV from another model or forward
     would not be comparable with the solved ones.
     """
-    ivs = np.full(len(chosen), np.nan)
-    groups: dict[tuple[str, str | None], list[int]] = {}
-    for i, q in enumerate(chosen):
-        groups.setdefault(config.model_for(q.contract.style), []).append(i)
-    for (model, engine), idx in groups.items():
-        kwargs: dict[str, Any] = {} if engine is None else {"engine": engine}
-        divs = dividend_arrays([dividends] * len(idx))
-        if divs is not None:
-            kwargs["dividends"] = divs
-        result = implied_vol(
-            model=model,
-            price=np.array([quote_price(chosen[i], config.iv_price_source) for i in idx]),
-            S=spot,
-            K=np.array([float(chosen[i].contract.strike) for i in idx]),
-            T=t,
-            r=rate,
-            q=carry,
-            is_call=np.array([chosen[i].contract.right.is_call for i in idx]),
-            **kwargs,
-        )
-        solved = np.asarray(result.iv, dtype=np.float64).reshape(-1)
-        status = np.asarray(result.status).reshape(-1)
-        for j, i in enumerate(idx):
-            if str(status[j]) == "ok" and math.isfinite(solved[j]) and solved[j] > 0:
-                ivs[i] = solved[j]
+    n = len(chosen)
+    ivs, _ = solve_ivs(
+        [config.model_for(q.contract.style) for q in chosen],
+        price=[quote_price(q, config.iv_price_source) or math.nan for q in chosen],
+        spot=[spot] * n,
+        strike=[float(q.contract.strike) for q in chosen],
+        time_to_expiry=[t] * n,
+        rate=rate,
+        carry=[carry] * n,
+        is_call=[q.contract.right.is_call for q in chosen],
+        dividends=[dividends] * n,
+    )
     return ivs
 
 
@@ -197,75 +178,3 @@ def chain_surface(
     if not slices:
         return None
     return build_surface(slices)
-
-
-def surface_vols(
-    pending: Sequence[PendingLeg],
-    snapshot: MarketSnapshot,
-    config: ModelConfig,
-    rate: float,
-    cache: dict[tuple[Any, ...], Any],
-    warnings: list[Issue],
-    exclude: ExcludeFn,
-) -> list[tuple[float, str] | None]:
-    """Return the surface vol of each pending leg (raw chain IV where there is no surface)."""
-    out: list[tuple[float, str] | None] = [None] * len(pending)
-    raw_needed: list[int] = []
-    reported: set[str] = set()
-    for i, p in enumerate(pending):
-        symbol = p.contract.underlying
-        key = (
-            symbol,
-            config.time_basis.value,
-            config.iv_price_source.value,
-            config.european_model.value,
-            config.american_model.value,
-            config.american_engine.value,
-            config.unknown_style_as.value,
-        )
-        if key not in cache:
-            cache[key] = chain_surface(snapshot, symbol, config, rate, snapshot.as_of)
-        surface: VolSurface | None = cache[key]
-        if surface is None:
-            if symbol not in reported:
-                reported.add(symbol)
-                warnings.append(
-                    Issue(
-                        "surface_unavailable",
-                        f"no usable quote to fit a vol surface for {symbol}; its legs use raw "
-                        "chain IV",
-                    )
-                )
-            raw_needed.append(i)
-            continue
-        if surface.status != "ok" and symbol not in reported:
-            reported.add(symbol)
-            warnings.extend(
-                Issue("surface_fallback", f"{symbol} vol surface falls back to raw chain IV: {r}")
-                for r in surface.diagnostics
-            )
-        t = p.time_to_expiry
-        forward = forward_price(p.spot, rate, p.carry, t, p.dividends)
-        iv = (
-            float(surface.iv_at_strike(float(p.contract.strike), t, forward))
-            if forward > 0
-            else math.nan
-        )
-        if math.isfinite(iv) and iv > 0.0:
-            source = "FITTED_SURFACE" if surface.status == "ok" else "SURFACE_RAW_FALLBACK"
-            out[i] = (iv, source)
-        else:
-            raw_needed.append(i)
-            warnings.append(
-                Issue(
-                    "surface_iv_failed",
-                    f"leg {p.item.ref} ({p.item.leg.label}): the surface gives no vol at strike "
-                    f"{p.contract.strike}; using raw chain IV",
-                    p.item.ref,
-                )
-            )
-    if raw_needed:
-        raw = raw_chain_vols([pending[i] for i in raw_needed], config, rate, warnings, exclude)
-        for i, vol in zip(raw_needed, raw, strict=True):
-            out[i] = vol
-    return out

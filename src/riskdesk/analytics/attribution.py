@@ -56,17 +56,17 @@ from typing import Any
 import numpy as np
 
 from riskdesk.analytics._common import FloatArray, Issue, check_finite_json, iso_utc
-from riskdesk.analytics._legs import (
+from riskdesk.analytics._kernels import dividend_arrays, option_greeks, price_options
+from riskdesk.analytics._legs import resolve_legs
+from riskdesk.analytics._market import (
     Dividends,
     TradeLike,
     ValuedLeg,
-    option_greeks,
-    price_options,
-    resolve_legs,
     stock_dividend_credit,
     trade_identity,
     trade_leg_refs,
 )
+from riskdesk.analytics._results import ATTRIBUTION_SCHEMA, AttributionJson, LegAttribution
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid, TimeBasis
 from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.market import MarketSnapshot
@@ -87,8 +87,6 @@ __all__ = [
     "market_state",
 ]
 
-ATTRIBUTION_SCHEMA = 2
-"""Version of the layout of :meth:`AttributionResult.to_json_dict`."""
 
 TAYLOR_TERMS: tuple[str, ...] = (
     "delta",
@@ -415,35 +413,6 @@ def days_forward_state(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LegAttribution:
-    """Attribution of one leg (position currency)."""
-
-    leg: str
-    label: str
-    base_value: float
-    compare_value: float
-    total: float
-    revaluation_total: float
-    moves: dict[str, float]
-    taylor: dict[str, float]
-    sequential: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every field."""
-        return {
-            "leg": self.leg,
-            "label": self.label,
-            "base_value": self.base_value,
-            "compare_value": self.compare_value,
-            "total": self.total,
-            "revaluation_total": self.revaluation_total,
-            "moves": dict(self.moves),
-            "taylor": dict(self.taylor),
-            "sequential": dict(self.sequential),
-        }
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class AttributionResult:
     """Per-leg and per-trade attribution.
@@ -461,6 +430,15 @@ class AttributionResult:
     errors: tuple[Issue, ...]
 
     method = "taylor2+sequential_full_revaluation"
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """JSON schema of :meth:`to_json_dict` (the ``--json`` output): ``AttributionJson``."""
+        return AttributionJson.model_json_schema()
+
+    def to_model(self) -> AttributionJson:
+        """:meth:`to_json_dict` validated as an ``AttributionJson``."""
+        return AttributionJson.model_validate(self.to_json_dict())
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain-JSON dict; raises :class:`NonFiniteResultError` on NaN/inf.
@@ -693,16 +671,6 @@ def _attribute_legs(
     return rows
 
 
-def _schedule_matrix(schedules: list[Dividends], m: int) -> tuple[FloatArray, FloatArray]:
-    times = np.zeros((len(schedules), m))
-    amounts = np.zeros((len(schedules), m))
-    for i, schedule in enumerate(schedules):
-        for j, (t, a) in enumerate(schedule):
-            times[i, j] = t
-            amounts[i, j] = a
-    return times, amounts
-
-
 def _dividend_grid(
     legs: list[ValuedLeg], after: list[LegState], bump: FloatArray
 ) -> tuple[FloatArray, FloatArray] | None:
@@ -714,10 +682,12 @@ def _dividend_grid(
     base = [leg.dividends for leg in legs]
     compare = [state.dividends for state in after]
     m = max(len(d) for d in base + compare)
-    if m == 0:
+    base_divs = dividend_arrays(base, width=m)
+    after_divs = dividend_arrays(compare, width=m)
+    if base_divs is None or after_divs is None:  # both None together: nobody has dividends
         return None
-    base_t, base_a = _schedule_matrix(base, m)
-    after_t, after_a = _schedule_matrix(compare, m)
+    base_t, base_a = base_divs
+    after_t, after_a = after_divs
     moved = np.array([0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 1.0])[None, :] * bump[:, None]
     times = base_t[:, None, :] - moved[:, :, None]
     amounts = np.repeat(base_a[:, None, :], 7, axis=1)

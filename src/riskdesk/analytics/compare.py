@@ -22,22 +22,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskdesk.analytics._common import Issue, check_finite_json, float_list
-from riskdesk.analytics._legs import TradeLike
-from riskdesk.analytics.evaluate import (
-    POSITION_GREEKS,
+from riskdesk.analytics._grid import build_axes
+from riskdesk.analytics._market import TradeLike
+from riskdesk.analytics._prepare import POSITION_GREEKS, prepare
+from riskdesk.analytics._results import (
+    COMPARISON_SCHEMA,
+    ComparisonJson,
     EvaluationResult,
     Extremum,
-    build_axes,
-    evaluate_on_axes,
-    prepare,
 )
+from riskdesk.analytics.evaluate import evaluate_on_axes
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.market import MarketSnapshot
 
 __all__ = ["COMPARISON_SCHEMA", "ComparisonResult", "compare"]
 
-COMPARISON_SCHEMA = 1
-"""Version of the layout of :meth:`ComparisonResult.to_json_dict`."""
 
 _DOLLAR_GREEKS = ("dollar_delta", "vega", "theta", "rho")
 
@@ -56,6 +55,15 @@ class ComparisonResult:
     comparable: bool
     diff: dict[str, Any]
     warnings: tuple[Issue, ...]
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """JSON schema of :meth:`to_json_dict` (the ``--json`` output): ``ComparisonJson``."""
+        return ComparisonJson.model_json_schema()
+
+    def to_model(self) -> ComparisonJson:
+        """:meth:`to_json_dict` validated as a ``ComparisonJson``."""
+        return ComparisonJson.model_validate(self.to_json_dict())
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain-JSON dict with top-level keys ``schema, comparable, a, b, diff, warnings``.

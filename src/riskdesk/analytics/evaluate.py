@@ -72,43 +72,46 @@ Method
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy.special import ndtr
 
 from riskdesk.analytics._common import (
     FloatArray,
     Issue,
-    check_finite_json,
-    float_list,
     iso_utc,
 )
-from riskdesk.analytics._legs import (
-    GREEK_NAMES,
-    LegResolution,
+from riskdesk.analytics._grid import Axes, build_axes, reference_vols
+from riskdesk.analytics._kernels import GREEK_NAMES, price_options
+from riskdesk.analytics._market import (
     TradeLike,
     ValuedLeg,
-    expiry_instant,
     forward_price,
-    option_greeks,
-    price_options,
-    resolve_legs,
-    scenario_datetime,
     snapshot_hash_cached,
     stock_dividend_credit,
-    times_from,
     trade_identity,
 )
+from riskdesk.analytics._payoff import (
+    BREAKEVEN_GRID_POINTS,
+    breakeven,
+    expiry_breakeven_moves,
+    expiry_extremes,
+    intrinsic,
+    path_spots,
+    probability_of_profit,
+)
+from riskdesk.analytics._prepare import POSITION_GREEKS, Prepared, position_greeks, prepare
+from riskdesk.analytics._results import (
+    EVALUATION_SCHEMA,
+    Breakeven,
+    EvaluationResult,
+    Extremum,
+    LegEvaluation,
+)
 from riskdesk.analytics._roots import sign_change_roots
-from riskdesk.domain.configs import ModelConfig, PricingMode, ScenarioGrid, SpotRangeKind
+from riskdesk.domain.configs import ModelConfig, ScenarioGrid, SpotRangeKind
 from riskdesk.domain.hashing import canonicalize, decimal_str
 from riskdesk.domain.instruments import OptionContract, Stock
 from riskdesk.domain.market import MarketSnapshot
@@ -122,638 +125,6 @@ __all__ = [
     "LegEvaluation",
     "evaluate",
 ]
-
-EVALUATION_SCHEMA = 2
-"""Version of the layout of :meth:`EvaluationResult.to_json_dict`."""
-
-BREAKEVEN_GRID_POINTS = 201
-"""Points of the fine grids on which breakeven sign changes are searched."""
-
-POSITION_GREEKS: tuple[str, ...] = ("delta", "gamma", "vega", "theta", "rho", "dollar_delta")
-"""Keys of position / trade Greeks."""
-
-_NO_HORIZON_YEARS = 30.0 / 365.0
-_FALLBACK_REF_VOL = 0.20
-_EXCHANGE_ZONE = ZoneInfo("America/New_York")
-
-
-@dataclass(frozen=True, slots=True)
-class Breakeven:
-    """A zero of a P/L curve on the common path ``S_u = S0_u * (1 + p / 100)``."""
-
-    spot_move_pct: float
-    spots: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return ``{"spot_move_pct", "spots"}``."""
-        return {"spot_move_pct": self.spot_move_pct, "spots": dict(self.spots)}
-
-
-@dataclass(frozen=True, slots=True)
-class Extremum:
-    """Max profit or max loss at expiry: a value, or ``unbounded`` (value None)."""
-
-    value: float | None
-    unbounded: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return ``{"unbounded", "value"}``."""
-        return {"unbounded": self.unbounded, "value": self.value}
-
-
-@dataclass(frozen=True, slots=True)
-class LegEvaluation:
-    """Per-leg output. Fields after ``status`` are None for legs that were not valued."""
-
-    leg: str
-    label: str
-    instrument: dict[str, Any]
-    quantity: str
-    include: bool
-    status: str
-    underlying: str
-    entry_cost: float
-    fees: float
-    model: str | None = None
-    engine: str | None = None
-    vol: float | None = None
-    vol_source: str | None = None
-    time_to_expiry: float | None = None
-    spot: float | None = None
-    price: float | None = None
-    value: float | None = None
-    pl_open: float | None = None
-    greeks: dict[str, float] | None = None
-    position_greeks: dict[str, float] | None = None
-    model_inputs: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of every field."""
-        return {
-            "leg": self.leg,
-            "label": self.label,
-            "instrument": self.instrument,
-            "quantity": self.quantity,
-            "include": self.include,
-            "status": self.status,
-            "underlying": self.underlying,
-            "entry_cost": self.entry_cost,
-            "fees": self.fees,
-            "model": self.model,
-            "engine": self.engine,
-            "vol": self.vol,
-            "vol_source": self.vol_source,
-            "time_to_expiry": self.time_to_expiry,
-            "spot": self.spot,
-            "price": self.price,
-            "value": self.value,
-            "pl_open": self.pl_open,
-            "greeks": None if self.greeks is None else dict(self.greeks),
-            "position_greeks": None if self.position_greeks is None else dict(self.position_greeks),
-            "model_inputs": None if self.model_inputs is None else dict(self.model_inputs),
-        }
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class EvaluationResult:
-    """Everything :func:`evaluate` computes; arrays are numpy, see the module docstring.
-
-    ``spot_time_pl`` is ``(n_dates, n_spots)``, ``spot_vol_pl`` ``(n_vol_shifts, n_spots)``,
-    ``expiry_pl`` ``(n_spots,)``; ``spots[u]`` is the spot axis of underlying ``u``.
-    ``reference_vols`` / ``horizon_years`` are the trade's own (probability of profit);
-    ``axis_vols`` / ``axis_horizon_years`` size a sigma spot range and may cover two trades
-    (compare shares one set of axes).
-    """
-
-    trade: dict[str, Any]
-    snapshot_hash: str
-    model_config_hash: str
-    scenario_grid_hash: str
-    as_of: datetime
-    underlyings: tuple[str, ...]
-    value: float
-    entry_cost: float
-    fees: float
-    pl_open: float
-    greeks: dict[str, float]
-    greeks_by_underlying: dict[str, dict[str, float]]
-    max_profit: Extremum
-    max_loss: Extremum
-    breakevens_expiry: tuple[Breakeven, ...]
-    breakevens_t0: tuple[Breakeven, ...]
-    probability_of_profit: float | None
-    reference_vols: dict[str, float]
-    horizon_years: float
-    legs: tuple[LegEvaluation, ...]
-    spot_range_kind: str
-    spot_moves: FloatArray
-    spots: dict[str, FloatArray]
-    axis_vols: dict[str, float]
-    axis_horizon_years: float
-    vol_shifts: FloatArray
-    dates: tuple[datetime, ...]
-    date_years: FloatArray
-    spot_time_pl: FloatArray
-    spot_vol_pl: FloatArray
-    expiry_pl: FloatArray
-    warnings: tuple[Issue, ...] = field(default=())
-    errors: tuple[Issue, ...] = field(default=())
-    units: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def valued_leg_count(self) -> int:
-        """Number of legs that were valued (status ``ok``)."""
-        return sum(1 for leg in self.legs if leg.status == "ok")
-
-    @property
-    def nothing_valued(self) -> bool:
-        """True when no leg was valued (every leg expired, excluded or toggled off).
-
-        The figures are then all zero or ``-cost``; callers should report the errors (for
-        included legs that could not be valued: ``no_valued_legs``) and fail.
-        """
-        return self.valued_leg_count == 0
-
-    def measures_dict(self) -> dict[str, Any]:
-        """Scalar measures (the store's ``measures_json``)."""
-        return {
-            "value": self.value,
-            "entry_cost": self.entry_cost,
-            "fees": self.fees,
-            "pl_open": self.pl_open,
-            "greeks": dict(self.greeks),
-            "greeks_by_underlying": {u: dict(g) for u, g in self.greeks_by_underlying.items()},
-            "max_profit": self.max_profit.to_dict(),
-            "max_loss": self.max_loss.to_dict(),
-            "breakevens_expiry": [b.to_dict() for b in self.breakevens_expiry],
-            "breakevens_t0": [b.to_dict() for b in self.breakevens_t0],
-            "probability_of_profit": self.probability_of_profit,
-            "reference_vols": dict(self.reference_vols),
-            "horizon_years": self.horizon_years,
-        }
-
-    def grid_dict(self) -> dict[str, Any]:
-        """Scenario axes."""
-        return {
-            "spot_range_kind": self.spot_range_kind,
-            "spot_moves": float_list(self.spot_moves),
-            "spots": {u: float_list(s) for u, s in self.spots.items()},
-            "axis_vols": dict(self.axis_vols),
-            "axis_horizon_years": self.axis_horizon_years,
-            "vol_shifts": float_list(self.vol_shifts),
-            "dates": [iso_utc(d) for d in self.dates],
-            "dates_local": [d.astimezone(_EXCHANGE_ZONE).isoformat() for d in self.dates],
-            "date_years": float_list(self.date_years),
-            "units": dict(self.units),
-        }
-
-    def curves_dict(self) -> dict[str, Any]:
-        """Scenario P/L arrays as nested lists."""
-        return {
-            "spot_time_pl": float_list(self.spot_time_pl),
-            "spot_vol_pl": float_list(self.spot_vol_pl),
-            "expiry_pl": float_list(self.expiry_pl),
-        }
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """Plain-JSON dict; raises :class:`NonFiniteResultError` if a NaN/inf slipped in.
-
-        Top-level keys: ``schema, inputs, underlyings, measures, legs, grid, curves,
-        warnings, errors``.
-        """
-        out = {
-            "schema": EVALUATION_SCHEMA,
-            "inputs": {
-                "trade": dict(self.trade),
-                "snapshot_hash": self.snapshot_hash,
-                "model_config_hash": self.model_config_hash,
-                "scenario_grid_hash": self.scenario_grid_hash,
-                "as_of": iso_utc(self.as_of),
-            },
-            "underlyings": list(self.underlyings),
-            "measures": self.measures_dict(),
-            "legs": [leg.to_dict() for leg in self.legs],
-            "grid": self.grid_dict(),
-            "curves": self.curves_dict(),
-            "warnings": [w.to_dict() for w in self.warnings],
-            "errors": [e.to_dict() for e in self.errors],
-        }
-        check_finite_json(out)
-        return out
-
-
-# --------------------------------------------------------------------------------------------
-# preparation: legs, Greeks, reference vols
-# --------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Prepared:
-    """A trade resolved against a snapshot, with base Greeks (shared with compare)."""
-
-    trade: TradeLike
-    snapshot: MarketSnapshot
-    config: ModelConfig
-    resolution: LegResolution
-    unit_greeks: dict[str, FloatArray]
-    values: FloatArray
-    last_expiry: datetime | None
-    warnings: list[Issue]
-    errors: list[Issue]
-
-    @property
-    def legs(self) -> list[ValuedLeg]:
-        """Valued legs."""
-        return self.resolution.valued
-
-    @property
-    def underlyings(self) -> tuple[str, ...]:
-        """Sorted underlyings of the valued legs."""
-        return tuple(sorted({leg.underlying for leg in self.legs}))
-
-
-def prepare(trade: TradeLike, snapshot: MarketSnapshot, config: ModelConfig) -> Prepared:
-    """Resolve legs and compute per-unit base Greeks and values."""
-    resolution = resolve_legs(trade, snapshot, config)
-    legs = resolution.valued
-    warnings = list(resolution.warnings)
-    errors = list(resolution.errors)
-    unit = option_greeks(legs, GREEK_NAMES)
-    values = unit["price"].copy()
-    if config.pricing_mode is not PricingMode.MODEL:
-        for i, leg in enumerate(legs):
-            if not leg.is_option:
-                continue
-            if leg.quote_price is not None:
-                values[i] = leg.quote_price
-            else:
-                warnings.append(
-                    Issue(
-                        "no_quote_price",
-                        f"leg {leg.ref} ({leg.leg.label}): the quote has no "
-                        f"{config.pricing_mode.value}; valued with the model instead",
-                        leg.ref,
-                    )
-                )
-    expiries: list[datetime] = []
-    for item in resolution.refs:
-        instrument = item.leg.instrument
-        if isinstance(instrument, OptionContract):
-            try:
-                instant = expiry_instant(instrument.expiry, instrument.settlement)
-            except ValueError:
-                continue
-            if instant > snapshot.as_of:
-                expiries.append(instant)
-    valued_expiries = {leg.expiry for leg in legs if leg.expiry is not None}
-    if len(valued_expiries) > 1:
-        warnings.append(
-            Issue(
-                "multi_expiry",
-                "the trade has several expiries: at-expiry measures (expiry P/L, max profit/"
-                "loss, expiry breakevens, probability of profit) take every leg at intrinsic "
-                "value at the last expiry and ignore the spot path between expiries",
-            )
-        )
-    return Prepared(
-        trade=trade,
-        snapshot=snapshot,
-        config=config,
-        resolution=resolution,
-        unit_greeks=unit,
-        values=values,
-        last_expiry=max(expiries) if expiries else None,
-        warnings=warnings,
-        errors=errors,
-    )
-
-
-def _position_greeks(prep: Prepared) -> dict[str, FloatArray]:
-    legs = prep.legs
-    pos = np.array([leg.position for leg in legs], dtype=np.float64)
-    spot = np.array([leg.spot for leg in legs], dtype=np.float64)
-    theta_scale = 365.0 / prep.config.theta_convention.days_per_year
-    unit = prep.unit_greeks
-    out = {
-        "delta": pos * unit["delta"],
-        "gamma": pos * unit["gamma"],
-        "vega": pos * unit["vega"],
-        "theta": pos * unit["theta"] * theta_scale,
-        "rho": pos * unit["rho"],
-    }
-    out["dollar_delta"] = out["delta"] * spot
-    return out
-
-
-def _reference_vols(preps: Sequence[Prepared], horizon_at: datetime | None) -> dict[str, float]:
-    weights: dict[str, float] = {}
-    weighted: dict[str, float] = {}
-    plain: dict[str, list[float]] = {}
-    for prep in preps:
-        vega = prep.unit_greeks["vega"]
-        for i, leg in enumerate(prep.legs):
-            if not leg.is_option:
-                continue
-            w = abs(leg.position * float(vega[i]))
-            weights[leg.underlying] = weights.get(leg.underlying, 0.0) + w
-            weighted[leg.underlying] = weighted.get(leg.underlying, 0.0) + w * leg.vol
-            plain.setdefault(leg.underlying, []).append(leg.vol)
-    out: dict[str, float] = {}
-    for symbol in sorted(plain):
-        if weights[symbol] > 0.0 and math.isfinite(weighted[symbol]):
-            out[symbol] = weighted[symbol] / weights[symbol]
-        else:
-            out[symbol] = float(np.mean(plain[symbol]))
-    # underlyings without option legs: the chain's provider IV nearest the money
-    if preps:
-        snapshot = preps[0].snapshot
-        for prep in preps:
-            for leg in prep.legs:
-                if leg.underlying not in out:
-                    chain = _chain_atm_vol(snapshot, leg.underlying, leg.spot, horizon_at)
-                    if chain is not None:
-                        out[leg.underlying] = chain
-    return out
-
-
-def _chain_atm_vol(
-    snapshot: MarketSnapshot, symbol: str, spot: float, horizon_at: datetime | None
-) -> float | None:
-    best: tuple[float, float, list[float]] | None = None
-    target = horizon_at or snapshot.as_of
-    for quote in snapshot.options:
-        contract = quote.contract
-        iv = quote.iv
-        if contract.underlying != symbol or iv is None or not math.isfinite(iv) or iv <= 0:
-            continue
-        try:
-            instant = expiry_instant(contract.expiry, contract.settlement)
-        except ValueError:
-            continue
-        if instant <= snapshot.as_of:
-            continue
-        key = (abs((instant - target).total_seconds()), abs(float(contract.strike) - spot))
-        if best is None or key < best[:2]:
-            best = (key[0], key[1], [iv])
-        elif key == best[:2]:
-            best[2].append(iv)
-    return None if best is None else float(np.mean(best[2]))
-
-
-# --------------------------------------------------------------------------------------------
-# axes
-# --------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class Axes:
-    """Scenario axes shared by one or more trades (compare uses one set for A and B)."""
-
-    kind: SpotRangeKind
-    moves: FloatArray
-    base_spots: dict[str, float]
-    multipliers: dict[str, FloatArray]
-    ref_vols: dict[str, float]
-    horizon: float
-    dates: tuple[datetime, ...]
-    taus: FloatArray
-    vol_shifts: FloatArray
-    pct_range: tuple[float, float]
-    warnings: list[Issue]
-    errors: list[Issue]
-
-
-def build_axes(preps: Sequence[Prepared], grid: ScenarioGrid) -> Axes:
-    """Scenario axes for the union of the prepared trades' underlyings and expiries."""
-    snapshot = preps[0].snapshot
-    config = preps[0].config
-    as_of = snapshot.as_of
-    warnings: list[Issue] = []
-    errors: list[Issue] = []
-    base_spots: dict[str, float] = {}
-    for prep in preps:
-        for leg in prep.legs:
-            base_spots.setdefault(leg.underlying, leg.spot)
-    base_spots = dict(sorted(base_spots.items()))
-    last = [p.last_expiry for p in preps if p.last_expiry is not None]
-    last_expiry = max(last) if last else None
-    horizon = float(times_from(as_of, [last_expiry], config)[0]) if last_expiry else 0.0
-    ref_vols = _reference_vols(preps, last_expiry)
-    moves = grid.spot_moves()
-    multipliers: dict[str, FloatArray] = {}
-    for symbol, spot in base_spots.items():
-        if grid.spot_range_kind is SpotRangeKind.PERCENT:
-            multipliers[symbol] = grid.spot_axis(spot) / spot
-            continue
-        vol = ref_vols.get(symbol)
-        years = horizon
-        if vol is None:
-            errors.append(
-                Issue(
-                    "no_reference_vol",
-                    f"no vol for {symbol} to size a sigma spot range (no option leg and no "
-                    f"provider IV in the chain); its axis assumes {_FALLBACK_REF_VOL:.0%} vol",
-                )
-            )
-            vol = _FALLBACK_REF_VOL
-        if not years > 0.0:
-            warnings.append(
-                Issue(
-                    "no_horizon",
-                    "the trade has no option expiry to size a sigma spot range; the horizon "
-                    "is taken as 30 days",
-                )
-            )
-            years = _NO_HORIZON_YEARS
-        multipliers[symbol] = grid.spot_axis(spot, ref_vol=vol, horizon=years) / spot
-    if multipliers:
-        lo = min(float(m[0]) for m in multipliers.values())
-        hi = max(float(m[-1]) for m in multipliers.values())
-    else:
-        lo, hi = 1.0 + grid.spot_min / 100.0, 1.0 + grid.spot_max / 100.0
-    pct_range = (100.0 * (lo - 1.0), 100.0 * (hi - 1.0))
-    dates = _dates(grid, as_of, last_expiry, warnings, errors)
-    taus = times_from(as_of, list(dates), config)
-    if grid.n_dates is not None and last_expiry is not None:
-        taus[-1] = horizon  # exactly "at expiry" for the last-expiring legs
-    return Axes(
-        kind=grid.spot_range_kind,
-        moves=moves,
-        base_spots=base_spots,
-        multipliers=multipliers,
-        ref_vols=ref_vols,
-        horizon=horizon,
-        dates=dates,
-        taus=np.maximum(taus, 0.0),
-        vol_shifts=np.asarray(grid.vol_shifts, dtype=np.float64),
-        pct_range=pct_range,
-        warnings=warnings,
-        errors=errors,
-    )
-
-
-def _dates(
-    grid: ScenarioGrid,
-    as_of: datetime,
-    last_expiry: datetime | None,
-    warnings: list[Issue],
-    errors: list[Issue],
-) -> tuple[datetime, ...]:
-    if grid.n_dates is not None:
-        if last_expiry is None:
-            warnings.append(
-                Issue(
-                    "no_expiry",
-                    "the trade has no unexpired option leg: the spot x time curves have only "
-                    "the evaluation time",
-                )
-            )
-            return (as_of,)
-        n = grid.n_dates
-        span = last_expiry - as_of
-        return (*(as_of + span * (k / (n - 1)) for k in range(n - 1)), last_expiry)
-    resolved = sorted(scenario_datetime(d) for d in grid.dates or ())
-    kept = tuple(d for d in resolved if d >= as_of)
-    if len(kept) < len(resolved):
-        dropped = [iso_utc(d) for d in resolved if d < as_of]
-        errors.append(
-            Issue(
-                "grid_date_before_snapshot",
-                f"grid dates {dropped} are before the snapshot time {iso_utc(as_of)} and were "
-                "dropped; use dates on or after it",
-            )
-        )
-    if not kept:
-        return (as_of,)
-    return kept
-
-
-# --------------------------------------------------------------------------------------------
-# payoff at expiry
-# --------------------------------------------------------------------------------------------
-def _intrinsic(legs: Sequence[ValuedLeg], spots: FloatArray) -> FloatArray:
-    """Per-unit value at expiry of each leg; ``spots`` is ``(n_legs, n_points)``."""
-    strikes = np.array([[leg.strike] for leg in legs], dtype=np.float64)
-    calls = np.array([[leg.is_call] for leg in legs], dtype=bool)
-    options = np.array([[leg.is_option] for leg in legs], dtype=bool)
-    payoff = np.maximum(np.where(calls, spots - strikes, strikes - spots), 0.0)
-    result: FloatArray = np.where(options, payoff, spots)
-    return result
-
-
-def _extremes(legs: Sequence[ValuedLeg], cost: float) -> tuple[Extremum, Extremum]:
-    if not legs:
-        return Extremum(-cost, False), Extremum(-cost, False)
-    best = 0.0
-    worst = 0.0
-    up_unbounded = down_unbounded = False
-    for symbol in sorted({leg.underlying for leg in legs}):
-        group = [leg for leg in legs if leg.underlying == symbol]
-        nodes = np.array([0.0, *sorted({leg.strike for leg in group if leg.is_option})])
-        pos = np.array([[leg.position] for leg in group])
-        values = (pos * _intrinsic(group, np.broadcast_to(nodes, (len(group), nodes.size)))).sum(
-            axis=0
-        )
-        net = sum(
-            (
-                leg.leg.quantity * leg.leg.multiplier
-                for leg in group
-                if not leg.is_option or leg.is_call
-            ),
-            Decimal(0),
-        )
-        if net > 0:
-            up_unbounded = True
-        else:
-            best += float(values.max())
-        if net < 0:
-            down_unbounded = True
-        else:
-            worst += float(values.min())
-    max_profit = Extremum(None, True) if up_unbounded else Extremum(best - cost, False)
-    max_loss = Extremum(None, True) if down_unbounded else Extremum(worst - cost, False)
-    return max_profit, max_loss
-
-
-def _path_spots(legs: Sequence[ValuedLeg], pct: FloatArray) -> FloatArray:
-    spot = np.array([[leg.spot] for leg in legs], dtype=np.float64)
-    result: FloatArray = spot * (1.0 + np.asarray(pct, dtype=np.float64) / 100.0)
-    return result
-
-
-def _expiry_roots(legs: Sequence[ValuedLeg], cost: float) -> list[float]:
-    """Breakevens (percent moves on the common path) of the expiry P/L."""
-    if not legs:
-        return []
-    pos = np.array([[leg.position] for leg in legs], dtype=np.float64)
-
-    def pl(pct: FloatArray) -> FloatArray:
-        total: FloatArray = (pos * _intrinsic(legs, _path_spots(legs, pct))).sum(axis=0) - cost
-        return total
-
-    kinks = sorted({100.0 * (leg.strike / leg.spot - 1.0) for leg in legs if leg.is_option})
-    last = kinks[-1] if kinks else -100.0
-    top = max(last, 0.0) + 100.0
-    slope = sum(leg.position * leg.spot / 100.0 for leg in legs if not leg.is_option or leg.is_call)
-    at_last = float(pl(np.array([last]))[0])
-    if slope != 0.0 and at_last * slope < 0.0:
-        tail = last - at_last / slope
-        top = max(top, tail + abs(tail - last) + 1.0)
-    nodes = np.unique(
-        np.concatenate([[-100.0], kinks, np.linspace(-100.0, top, BREAKEVEN_GRID_POINTS)])
-    )
-    values = pl(nodes)
-    return sign_change_roots(nodes, values, pl)
-
-
-def _pop(
-    legs: Sequence[ValuedLeg],
-    roots: Sequence[float],
-    cost: float,
-    ref_vol: float | None,
-    warnings: list[Issue],
-) -> float | None:
-    symbols = {leg.underlying for leg in legs}
-    options = [leg for leg in legs if leg.is_option]
-    if len(symbols) != 1 or not options or ref_vol is None:
-        reason = (
-            "it needs exactly one underlying"
-            if len(symbols) != 1
-            else "the trade has no valued option leg"
-        )
-        if legs:
-            warnings.append(
-                Issue("pop_unavailable", f"probability of profit not computed: {reason}")
-            )
-        return None
-    horizon_leg = max(options, key=lambda leg: leg.time_to_expiry)
-    t = horizon_leg.time_to_expiry
-    spot = horizon_leg.spot
-    forward = forward_price(spot, horizon_leg.rate, horizon_leg.carry, t, horizon_leg.dividends)
-    sd = ref_vol * math.sqrt(t)
-    pos = np.array([[leg.position] for leg in legs], dtype=np.float64)
-    edges = [0.0] + [spot * (1.0 + p / 100.0) for p in roots] + [math.inf]
-    probability = 0.0
-    for a, b in itertools.pairwise(edges):
-        if not b > a:
-            continue
-        mid = 0.5 * (a + b) if math.isfinite(b) else (a + max(a, spot))
-        spots = np.full((len(legs), 1), mid)
-        value = float((pos * _intrinsic(legs, spots)).sum() - cost)
-        if value > 0.0:
-            probability += _lognormal_cdf(b, forward, sd) - _lognormal_cdf(a, forward, sd)
-    return min(max(probability, 0.0), 1.0)
-
-
-def _lognormal_cdf(x: float, forward: float, sd: float) -> float:
-    if x <= 0.0:
-        return 0.0
-    if not math.isfinite(x):
-        return 1.0
-    return float(ndtr((math.log(x / forward) + 0.5 * sd * sd) / sd))
-
-
-def _breakeven(pct: float, base_spots: dict[str, float]) -> Breakeven:
-    return Breakeven(
-        spot_move_pct=pct,
-        spots={u: s * (1.0 + pct / 100.0) for u, s in base_spots.items()},
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -776,7 +147,7 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
     values = pos * prep.values
     value = float(values.sum())
     pl_open = value - entry_cost - fees
-    position = _position_greeks(prep)
+    position = position_greeks(prep)
     horizon = max((leg.time_to_expiry for leg in legs if leg.is_option), default=0.0)
     # at expiry, long stock has earned the dividends gone ex by the last expiry (short owes)
     expiry_cost = cost - float((pos * _stock_dividends(legs, np.array([horizon]))[:, 0]).sum())
@@ -795,7 +166,7 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         blocks_s = [
             np.broadcast_to(spots[:, None, :], (n, n_vol, n_spot)).reshape(n, -1),
             np.broadcast_to(spots[:, None, :], (n, n_dates, n_spot)).reshape(n, -1),
-            _path_spots(legs, fine),
+            path_spots(legs, fine),
         ]
         blocks_t = [
             np.broadcast_to(ttm[:, None], (n, n_vol * n_spot)),
@@ -832,7 +203,7 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         spot_vol_pl = total[:a].reshape(n_vol, n_spot)
         spot_time_pl = total[a:b].reshape(n_dates, n_spot)
         fine_pl = total[b:]
-        expiry_pl = (pos[:, None] * _intrinsic(legs, spots)).sum(axis=0) - expiry_cost
+        expiry_pl = (pos[:, None] * intrinsic(legs, spots)).sum(axis=0) - expiry_cost
     else:
         spot_vol_pl = np.full((n_vol, n_spot), -cost)
         spot_time_pl = np.full((n_dates, n_spot), -cost)
@@ -840,17 +211,17 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         expiry_pl = np.full(n_spot, -cost)
 
     def t0_pl(pct: FloatArray) -> FloatArray:
-        s = _path_spots(legs, pct)
+        s = path_spots(legs, pct)
         px = price_options(legs, spot=s, time_to_expiry=ttm[:, None], vol=sig[:, None])
         result: FloatArray = (pos[:, None] * px).sum(axis=0) - cost
         return result
 
     t0_roots = sign_change_roots(fine, fine_pl, t0_pl) if legs else []
-    expiry_roots = _expiry_roots(legs, expiry_cost)
-    max_profit, max_loss = _extremes(legs, expiry_cost)
-    own_vols = _reference_vols([prep], prep.last_expiry)
+    expiry_roots = expiry_breakeven_moves(legs, expiry_cost)
+    max_profit, max_loss = expiry_extremes(legs, expiry_cost)
+    own_vols = reference_vols([prep], prep.last_expiry)
     symbol = legs[0].underlying if legs else None
-    pop = _pop(
+    pop = probability_of_profit(
         legs,
         expiry_roots,
         expiry_cost,
@@ -879,8 +250,8 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         greeks_by_underlying=by_underlying,
         max_profit=max_profit,
         max_loss=max_loss,
-        breakevens_expiry=tuple(_breakeven(p, base_spots) for p in expiry_roots),
-        breakevens_t0=tuple(_breakeven(p, base_spots) for p in t0_roots),
+        breakevens_expiry=tuple(breakeven(p, base_spots) for p in expiry_roots),
+        breakevens_t0=tuple(breakeven(p, base_spots) for p in t0_roots),
         probability_of_profit=pop,
         reference_vols=own_vols,
         horizon_years=horizon,

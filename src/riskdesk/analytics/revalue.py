@@ -41,14 +41,10 @@ import numpy as np
 import numpy.typing as npt
 
 from riskdesk.analytics._common import FloatArray
-from riskdesk.analytics._legs import (
-    TradeLike,
-    ValuedLeg,
-    cap_dividends,
-    dividend_arrays,
-    resolve_legs,
-)
-from riskdesk.domain.configs import ModelConfig, ScenarioGrid, TimeBasis
+from riskdesk.analytics._kernels import cap_dividends, dividend_arrays
+from riskdesk.analytics._legs import resolve_legs
+from riskdesk.analytics._market import TradeLike, ValuedLeg
+from riskdesk.domain.configs import EngineName, ModelConfig, PricingModel, ScenarioGrid, TimeBasis
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract
 from riskdesk.domain.market import MarketSnapshot
 from riskdesk.domain.timeutil import year_fraction
@@ -277,7 +273,7 @@ def revalue_book(
             f"spot_shocks has {spot_shocks.shape[1]} columns for {len(book.underlyings)} "
             "underlyings"
         )
-    groups: list[tuple[str, str | None, IntArray]] = []
+    groups: list[tuple[PricingModel, EngineName | None, IntArray]] = []
     for style in (ExerciseStyle.EUROPEAN, ExerciseStyle.AMERICAN):
         mask = book.american if style is ExerciseStyle.AMERICAN else ~book.american
         idx = np.nonzero(mask)[0]

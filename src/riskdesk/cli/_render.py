@@ -205,13 +205,6 @@ def diagnostics_table(diagnostics: dict[str, Any]) -> Table:
     return table
 
 
-def dec(value: Decimal | None) -> str:
-    """A Decimal without storage padding (``529.01000000`` -> ``529.01``)."""
-    if value is None:
-        return "-"
-    return format(value.normalize(), "f")
-
-
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():

@@ -24,24 +24,10 @@ from riskdesk.cli._common import (
     user_errors,
 )
 from riskdesk.cli.workbench import MAX_MINUTES, MAX_SEED
-from riskdesk.domain.configs import ModelConfig, ScenarioGrid
-from riskdesk.domain.instruments import OptionRight
-from riskdesk.domain.trades import TradeDraft
 from riskdesk.reporting.html import ReportSection, write_report
-from riskdesk.store import Database, upgrade_database
-from riskdesk.workbench import Workbench
-from riskdesk.workbench.strategies import (
-    ChainPicker,
-    covered_call,
-    iron_condor,
-    straddle,
-    vertical_spread,
-)
 
 DEMO_AS_OF = "2026-11-20T15:00:00Z"
 """A Friday, 10:00 in New York: SPY/QQQ/IWM dailies still trade (0DTE)."""
-
-DEMO_SYMBOLS = ("SPY", "QQQ", "IWM", "AAPL")
 
 
 def demo_command(
@@ -59,8 +45,9 @@ def demo_command(
     database_url: str | None = DatabaseUrlOption,
 ) -> None:
     """Run the whole workbench flow on the embedded SQLite default and write report.html."""
-    from riskdesk.adapters.simulated import generate_market, simulate_live
     from riskdesk.config import get_settings
+    from riskdesk.store import Database
+    from riskdesk.workbench.demo import DEMO_STEPS, run_demo
 
     seed = parse_whole(seed_text, "--seed", low=0, high=MAX_SEED)
     move_minutes = parse_whole(move_minutes_text, "--move-minutes", low=1, high=MAX_MINUTES)
@@ -70,9 +57,6 @@ def demo_command(
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     db = Database.from_settings(settings, database_url=url)
-    bench = Workbench(db)
-    config = ModelConfig()
-    grid = ScenarioGrid()
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -82,58 +66,23 @@ def demo_command(
     )
     try:
         with progress, user_errors():
-            task = progress.add_task("migrating database", total=10)
-            upgrade_database(db.engine)
-            progress.update(task, advance=1, description="generating synthetic market")
-            market = generate_market(seed=seed, as_of=when, symbols=DEMO_SYMBOLS)
-            progress.update(task, advance=1, description="storing and pinning the snapshot")
-            live = bench.save_snapshot(market, event="market.synthesized")
-            pinned = bench.pin_snapshot(str(live.snapshot_id))
-            snap = pinned.snapshot
+            task = progress.add_task("migrating database", total=DEMO_STEPS)
 
-            progress.update(task, advance=1, description="building trades from the chain")
-            drafts: list[TradeDraft] = [
-                iron_condor(ChainPicker(snap, "SPY"), days=35),
-                covered_call(ChainPicker(snap, "AAPL"), days=30, call=1.05),
-                vertical_spread(
-                    ChainPicker(snap, "QQQ"),
-                    right=OptionRight.PUT,
-                    days=30,
-                    long_moneyness=1.0,
-                    short_moneyness=0.95,
-                    name="QQQ bear put spread",
-                ),
-                straddle(ChainPicker(snap, "SPY"), days=0, name="SPY 0DTE straddle"),
-            ]
-            versions = []
-            for draft in drafts:
-                stored = bench.save_draft(draft)
-                versions.append(bench.commit_draft(str(stored.draft_id)))
-            progress.update(task, advance=1, description="evaluating trades")
-            evaluations = []
-            for version in versions:
-                outcome = bench.evaluate(version.trade_hash, pinned.snapshot_hash, config, grid)
-                evaluations.append((version, outcome))
-                progress.update(task, advance=1)
-            progress.update(task, description="comparing iron condor vs 0DTE straddle")
-            comparison = bench.compare(
-                versions[0].trade_hash, versions[3].trade_hash, pinned.snapshot_hash, config, grid
-            )
-            progress.update(task, advance=1, description="simulating an intraday move")
-            *_, later = simulate_live(
-                seed=seed, start=when, steps=2, step_minutes=move_minutes, symbols=DEMO_SYMBOLS
-            )
-            moved = bench.save_snapshot(later, event="market.synthesized")
-            _, attribution = bench.attribute(
-                versions[0].trade_hash,
-                pinned.snapshot_hash,
-                config,
-                compare_ref=moved.snapshot_hash,
-            )
-            progress.update(task, advance=1, description="writing report")
+            def step(description: str | None, advance: int) -> None:
+                if description is None:
+                    progress.update(task, advance=advance)
+                else:
+                    progress.update(task, advance=advance, description=description)
+
+            run = run_demo(db, seed=seed, as_of=when, move_minutes=move_minutes, progress=step)
     finally:
         db.dispose()
 
+    snap = run.snapshot
+    pinned = run.pinned
+    evaluations = run.evaluations
+    comparison = run.comparison
+    attribution = run.attribution
     console.print(Rule("riskdesk demo"))
     console.print(
         _render.snapshot_table(

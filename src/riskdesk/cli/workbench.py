@@ -37,8 +37,10 @@ from riskdesk.cli._common import (
 from riskdesk.domain.instruments import Instrument, OptionContract, Stock
 from riskdesk.domain.market import MarketOverrides, MarketSnapshot, SnapshotMode
 from riskdesk.domain.occ import parse_occ
+from riskdesk.domain.sources import MarketSource
 from riskdesk.domain.trades import TradeDraft
 from riskdesk.workbench import SnapshotRef, Workbench
+from riskdesk.workbench.snapshots import take_snapshot
 
 market_app = typer.Typer(
     no_args_is_help=True, help="Market data: synthetic generator, file import."
@@ -160,17 +162,44 @@ def _progress() -> Progress:
     )
 
 
-def _synthetic(
-    seed: int, when: datetime, names: list[str] | None, max_days: int, mode: SnapshotMode
+def _take(
+    source: MarketSource,
+    description: str,
+    *,
+    mode: SnapshotMode = SnapshotMode.LIVE,
+    rate: float | None = None,
+    div: dict[str, float] | None = None,
+    borrow: dict[str, float] | None = None,
 ) -> MarketSnapshot:
-    from riskdesk.adapters.simulated import generate_market
-
+    """Take a snapshot of ``source`` (overrides merged) under a spinner."""
     with _progress() as progress, user_errors():
-        progress.add_task(f"generating synthetic market (seed {seed}, {when:%Y-%m-%d %H:%M}Z)")
-        return generate_market(
-            seed=seed, as_of=when, symbols=names, max_expiry_days=max_days, mode=mode
-        )
+        progress.add_task(description)
+        return take_snapshot(source, mode=mode, rate=rate, dividend_yield=div, borrow_rate=borrow)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _synthetic(
+    seed: int,
+    when: datetime,
+    names: list[str] | None,
+    max_days: int,
+    mode: SnapshotMode,
+    **overrides: Any,
+) -> MarketSnapshot:
+    from riskdesk.adapters.simulated.market import SyntheticSource
+
+    source = SyntheticSource(
+        seed=seed,
+        max_expiry_days=max_days,
+        as_of=when,
+        symbols=None if names is None else tuple(names),
+    )
+    return _take(
+        source,
+        f"generating synthetic market (seed {seed}, {when:%Y-%m-%d %H:%M}Z)",
+        mode=mode,
+        **overrides,
+    )
 
 
 def _symbols(text: str | None) -> list[str] | None:
@@ -193,25 +222,6 @@ def _synth_inputs(
     )
 
 
-def _with_overrides(
-    snapshot: MarketSnapshot,
-    rate: float | None,
-    div: dict[str, float],
-    borrow: dict[str, float],
-) -> MarketSnapshot:
-    if rate is None and not div and not borrow:
-        return snapshot
-    base = snapshot.overrides
-    with user_errors():
-        overrides = MarketOverrides(
-            rate=base.rate if rate is None else rate,
-            dividend_yield={**base.dividend_yield, **div},
-            borrow_rate={**base.borrow_rate, **borrow},
-            dividends=base.dividends,
-        )
-    return dataclasses.replace(snapshot, overrides=overrides)
-
-
 def _store(
     db_url: str | None,
     snapshot: MarketSnapshot,
@@ -224,6 +234,18 @@ def _store(
     with open_db(db_url) as db, user_errors(), _progress() as progress:
         progress.add_task(f"storing {len(snapshot.options):,} option quotes")
         ref = Workbench(db).save_snapshot(snapshot, event=event)
+    _show_stored(ref, json_out, emit_json=emit_json, extra=extra)
+    return ref
+
+
+def _show_stored(
+    ref: SnapshotRef,
+    json_out: bool,
+    *,
+    emit_json: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    snapshot = ref.snapshot
     if json_out:
         if emit_json:
             print_json(
@@ -243,7 +265,6 @@ def _store(
         )
         if not ref.created:
             console.print("[dim]identical snapshot already stored: reused[/]")
-    return ref
 
 
 def regenerate_command(seed: int, when: datetime, names: list[str] | None, max_days: int) -> str:
@@ -304,7 +325,9 @@ def market_import(
         None, exists=True, dir_okay=False, help="Underlying quotes CSV/Parquet."
     ),
     as_of: str | None = typer.Option(None, "--as-of", help="Snapshot time, ISO-8601 with zone."),
-    source: str | None = typer.Option(None, help="Provider name recorded on the snapshot."),
+    source_name: str | None = typer.Option(
+        None, "--source", help="Provider name recorded on the snapshot."
+    ),
     rate: str = typer.Option(
         "0", "--rate", metavar="DECIMAL", help="Risk-free rate (continuous, decimal: 0.05 = 5%)."
     ),
@@ -315,30 +338,28 @@ def market_import(
 
     A file of which no row can be imported stores nothing and exits 1.
     """
-    from riskdesk.adapters.files import NoRowsImportedError, import_chain
+    from riskdesk.adapters.files import NoRowsImportedError
+    from riskdesk.adapters.files.chains import ChainFileSource
 
     overrides = MarketOverrides(rate=parse_rate(rate, "--rate"))
     with user_errors():
+        source = ChainFileSource(
+            chain,
+            as_of=parse_as_of(as_of),
+            underlyings_path=underlyings,
+            source=source_name,
+            overrides=overrides,
+        )
         try:
-            snapshot, report = import_chain(
-                chain,
-                as_of=parse_as_of(as_of),
-                underlyings_path=underlyings,
-                source=source,
-                overrides=overrides,
-                mode=SnapshotMode.LIVE,
-            )
+            snapshot = take_snapshot(source, mode=SnapshotMode.LIVE)
         except NoRowsImportedError as exc:
             if not json_out:  # show why every row was rejected, then the one-line error
                 _print_import_report(exc.report)
             raise
+    report = source.report
+    assert report is not None  # set by every successful snapshot()
     if not json_out:
         _print_import_report(report)
-    if report.rows_ok == 0 or not snapshot.options:
-        fail(
-            f"{chain}: no row could be imported ({report.rows_read:,} read, "
-            f"{report.rows_rejected:,} rejected); nothing was stored"
-        )
     ref = _store(database_url, snapshot, json_out, "market.imported", emit_json=False)
     if json_out:
         print_json(
@@ -401,8 +422,8 @@ def snapshot_create(
     rate_value = None if rate is None else parse_rate(rate, "--rate")
     dividends = parse_symbol_map(div_yield, "--div-yield")
     borrows = parse_symbol_map(borrow, "--borrow")
-    snapshot = _with_overrides(
-        _synthetic(seed_n, when, names, days, mode), rate_value, dividends, borrows
+    snapshot = _synthetic(
+        seed_n, when, names, days, mode, rate=rate_value, div=dividends, borrow=borrows
     )
     _store(database_url, snapshot, json_out, "snapshot.created")
 
@@ -423,41 +444,16 @@ def snapshot_refresh(
     json_out: bool = JsonOption,
 ) -> None:
     """Refresh a LIVE synthetic snapshot: re-mark it ``--minutes`` later along its path."""
-    from riskdesk.adapters.simulated import SOURCE, generate_market, simulate_live
-
     minutes = parse_whole(minutes_text, "--minutes", low=1, high=MAX_MINUTES)
     seed = parse_whole(seed_text, "--seed", low=0, high=MAX_SEED)
     max_days = parse_whole(max_days_text, "--max-days", low=1, high=MAX_DAYS)
-    with open_db(database_url) as db, user_errors():
-        base = Workbench(db).load_snapshot(ref).snapshot
-    if base.mode is not SnapshotMode.LIVE:
-        fail("a PINNED snapshot never changes: refresh the LIVE snapshot it was pinned from")
-    if base.source != SOURCE:
-        fail(f"snapshot source is {base.source!r}: refresh it by importing a newer file")
-    symbols = [u.symbol for u in base.underlyings]
-    with _progress() as progress, user_errors():
-        progress.add_task(f"re-marking {len(base.options):,} quotes {minutes} minutes later")
-        regenerated = generate_market(
-            seed=seed, as_of=base.as_of, symbols=symbols, max_expiry_days=max_days
-        )
-        # the user's rate/dividend/borrow overrides are part of the snapshot: keep them
-        regenerated = dataclasses.replace(regenerated, overrides=base.overrides)
-        if regenerated.snapshot_hash != base.snapshot_hash:
-            fail(
-                f"snapshot was not generated with --seed {seed} --max-days {max_days} at "
-                f"{base.as_of:%Y-%m-%dT%H:%MZ} (a refreshed snapshot refreshes from the one "
-                "its path started at); pass the values it was created with"
-            )
-        *_, later = simulate_live(
-            seed=seed,
-            start=base.as_of,
-            steps=2,
-            step_minutes=minutes,
-            symbols=symbols,
-            max_expiry_days=max_days,
-        )
-        later = dataclasses.replace(later, overrides=base.overrides)
-    _store(database_url, later, json_out, "snapshot.refreshed")
+    from riskdesk.adapters.simulated.market import SyntheticSource
+
+    source = SyntheticSource(seed=seed, max_expiry_days=max_days)
+    with open_db(database_url) as db, user_errors(), _progress() as progress:
+        progress.add_task(f"re-marking the snapshot {minutes} minutes later")
+        refreshed = Workbench(db).refresh_snapshot(ref, source, minutes=minutes)
+    _show_stored(refreshed, json_out)
 
 
 @snapshot_app.command("pin")
@@ -534,14 +530,12 @@ def snapshot_list(
     json_out: bool = JsonOption,
 ) -> None:
     """List stored snapshots."""
-    from riskdesk.store import workbench as repo
-
     limit = parse_whole(limit_text, "--limit", low=1, high=100_000)
-    with open_db(database_url) as db, db.unit_of_work() as uow:
-        rows = [
-            (r.snapshot_id, r.snapshot_hash, r.mode, r.as_of, r.source, r.symbol)
-            for r in repo.list_snapshots(uow.session, limit=limit)
-        ]
+    with open_db(database_url) as db, user_errors():
+        summaries = Workbench(db).list_snapshots(limit=limit)
+    rows = [
+        (r.snapshot_id, r.snapshot_hash, r.mode, r.as_of, r.source, r.symbol) for r in summaries
+    ]
     if json_out:
         print_json(
             [
@@ -633,40 +627,20 @@ def trade_add_leg(
         fail(f"--qty {qty.strip()} is not a whole number: option legs trade whole contracts")
     fee = parse_amount(fees, "--fees", minimum=Decimal(0))
     entry_given = None if price is None else parse_amount(price, "--price", minimum=Decimal(0))
+    if entry_given is None and snapshot is None:
+        fail("give --price, or --snapshot to take the bid/ask from a snapshot")
     with open_db(database_url) as db, user_errors():
-        bench = Workbench(db)
-        if entry_given is not None:
-            entry = entry_given
-        elif snapshot is not None:
-            entry = _entry_from_snapshot(
-                bench.load_snapshot(snapshot).snapshot, instrument, quantity
-            )
-        else:
-            fail("give --price, or --snapshot to take the bid/ask from a snapshot")
-        ref, leg_id = bench.edit_draft(
+        ref, leg_id = Workbench(db).add_leg(
             draft,
-            lambda d: d.add_leg(instrument, quantity=quantity, entry_price=entry, fees=fee),
-            event="trade_draft.leg_added",
+            instrument,
+            quantity=quantity,
+            fees=fee,
+            price=entry_given,
+            snapshot_ref=snapshot,
         )
     if not json_out:
         console.print(f"added leg {leg_id}")
     _show_draft(str(ref.draft_id), ref.rev, ref.draft, json_out)
-
-
-def _entry_from_snapshot(
-    snap: MarketSnapshot, instrument: Instrument, quantity: Decimal
-) -> Decimal:
-    if isinstance(instrument, Stock):
-        und = snap.underlying(instrument.symbol)
-        side = und.ask if quantity > 0 else und.bid
-        return side if side is not None else und.spot
-    quote = snap.option_quote(instrument)
-    if quote is None:
-        fail(f"snapshot has no quote for {instrument.key}")
-    side = quote.ask if quantity > 0 else quote.bid
-    if side is None:
-        fail(f"{instrument.key} has no {'ask' if quantity > 0 else 'bid'} in the snapshot")
-    return side
 
 
 @trade_app.command("toggle-leg")
@@ -678,9 +652,7 @@ def trade_toggle_leg(
 ) -> None:
     """Include or exclude a leg (it stays in the draft)."""
     with open_db(database_url) as db, user_errors():
-        ref, _ = Workbench(db).edit_draft(
-            draft, lambda d: d.toggle_leg(_leg_id(d, leg)), event="trade_draft.leg_toggled"
-        )
+        ref = Workbench(db).toggle_leg(draft, leg)
     _show_draft(str(ref.draft_id), ref.rev, ref.draft, json_out)
 
 
@@ -693,19 +665,8 @@ def trade_remove_leg(
 ) -> None:
     """Remove a leg from a draft."""
     with open_db(database_url) as db, user_errors():
-        ref, _ = Workbench(db).edit_draft(
-            draft, lambda d: d.remove_leg(_leg_id(d, leg)), event="trade_draft.leg_removed"
-        )
+        ref = Workbench(db).remove_leg(draft, leg)
     _show_draft(str(ref.draft_id), ref.rev, ref.draft, json_out)
-
-
-def _leg_id(draft: TradeDraft, prefix: str) -> str:
-    matches = [d.leg_id for d in draft.legs if d.leg_id.startswith(prefix.lower())]
-    if len(matches) != 1:
-        raise LookupError(
-            f"leg {prefix!r} matches {len(matches)} legs of draft {draft.name!r}; give more characters"
-        )
-    return matches[0]
 
 
 @trade_app.command("commit")

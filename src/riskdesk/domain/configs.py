@@ -38,7 +38,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -49,10 +49,13 @@ from riskdesk.domain.instruments import ExerciseStyle
 __all__ = [
     "AmericanEngine",
     "AmericanModel",
+    "EngineName",
     "EuropeanModel",
     "ModelConfig",
+    "ModelKey",
     "PriceSource",
     "PricingMode",
+    "PricingModel",
     "ScenarioGrid",
     "SpotRangeKind",
     "ThetaConvention",
@@ -61,6 +64,18 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+PricingModel: TypeAlias = Literal["bsm", "american"]
+"""Model names of the :mod:`riskdesk.pricing` API an option is priced with."""
+
+EngineName: TypeAlias = Literal["bjerksund_stensland_2002", "high_accuracy"]
+"""Engine names of the ``american`` model (the values of :class:`AmericanEngine`)."""
+
+ModelKey: TypeAlias = tuple[PricingModel, EngineName | None]
+"""``(model, engine)`` of one pricing-API call; the engine is None for ``bsm``."""
+
+DayCount: TypeAlias = Literal["ACT/365F"]
+"""Day counts of :attr:`ModelConfig.day_count` (ACT/365F only)."""
 
 
 class EuropeanModel(enum.StrEnum):
@@ -161,6 +176,13 @@ class SpotRangeKind(enum.StrEnum):
     SIGMA = "SIGMA"
 
 
+_MODELS: dict[str, PricingModel] = {"bsm": "bsm", "american": "american"}
+_ENGINES: dict[str, EngineName] = {
+    "bjerksund_stensland_2002": "bjerksund_stensland_2002",
+    "high_accuracy": "high_accuracy",
+}
+
+
 def _enum(cls: type[enum.StrEnum], name: str, value: Any) -> Any:
     try:
         return cls(value)
@@ -198,7 +220,7 @@ class ModelConfig:
     american_engine: AmericanEngine = AmericanEngine.BJERKSUND_STENSLAND_2002
     unknown_style_as: ExerciseStyle = ExerciseStyle.AMERICAN
     vol_source: VolSource = VolSource.MID_IV
-    day_count: str = "ACT/365F"
+    day_count: DayCount = "ACT/365F"
     time_basis: TimeBasis = TimeBasis.CALENDAR
     theta_convention: ThetaConvention = ThetaConvention.CALENDAR_DAY
     iv_price_source: PriceSource = PriceSource.MID
@@ -229,13 +251,13 @@ class ModelConfig:
         """Return the style used for pricing (``UNKNOWN`` mapped to :attr:`unknown_style_as`)."""
         return self.unknown_style_as if style is ExerciseStyle.UNKNOWN else style
 
-    def model_for(self, style: ExerciseStyle) -> tuple[str, str | None]:
+    def model_for(self, style: ExerciseStyle) -> ModelKey:
         """``(model, engine)`` of the pricing API for an option of exercise ``style``."""
         if self.resolved_style(style) is ExerciseStyle.EUROPEAN:
-            return self.european_model.value, None
+            return _MODELS[self.european_model.value], None
         if self.american_model is AmericanModel.AMERICAN:
-            return AmericanModel.AMERICAN.value, self.american_engine.value
-        return AmericanModel.BSM.value, None
+            return "american", _ENGINES[self.american_engine.value]
+        return "bsm", None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (enum values) for hashing and storage as ``config_json``."""

@@ -1,4 +1,4 @@
-"""Market snapshot diagnostics: how far the quotes can be trusted.
+"""Market snapshot diagnostics: how far the quotes can be trusted (pure counting).
 
 :func:`compute_diagnostics` counts, over the option quotes of a snapshot (and per
 underlying):
@@ -11,17 +11,20 @@ underlying):
 * ``wide_spread``: ``ask - bid > max(wide_spread_abs, wide_spread_rel * mid)``;
 * ``expired``: expiry instant at or before ``as_of``;
 * ``missing_underlying``: no quote for the option's underlying in the snapshot;
-* ``iv_status``: the implied vol of every quote that has a price (the mid, or the mark when the
-  quote is one-sided or crossed), an underlying and time left, solved with
-  :func:`riskdesk.pricing.implied_vol`, counted by status name (``ok``, ``below_intrinsic``,
-  ``above_upper_bound``, ``no_time_value``, ``invalid_input``, ``not_converged``);
-  ``iv_skipped`` counts the quotes that could not be tried.
+* ``iv_status``: how the implied vol of every quote that has a price (the mid, or the mark
+  when the quote is one-sided or crossed), an underlying and time left solved, counted by
+  status name (``ok``, ``below_intrinsic``, ``above_upper_bound``, ``no_time_value``,
+  ``invalid_input``, ``not_converged``); ``iv_skipped`` counts the quotes that could not be
+  tried.
 
-American (and UNKNOWN-style) contracts use the American model with the Bjerksund-Stensland 2002
-engine, European ones Black-Scholes-Merton; r is ``overrides.rate``, q is
-``overrides.carry_yield(symbol)`` and discrete dividends enter as ``(times, amounts)`` with the
-ex-dividend instant at 09:30 New York on the ex-date. T is ACT/365F from ``as_of`` to
-:func:`~riskdesk.domain.timeutil.expiry_datetime`.
+This module holds no solver: :func:`iv_batches` lists the quotes to solve (pure selection)
+and the caller passes the solved status counts in as ``iv_status``;
+:func:`riskdesk.analytics.snapshot_diagnostics` does both. American (and UNKNOWN-style)
+quotes are batched apart from European ones, since they solve with another model.
+
+Discrete dividends go ex at 09:30 New York on the ex-date (:func:`ex_dividend_datetime`);
+:func:`dividend_schedule` is the one builder of a symbol's future dividends used by the
+analytics and the simulated market alike.
 
 The result is a plain JSON-able dict, meant for
 ``dataclasses.replace(snapshot, diagnostics=...)``; it never enters the snapshot hash.
@@ -29,9 +32,10 @@ The result is a plain JSON-able dict, meant for
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,17 +46,20 @@ import numpy.typing as npt
 
 from riskdesk.domain.instruments import ExerciseStyle
 from riskdesk.domain.market import MarketOverrides, MarketSnapshot
-from riskdesk.domain.timeutil import SECONDS_PER_YEAR, expiry_datetime, year_fractions
-from riskdesk.pricing import implied_vol
+from riskdesk.domain.timeutil import DayCountBasis, expiry_datetime, year_fractions
 
 __all__ = [
     "DEFAULT_STALE_AFTER",
     "DEFAULT_WIDE_SPREAD_ABS",
     "DEFAULT_WIDE_SPREAD_REL",
     "IV_STATUSES",
+    "DividendSchedule",
+    "IvBatch",
     "compute_diagnostics",
     "dividend_inputs",
+    "dividend_schedule",
     "ex_dividend_datetime",
+    "iv_batches",
 ]
 
 DEFAULT_STALE_AFTER = timedelta(minutes=15)
@@ -74,9 +81,11 @@ IV_STATUSES: tuple[str, ...] = (
 )
 """Status names of :func:`riskdesk.pricing.implied_vol`, always all present in ``iv_status``."""
 
+DividendSchedule = tuple[tuple[float, float], ...]
+"""Discrete dividends as ``((years from valuation, cash amount), ...)``, times > 0, sorted."""
+
 _NEW_YORK = ZoneInfo("America/New_York")
 _EX_DIVIDEND_TIME = time(9, 30)
-_AMERICAN_ENGINE = "bjerksund_stensland_2002"
 _COUNTS = (
     "options",
     "crossed",
@@ -95,85 +104,107 @@ def ex_dividend_datetime(ex_date: date) -> datetime:
     return datetime.combine(ex_date, _EX_DIVIDEND_TIME, tzinfo=_NEW_YORK)
 
 
+def dividend_schedule(
+    overrides: MarketOverrides,
+    symbol: str,
+    *,
+    as_of: datetime,
+    basis: DayCountBasis = "calendar",
+) -> DividendSchedule:
+    """Discrete dividends of ``symbol`` still to go ex after ``as_of``, sorted by time.
+
+    Parameters
+    ----------
+    overrides : MarketOverrides
+        Holds the cash dividends per symbol.
+    symbol : str
+        Underlying symbol.
+    as_of : datetime
+        Valuation instant (timezone-aware) the times are measured from.
+    basis : {"calendar", "trading"}
+        Year-fraction basis of :func:`~riskdesk.domain.timeutil.year_fractions`
+        (``calendar`` is ACT/365F).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(years from as_of to ex_dividend_datetime, cash amount per share)`` for every
+        dividend with a finite positive amount whose ex instant is after ``as_of``; empty
+        when there is none.
+
+    """
+    dividends = [
+        (ex_dividend_datetime(d.ex_date), float(d.amount))
+        for d in overrides.dividends.get(symbol, ())
+    ]
+    live = sorted((ex, a) for ex, a in dividends if math.isfinite(a) and a > 0.0 and ex > as_of)
+    if not live:
+        return ()
+    times = year_fractions(as_of, [ex for ex, _ in live], basis=basis)
+    return tuple((float(t), a) for t, (_, a) in zip(times, live, strict=True))
+
+
 def dividend_inputs(
     overrides: MarketOverrides, symbol: str, *, as_of: datetime
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
     """Discrete dividends of ``symbol`` still ahead of ``as_of`` as ``(times, amounts)``.
 
-    Times are ACT/365F years from ``as_of`` to :func:`ex_dividend_datetime`; amounts are cash
-    per share. None when the symbol has no future discrete dividend.
+    The arrays of :func:`dividend_schedule` (ACT/365F times): times in years from ``as_of``
+    to :func:`ex_dividend_datetime`, amounts in cash per share. None when the symbol has no
+    future discrete dividend.
     """
-    future = [
-        d for d in overrides.dividends.get(symbol, ()) if ex_dividend_datetime(d.ex_date) > as_of
-    ]
-    if not future:
+    schedule = dividend_schedule(overrides, symbol, as_of=as_of)
+    if not schedule:
         return None
-    future.sort(key=lambda d: d.ex_date)
-    times = year_fractions(as_of, [ex_dividend_datetime(d.ex_date) for d in future])
-    amounts = np.array([float(d.amount) for d in future], dtype=np.float64)
+    times = np.array([t for t, _ in schedule], dtype=np.float64)
+    amounts = np.array([a for _, a in schedule], dtype=np.float64)
     return times, amounts
 
 
 @dataclass(slots=True)
-class _IvBatch:
-    """Option quotes of one underlying and one model, to solve in one vectorized call."""
+class IvBatch:
+    """Option quotes of one underlying and one exercise family, to solve in one call.
 
-    prices: list[float]
-    strikes: list[float]
-    times: list[float]
-    calls: list[bool]
+    ``american`` is True for American and UNKNOWN-style quotes (priced with the American
+    model), False for European ones. ``seconds`` is the time to expiry in seconds from the
+    snapshot's ``as_of``; ``prices`` are the quote mids (mark when one-sided or crossed).
+    """
+
+    symbol: str
+    american: bool
+    prices: list[float] = field(default_factory=list)
+    strikes: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    calls: list[bool] = field(default_factory=list)
 
 
-def compute_diagnostics(
+IvStatusCounts = Mapping[str, Mapping[str, int]]
+"""Solved IV status counts per underlying symbol: ``{symbol: {status: count}}``."""
+
+
+@dataclass(slots=True)
+class _Scan:
+    per: dict[str, dict[str, int]]
+    batches: dict[tuple[str, bool], IvBatch]
+    stale_underlyings: int
+
+
+def _scan(
     snapshot: MarketSnapshot,
     *,
-    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
-    wide_spread_rel: float = DEFAULT_WIDE_SPREAD_REL,
-    wide_spread_abs: Decimal = DEFAULT_WIDE_SPREAD_ABS,
-) -> dict[str, Any]:
-    """Quote-quality counts of ``snapshot`` (see the module docstring for each count).
-
-    Parameters
-    ----------
-    snapshot : MarketSnapshot
-        The market to inspect.
-    stale_after : timedelta or None
-        Age beyond which a quote is stale; None disables the stale counts (end-of-day data).
-    wide_spread_rel, wide_spread_abs : float, Decimal
-        A spread is wide when ``ask - bid > max(wide_spread_abs, wide_spread_rel * mid)``.
-
-    Returns
-    -------
-    dict
-        JSON-able: the thresholds used, totals, ``iv_status`` counts and ``by_underlying``
-        (the same counts per underlying symbol).
-
-    Examples
-    --------
-    >>> from datetime import UTC, datetime
-    >>> from riskdesk.domain.market import MarketSnapshot, SnapshotMode
-    >>> empty = MarketSnapshot(as_of=datetime(2024, 6, 3, 15, tzinfo=UTC),
-    ...                        mode=SnapshotMode.LIVE, source="doc", underlyings=(), options=())
-    >>> compute_diagnostics(empty)["crossed"]
-    0
-
-    """
-    if stale_after is not None and stale_after < timedelta(0):
-        raise ValueError(f"stale_after must be >= 0 or None, got {stale_after}")
-    if wide_spread_rel < 0 or wide_spread_abs < 0:
-        raise ValueError("wide_spread_rel and wide_spread_abs must be >= 0")
+    cutoff: datetime | None,
+    wide_spread_rel: Decimal,
+    wide_spread_abs: Decimal,
+) -> _Scan:
+    """One pass over the quotes: the counts and the IV batches (no solving)."""
     as_of = snapshot.as_of
-    cutoff = as_of - stale_after if stale_after is not None else None
-    rel = Decimal(repr(float(wide_spread_rel)))
-    spots = {u.symbol: u for u in snapshot.underlyings}
+    spots = {u.symbol for u in snapshot.underlyings}
     per: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0))
-    per_iv: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(IV_STATUSES, 0))
     stale_underlyings = 0
     if cutoff is not None:
         stale_underlyings = sum(1 for u in snapshot.underlyings if u.provider_timestamp < cutoff)
-
     expiries: dict[tuple[date, str], datetime] = {}
-    batches: dict[tuple[str, bool], _IvBatch] = {}
+    batches: dict[tuple[str, bool], IvBatch] = {}
     for quote in snapshot.options:
         contract = quote.contract
         counts = per[contract.underlying]
@@ -184,7 +215,7 @@ def compute_diagnostics(
         else:
             if ask < bid:
                 counts["crossed"] += 1
-            elif ask - bid > max(wide_spread_abs, rel * (bid + ask) / 2):
+            elif ask - bid > max(wide_spread_abs, wide_spread_rel * (bid + ask) / 2):
                 counts["wide_spread"] += 1
         if bid is not None and bid == 0:
             counts["zero_bid"] += 1
@@ -207,31 +238,127 @@ def compute_diagnostics(
             counts["iv_skipped"] += 1
             continue
         american = contract.style is not ExerciseStyle.EUROPEAN
-        batch = batches.setdefault((contract.underlying, american), _IvBatch([], [], [], []))
+        batch = batches.setdefault(
+            (contract.underlying, american), IvBatch(contract.underlying, american)
+        )
         batch.prices.append(float(price))
         batch.strikes.append(float(contract.strike))
-        batch.times.append((expiry_at - as_of).total_seconds())
+        batch.seconds.append((expiry_at - as_of).total_seconds())
         batch.calls.append(contract.right.is_call)
+    return _Scan(per=per, batches=batches, stale_underlyings=stale_underlyings)
 
-    for (symbol, american), batch in batches.items():
-        statuses = _solve_statuses(snapshot, symbol, american=american, batch=batch)
-        for name in statuses:
-            per_iv[symbol][name] += 1
 
+def iv_batches(snapshot: MarketSnapshot) -> list[IvBatch]:
+    """The quotes of ``snapshot`` whose implied vol can be tried, batched per solver call.
+
+    A quote is tried when it has a price (:attr:`~riskdesk.domain.market.OptionQuote.mid`),
+    a quote of its underlying and time left; batches are per (underlying, American or not),
+    in the order of first appearance.
+    """
+    scan = _scan(snapshot, cutoff=None, wide_spread_rel=Decimal(0), wide_spread_abs=Decimal(0))
+    return list(scan.batches.values())
+
+
+def _check_iv_status(iv_status: IvStatusCounts, scan: _Scan) -> None:
+    symbols = set(iv_status) | {symbol for symbol, _ in scan.batches}
+    for symbol in sorted(symbols):
+        counts = iv_status.get(symbol, {})
+        unknown = sorted(set(counts) - set(IV_STATUSES))
+        if unknown:
+            raise ValueError(
+                f"iv_status[{symbol!r}] has unknown status names {unknown}; "
+                f"the names are {list(IV_STATUSES)}"
+            )
+        expected = sum(len(b.prices) for (name, _), b in scan.batches.items() if name == symbol)
+        got = sum(counts.values())
+        if got != expected:
+            raise ValueError(
+                f"iv_status[{symbol!r}] counts {got} solved quotes but the snapshot has "
+                f"{expected} quotes to solve for {symbol}; pass the counts of iv_batches(snapshot)"
+            )
+
+
+def compute_diagnostics(
+    snapshot: MarketSnapshot,
+    *,
+    iv_status: IvStatusCounts,
+    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+    wide_spread_rel: float = DEFAULT_WIDE_SPREAD_REL,
+    wide_spread_abs: Decimal = DEFAULT_WIDE_SPREAD_ABS,
+) -> dict[str, Any]:
+    """Quote-quality counts of ``snapshot`` (see the module docstring for each count).
+
+    Parameters
+    ----------
+    snapshot : MarketSnapshot
+        The market to inspect.
+    iv_status : mapping of str to mapping of str to int
+        Solved implied-vol status counts per underlying for the quotes of
+        :func:`iv_batches`, as :func:`riskdesk.analytics.snapshot_iv_statuses` gives them
+        (:func:`riskdesk.analytics.snapshot_diagnostics` does both steps; this module imports
+        no solver).
+    stale_after : timedelta or None
+        Age beyond which a quote is stale; None disables the stale counts (end-of-day data).
+    wide_spread_rel, wide_spread_abs : float, Decimal
+        A spread is wide when ``ask - bid > max(wide_spread_abs, wide_spread_rel * mid)``.
+
+    Returns
+    -------
+    dict
+        JSON-able: the thresholds used, totals, ``iv_status`` counts and ``by_underlying``
+        (the same counts per underlying symbol).
+
+    Raises
+    ------
+    ValueError
+        For a negative threshold, or ``iv_status`` counts that name an unknown status or do
+        not add up to the quotes of :func:`iv_batches` for a symbol.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> from riskdesk.domain.market import MarketSnapshot, SnapshotMode
+    >>> empty = MarketSnapshot(as_of=datetime(2024, 6, 3, 15, tzinfo=UTC),
+    ...                        mode=SnapshotMode.LIVE, source="doc", underlyings=(), options=())
+    >>> compute_diagnostics(empty, iv_status={})["crossed"]
+    0
+
+    """
+    if stale_after is not None and stale_after < timedelta(0):
+        raise ValueError(f"stale_after must be >= 0 or None, got {stale_after}")
+    if wide_spread_rel < 0 or wide_spread_abs < 0:
+        raise ValueError(
+            f"wide_spread_rel and wide_spread_abs must be >= 0, got {wide_spread_rel} and "
+            f"{wide_spread_abs}"
+        )
+    as_of = snapshot.as_of
+    cutoff = as_of - stale_after if stale_after is not None else None
+    scan = _scan(
+        snapshot,
+        cutoff=cutoff,
+        wide_spread_rel=Decimal(repr(float(wide_spread_rel))),
+        wide_spread_abs=wide_spread_abs,
+    )
+    _check_iv_status(iv_status, scan)
+    per = scan.per
+    per_iv: dict[str, dict[str, int]] = {
+        symbol: {name: int(counts.get(name, 0)) for name in IV_STATUSES}
+        for symbol, counts in iv_status.items()
+    }
     result: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "stale_after_seconds": None if stale_after is None else stale_after.total_seconds(),
         "wide_spread_rel": float(wide_spread_rel),
         "wide_spread_abs": float(wide_spread_abs),
         "underlyings": len(snapshot.underlyings),
-        "stale_underlyings": stale_underlyings,
+        "stale_underlyings": scan.stale_underlyings,
     }
     totals = dict.fromkeys(_COUNTS, 0)
     iv_totals = dict.fromkeys(IV_STATUSES, 0)
     by_underlying: dict[str, Any] = {}
     for symbol in sorted(per.keys() | per_iv.keys()):
         counts = per[symbol]
-        ivs = per_iv[symbol]
+        ivs = per_iv.get(symbol, dict.fromkeys(IV_STATUSES, 0))
         for name in _COUNTS:
             totals[name] += counts[name]
         for name in IV_STATUSES:
@@ -241,23 +368,3 @@ def compute_diagnostics(
     result["iv_status"] = iv_totals
     result["by_underlying"] = by_underlying
     return result
-
-
-def _solve_statuses(
-    snapshot: MarketSnapshot, symbol: str, *, american: bool, batch: _IvBatch
-) -> Sequence[str]:
-    overrides = snapshot.overrides
-    seconds = np.asarray(batch.times, dtype=np.float64)
-    result = implied_vol(
-        model="american" if american else "bsm",
-        price=np.asarray(batch.prices, dtype=np.float64),
-        S=float(snapshot.underlying(symbol).spot),
-        K=np.asarray(batch.strikes, dtype=np.float64),
-        T=seconds / float(SECONDS_PER_YEAR),
-        r=float(overrides.rate),
-        q=overrides.carry_yield(symbol),
-        is_call=np.asarray(batch.calls, dtype=np.bool_),
-        engine=_AMERICAN_ENGINE if american else None,
-        dividends=dividend_inputs(overrides, symbol, as_of=snapshot.as_of),
-    )
-    return [str(s) for s in np.asarray(result.status).reshape(-1)]

@@ -30,7 +30,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CanonicalizationError", "canonical_json", "canonicalize", "content_hash", "decimal_str"]
+__all__ = [
+    "CANONICAL_FORMAT_VERSION",
+    "CanonicalizationError",
+    "canonical_json",
+    "canonicalize",
+    "content_hash",
+    "decimal_str",
+]
+
+CANONICAL_FORMAT_VERSION = 1
+"""Version of the canonical form above, which every stored content hash was computed in.
+
+It is deliberately *not* part of the hashed payload (adding it would change every stored hash
+and every schema that pins one). Instead it names the rules: any change to how a value is put
+in canonical form (a new type, another float or decimal spelling) must bump it, and the test
+that pins the canonical bytes and digest of a reference payload for each version fails until
+it is bumped. Stored rows record their hash only; a loader that meets a row hashed under
+another version finds that its rebuilt hash differs (``store.workbench.load_snapshot`` checks
+this) and must migrate the row rather than trust it.
+"""
 
 
 class CanonicalizationError(ValueError):

@@ -46,7 +46,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from riskdesk.domain.hashing import canonical_json, canonicalize, content_hash
 from riskdesk.domain.instruments import Instrument, OptionContract, instrument_from_dict
@@ -57,8 +57,12 @@ __all__ = [
     "DraftLeg",
     "Leg",
     "TradeDraft",
+    "TradeRefType",
     "TradeVersion",
 ]
+
+TradeRefType = Literal["VERSION", "DRAFT"]
+"""What a trade reference points at: a committed version or a draft (``trade_ref_type``)."""
 
 TRADE_JSON_SCHEMA = 1
 """Version of the layout written by :meth:`TradeVersion.to_json_dict`."""

@@ -179,21 +179,6 @@ def bsm_price_scalar(
 
 
 @njit(cache=True, nogil=True)
-def black76_price_scalar(
-    F: float, K: float, T: float, r: float, sigma: float, is_call: bool
-) -> float:
-    """Black-76 price of a European option on a forward ``F`` (discounted at ``r``)."""
-    w = 1.0 if is_call else -1.0
-    if T == 0.0:
-        return max(w * (F - K), 0.0)
-    Dr = math.exp(-r * T)
-    if sigma == 0.0:
-        return Dr * max(w * (F - K), 0.0)
-    x, _ = log_moneyness(F, K, 0.0, T)
-    return _black_value(F, K, T, r, r, Dr, Dr, sigma * math.sqrt(T), x, w)[0]
-
-
-@njit(cache=True, nogil=True)
 def _bachelier_value(m: float, sn: float, Dr: float, w: float) -> tuple[float, float, float, float]:
     """Bachelier value from ``m = F - K`` and ``sn = sigma*sqrt(T)``; also ``(d, N(w d), pdf(d))``."""
     d = m / sn
@@ -205,21 +190,6 @@ def _bachelier_value(m: float, sn: float, Dr: float, w: float) -> tuple[float, f
     else:
         v = Dr * sn * pdf * bachelier_g(-w * d)
     return v, d, nn, pdf
-
-
-@njit(cache=True, nogil=True)
-def bachelier_price_scalar(
-    S: float, K: float, T: float, r: float, q: float, sigma: float, is_call: bool
-) -> float:
-    """Bachelier (normal) price; ``sigma`` is an absolute vol, forward ``S*exp((r-q)T)``."""
-    w = 1.0 if is_call else -1.0
-    if T == 0.0:
-        return max(w * (S - K), 0.0)
-    Dr = math.exp(-r * T)
-    m = forward_minus_strike(S, K, r, q, T)
-    if sigma == 0.0:
-        return Dr * max(w * m, 0.0)
-    return _bachelier_value(m, sigma * math.sqrt(T), Dr, w)[0]
 
 
 @njit(cache=True, nogil=True)

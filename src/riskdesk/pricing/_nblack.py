@@ -178,24 +178,6 @@ def normalised_black_otm(x: float, s: float) -> float:
     return a * diff
 
 
-@njit(cache=True, nogil=True)
-def normalised_black_otm_complement(x: float, s: float) -> float:
-    """``exp(x/2) - b(x, s)`` for ``x <= 0``: distance of an OTM call to its upper bound."""
-    h = x / s
-    t = 0.5 * s
-    return math.exp(0.5 * x) * 0.5 * math.erfc((h + t) * INV_SQRT_2) + math.exp(
-        -0.5 * x
-    ) * 0.5 * math.erfc(-(h - t) * INV_SQRT_2)
-
-
-@njit(cache=True, nogil=True)
-def normalised_vega(x: float, s: float) -> float:
-    """``db/ds = exp(-(x^2/s^2 + s^2/4)/2) / sqrt(2 pi)``."""
-    h = x / s
-    t = 0.5 * s
-    return gaussian_weight(x, s, h, t)
-
-
 # 2**(j/64), j = 0..63, as double-double pairs (hi + lo), and ln(2)/64 split so that
 # N * _LN2_64_HI is exact for |N| < 2**21.  Generated with mpmath at 50 digits.
 _EXP2_HI = np.array(

@@ -32,7 +32,7 @@ from riskdesk.domain import instruments as dom_instruments
 from riskdesk.domain import market as dom_market
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json
-from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeVersion
+from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeRefType, TradeVersion
 from riskdesk.store import models as m
 from riskdesk.store.errors import StoreError, WriteConflictError
 from riskdesk.store.limits import check_text_lengths
@@ -46,13 +46,10 @@ __all__ = [
     "NotFoundError",
     "StoredDraft",
     "find_analytics_result",
-    "find_attribution",
     "find_model_config",
     "find_scenario_grid",
     "get_or_create_model_config",
-    "get_or_create_option_contract",
     "get_or_create_scenario_grid",
-    "list_drafts",
     "list_snapshots",
     "list_trade_versions",
     "load_draft",
@@ -212,16 +209,6 @@ def _find_contract_ids(
             if key in wanted:
                 found[key] = r.option_contract_id
     return found
-
-
-def get_or_create_option_contract(
-    session: Session, *, contract: dom_instruments.OptionContract
-) -> m.OptionContract:
-    """The ``option_contracts`` row of ``contract`` (created if missing)."""
-    contract_id = _contract_ids(session, [contract])[_contract_identity(contract)]
-    row = session.get(m.OptionContract, contract_id)
-    assert row is not None
-    return row
 
 
 # -- market snapshots ----------------------------------------------------------------------
@@ -701,13 +688,6 @@ def _differs(old: Any, new: Any) -> bool:
     return bool(old != new)
 
 
-def list_drafts(session: Session, *, limit: int = 50) -> list[m.TradeDraft]:
-    """The most recently updated drafts first."""
-    return list(
-        session.scalars(select(m.TradeDraft).order_by(m.TradeDraft.updated_at.desc()).limit(limit))
-    )
-
-
 # -- trade versions ------------------------------------------------------------------------
 
 
@@ -803,7 +783,7 @@ def find_scenario_grid(session: Session, *, grid: ScenarioGrid) -> m.ScenarioGri
 class EvaluationKey:
     """What an evaluation is stored under: the trade as evaluated, snapshot, config, grid."""
 
-    trade_ref_type: str  # "VERSION" | "DRAFT"
+    trade_ref_type: TradeRefType
     trade_ref_id: uuid.UUID
     trade_hash: str
     snapshot_id: uuid.UUID
@@ -872,7 +852,7 @@ def save_analytics_result(
 def save_attribution(
     session: Session,
     *,
-    trade_ref_type: str,
+    trade_ref_type: TradeRefType,
     trade_ref_id: uuid.UUID,
     trade_hash: str,
     snapshot_id: uuid.UUID,
@@ -900,12 +880,4 @@ def save_attribution(
     )
     session.add(row)
     session.flush()
-    return row
-
-
-def find_attribution(session: Session, *, attribution_id: uuid.UUID) -> m.PnlAttributionResult:
-    """The attribution row with this id."""
-    row = session.get(m.PnlAttributionResult, attribution_id)
-    if row is None:
-        raise NotFoundError(f"no P&L attribution with id {attribution_id}")
     return row

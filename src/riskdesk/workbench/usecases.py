@@ -25,29 +25,38 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from riskdesk.analytics import attribute, compare, days_forward_state, evaluate, market_state
 from riskdesk.analytics.evaluate import EVALUATION_SCHEMA
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json, content_hash
+from riskdesk.domain.instruments import Instrument
 from riskdesk.domain.market import MarketSnapshot, SnapshotMode
-from riskdesk.domain.trades import TradeDraft, TradeVersion
+from riskdesk.domain.sources import MarketSource
+from riskdesk.domain.trades import TradeDraft, TradeRefType, TradeVersion
 from riskdesk.store import Database
 from riskdesk.store import workbench as repo
 from riskdesk.store.errors import StoreError, WriteConflictError
 from riskdesk.store.uow import UnitOfWork
+from riskdesk.workbench.snapshots import entry_from_snapshot
 
 __all__ = [
     "DraftRef",
     "EvaluationOutcome",
     "SnapshotRef",
+    "SnapshotSummary",
     "TradeRef",
+    "TradeRefType",
     "VersionRef",
     "Workbench",
 ]
 
 T = TypeVar("T")
+
+"""What a :class:`TradeRef` points at: a committed trade version or a draft."""
 
 EDIT_ATTEMPTS = 8
 """How often a draft edit is re-applied on the fresh draft when concurrent edits win."""
@@ -61,6 +70,18 @@ class SnapshotRef:
     snapshot_hash: str
     created: bool
     snapshot: MarketSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotSummary:
+    """One row of the snapshot list: identity, mode, time, source and symbols."""
+
+    snapshot_id: uuid.UUID
+    snapshot_hash: str
+    mode: str
+    as_of: datetime
+    source: str
+    symbol: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +112,7 @@ class TradeRef:
     version's hash, or for a draft its content, ``rev`` and leg ids (the evaluation cache key).
     """
 
-    ref_type: str  # "VERSION" | "DRAFT"
+    ref_type: TradeRefType
     ref_id: uuid.UUID
     trade_hash: str
     trade: TradeVersion | TradeDraft
@@ -131,38 +152,64 @@ class Workbench:
         """Store ``snapshot`` (a no-op returning the existing row when its hash is stored)."""
         repo.prepare_partitions(self.db.engine, snapshot=snapshot)
         with self.db.unit_of_work() as uow:
-            row, created = repo.save_snapshot(uow.session, snapshot=snapshot)
-            if created:
-                uow.audit(
-                    event,
-                    resource_type="market_snapshot",
-                    resource_id=row.snapshot_id,
-                    payload={
-                        "snapshot_hash": row.snapshot_hash,
-                        "source": snapshot.source,
-                        "mode": snapshot.mode.value,
-                        "symbols": [u.symbol for u in snapshot.underlyings],
-                        "option_quotes": len(snapshot.options),
-                        "diagnostics": dict(snapshot.diagnostics),
-                    },
-                )
-            return SnapshotRef(row.snapshot_id, row.snapshot_hash, created, snapshot)
+            return _store_snapshot(uow, snapshot, event=event)
 
     def load_snapshot(self, ref: str) -> SnapshotRef:
         """The snapshot whose id or hash starts with ``ref`` (or ``latest``)."""
         with self.db.unit_of_work() as uow:
-            row = repo.resolve_snapshot(uow.session, ref=ref)
-            snapshot = repo.load_snapshot(uow.session, snapshot_id=row.snapshot_id)
-            return SnapshotRef(row.snapshot_id, row.snapshot_hash, False, snapshot)
+            return _load_snapshot(uow.session, ref)
+
+    def list_snapshots(self, *, limit: int = 20) -> list[SnapshotSummary]:
+        """The stored snapshots, newest first, at most ``limit`` of them."""
+        with self._read() as uow:
+            return [
+                SnapshotSummary(
+                    snapshot_id=r.snapshot_id,
+                    snapshot_hash=r.snapshot_hash,
+                    mode=r.mode,
+                    as_of=r.as_of,
+                    source=r.source,
+                    symbol=r.symbol,
+                )
+                for r in repo.list_snapshots(uow.session, limit=limit)
+            ]
 
     def pin_snapshot(self, ref: str) -> SnapshotRef:
-        """A PINNED copy of a LIVE snapshot (a pinned snapshot is returned as it is)."""
-        source = self.load_snapshot(ref)
-        if source.snapshot.mode is SnapshotMode.PINNED:
-            return source
-        pinned = dataclasses.replace(source.snapshot, mode=SnapshotMode.PINNED)
-        result = self.save_snapshot(pinned, event="snapshot.pinned")
-        return result
+        """A PINNED copy of a LIVE snapshot (a pinned snapshot is returned as it is).
+
+        Loads and saves in one unit of work, so the copy is of the very rows just read. The
+        copy's quotes carry the source's timestamps, whose PostgreSQL partitions already exist.
+        """
+        with self.db.unit_of_work() as uow:
+            source = _load_snapshot(uow.session, ref)
+            if source.snapshot.mode is SnapshotMode.PINNED:
+                return source
+            pinned = dataclasses.replace(source.snapshot, mode=SnapshotMode.PINNED)
+            return _store_snapshot(uow, pinned, event="snapshot.pinned")
+
+    def refresh_snapshot(self, ref: str, source: MarketSource, *, minutes: int) -> SnapshotRef:
+        """Re-mark the LIVE snapshot ``ref`` ``minutes`` later with ``source``; store the result.
+
+        The refreshed snapshot keeps the user's rate / dividend / borrow overrides of ``ref``.
+
+        Raises
+        ------
+        ValueError
+            When ``ref`` is PINNED (it never changes), or was not produced by ``source``.
+
+        """
+        base = self.load_snapshot(ref).snapshot
+        if base.mode is not SnapshotMode.LIVE:
+            raise ValueError(
+                "a PINNED snapshot never changes: refresh the LIVE snapshot it was pinned from"
+            )
+        if base.source != source.name:
+            raise ValueError(
+                f"snapshot source is {base.source!r}: refresh it by importing a newer file"
+            )
+        later = source.refresh(base, minutes=minutes)
+        later = dataclasses.replace(later, overrides=base.overrides)
+        return self.save_snapshot(later, event="snapshot.refreshed")
 
     # -- drafts and versions ---------------------------------------------------------------
 
@@ -223,6 +270,63 @@ class Workbench:
             "edit was being applied; try again"
         )
 
+    def add_leg(
+        self,
+        draft_ref: str,
+        instrument: Instrument,
+        *,
+        quantity: Decimal,
+        fees: Decimal = Decimal(0),
+        price: Decimal | None = None,
+        snapshot_ref: str | None = None,
+    ) -> tuple[DraftRef, str]:
+        """Add a leg to a draft; returns the saved draft and the new leg's id.
+
+        The entry is ``price`` when given, else taken from the snapshot ``snapshot_ref`` by
+        the chain-as-builder rule (:func:`~riskdesk.workbench.snapshots.entry_from_snapshot`:
+        buy at the ask, sell at the bid).
+
+        Raises
+        ------
+        ValueError
+            When neither ``price`` nor ``snapshot_ref`` is given, or the snapshot lacks the
+            side the trade needs.
+
+        """
+        if price is not None:
+            entry = price
+        elif snapshot_ref is not None:
+            entry = entry_from_snapshot(
+                self.load_snapshot(snapshot_ref).snapshot, instrument, quantity
+            )
+        else:
+            raise ValueError(
+                "add_leg needs an entry: give price, or snapshot_ref to take the bid/ask from"
+            )
+        return self.edit_draft(
+            draft_ref,
+            lambda d: d.add_leg(instrument, quantity=quantity, entry_price=entry, fees=fees),
+            event="trade_draft.leg_added",
+        )
+
+    def toggle_leg(self, draft_ref: str, leg_ref: str) -> DraftRef:
+        """Include or exclude the leg whose id starts with ``leg_ref`` (it stays in the draft)."""
+        ref, _ = self.edit_draft(
+            draft_ref,
+            lambda d: d.toggle_leg(_leg_id(d, leg_ref)),
+            event="trade_draft.leg_toggled",
+        )
+        return ref
+
+    def remove_leg(self, draft_ref: str, leg_ref: str) -> DraftRef:
+        """Remove the leg whose id starts with ``leg_ref`` from the draft."""
+        ref, _ = self.edit_draft(
+            draft_ref,
+            lambda d: d.remove_leg(_leg_id(d, leg_ref)),
+            event="trade_draft.leg_removed",
+        )
+        return ref
+
     def commit_draft(self, ref: str) -> VersionRef:
         """Freeze the draft into an immutable, hashed trade version."""
         with self.db.unit_of_work() as uow:
@@ -240,19 +344,6 @@ class Workbench:
                     "created": created,
                 },
             )
-            return VersionRef(row.trade_version_id, row.trade_hash, created, version)
-
-    def save_version(self, version: TradeVersion) -> VersionRef:
-        """Store a version built elsewhere (e.g. imported)."""
-        with self.db.unit_of_work() as uow:
-            row, created = repo.save_trade_version(uow.session, version=version)
-            if created:
-                uow.audit(
-                    "trade_version.committed",
-                    resource_type="trade_version",
-                    resource_id=row.trade_version_id,
-                    payload={"trade_hash": row.trade_hash},
-                )
             return VersionRef(row.trade_version_id, row.trade_hash, created, version)
 
     def load_trade(self, ref: str) -> TradeRef:
@@ -510,6 +601,42 @@ def _stale_reason(row: Any) -> str:
     if repo.verified_output(row) is None:
         return "stored bytes did not match their SHA-256 digest"
     return "written by an older result layout"
+
+
+def _load_snapshot(session: Any, ref: str) -> SnapshotRef:
+    row = repo.resolve_snapshot(session, ref=ref)
+    snapshot = repo.load_snapshot(session, snapshot_id=row.snapshot_id)
+    return SnapshotRef(row.snapshot_id, row.snapshot_hash, False, snapshot)
+
+
+def _store_snapshot(uow: UnitOfWork, snapshot: MarketSnapshot, *, event: str) -> SnapshotRef:
+    """Save ``snapshot`` in ``uow`` and audit it under ``event`` when it is new."""
+    row, created = repo.save_snapshot(uow.session, snapshot=snapshot)
+    if created:
+        uow.audit(
+            event,
+            resource_type="market_snapshot",
+            resource_id=row.snapshot_id,
+            payload={
+                "snapshot_hash": row.snapshot_hash,
+                "source": snapshot.source,
+                "mode": snapshot.mode.value,
+                "symbols": [u.symbol for u in snapshot.underlyings],
+                "option_quotes": len(snapshot.options),
+                "diagnostics": dict(snapshot.diagnostics),
+            },
+        )
+    return SnapshotRef(row.snapshot_id, row.snapshot_hash, created, snapshot)
+
+
+def _leg_id(draft: TradeDraft, prefix: str) -> str:
+    """The id of the one leg of ``draft`` whose id starts with ``prefix``."""
+    matches = [d.leg_id for d in draft.legs if d.leg_id.startswith(prefix.lower())]
+    if len(matches) != 1:
+        raise LookupError(
+            f"leg {prefix!r} matches {len(matches)} legs of draft {draft.name!r}; give more characters"
+        )
+    return matches[0]
 
 
 def _draft_summary(draft: TradeDraft) -> dict[str, Any]:

@@ -356,6 +356,7 @@ def test_files_package_with_public_names_exports_exactly_these() -> None:
     import riskdesk.adapters.files as files
 
     assert sorted(files.__all__) == [
+        "ChainFileSource",
         "ChainImportError",
         "ImportReport",
         "NoRowsImportedError",

@@ -493,6 +493,7 @@ def test_simulated_package_with_public_names_exports_exactly_these() -> None:
         "IntradayPaths",
         "SOURCE",
         "SimulationConfig",
+        "SyntheticSource",
         "UnderlyingKind",
         "UnderlyingSpec",
         "generate_market",

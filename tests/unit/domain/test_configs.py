@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import get_args
 
 import numpy as np
 import pytest
 
 from riskdesk.domain.configs import (
     AmericanEngine,
+    AmericanModel,
+    DayCount,
+    EngineName,
     ModelConfig,
+    PricingModel,
     ScenarioGrid,
     SpotRangeKind,
     ThetaConvention,
@@ -187,3 +192,21 @@ def test_vol_source_with_legacy_raw_chain_iv_value_loads_as_mid_iv():
     legacy = ModelConfig.from_dict({"vol_source": "RAW_CHAIN_IV"})
     assert legacy == ModelConfig()
     assert ModelConfig(vol_source=VolSource.PROVIDER_IV).to_dict()["vol_source"] == "PROVIDER_IV"
+
+
+def test_model_for_with_every_setting_returns_typed_model_and_engine_names() -> None:
+    models = set(get_args(PricingModel))
+    engines = set(get_args(EngineName))
+    assert engines == {engine.value for engine in AmericanEngine}
+    for american in AmericanModel:
+        for engine in AmericanEngine:
+            config = ModelConfig(american_model=american, american_engine=engine)
+            for style in (ExerciseStyle.EUROPEAN, ExerciseStyle.AMERICAN):
+                model, got = config.model_for(style)
+
+                assert model in models
+                if model == "bsm":
+                    assert got is None
+                else:
+                    assert got in engines
+    assert get_args(DayCount) == (ModelConfig().day_count,)

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +15,9 @@ from riskdesk.domain.diagnostics import (
     IV_STATUSES,
     compute_diagnostics,
     dividend_inputs,
+    dividend_schedule,
     ex_dividend_datetime,
+    iv_batches,
 )
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight
 from riskdesk.domain.market import (
@@ -103,8 +108,20 @@ def _snapshot() -> MarketSnapshot:
     )
 
 
+def _all_ok(snapshot: MarketSnapshot) -> dict[str, dict[str, int]]:
+    """Stand-in solver output: every quote of iv_batches solved ``ok``."""
+    counts: dict[str, dict[str, int]] = {}
+    for batch in iv_batches(snapshot):
+        counts.setdefault(batch.symbol, {"ok": 0})["ok"] += len(batch.prices)
+    return counts
+
+
+def _diagnostics(snapshot: MarketSnapshot, **kwargs: Any) -> dict[str, Any]:
+    return compute_diagnostics(snapshot, iv_status=_all_ok(snapshot), **kwargs)
+
+
 def test_compute_diagnostics_with_constructed_snapshot_counts_each_problem() -> None:
-    diagnostics = compute_diagnostics(_snapshot())
+    diagnostics = _diagnostics(_snapshot())
 
     assert diagnostics["options"] == 12
     assert diagnostics["underlyings"] == 2
@@ -119,45 +136,116 @@ def test_compute_diagnostics_with_constructed_snapshot_counts_each_problem() -> 
     assert diagnostics["iv_skipped"] == 5
 
 
-def test_compute_diagnostics_with_constructed_snapshot_counts_iv_statuses() -> None:
-    diagnostics = compute_diagnostics(_snapshot())
+def test_iv_batches_with_constructed_snapshot_lists_quotes_with_price_underlying_and_time() -> None:
+    batches = {(b.symbol, b.american): b for b in iv_batches(_snapshot())}
 
-    statuses = diagnostics["iv_status"]
-    assert tuple(statuses) == IV_STATUSES
-    assert sum(statuses.values()) == 7
-    assert statuses["below_intrinsic"] == 1
-    assert statuses["ok"] == 6
+    # expired, no-underlying, crossed-without-mark and one-sided/missing quotes are skipped
+    assert set(batches) == {("SPY", True), ("SPY", False)}
+    assert batches["SPY", True].strikes == [530.0, 540.0, 600.0, 530.0, 500.0, 450.0]
+    assert batches["SPY", True].calls == [True, True, True, False, False, True]
+    assert batches["SPY", True].prices[1] == pytest.approx(0.95)  # crossed: the mark
+    assert batches["SPY", False].strikes == [525.0]
+    expected = (datetime(2024, 6, 21, 20, 0, tzinfo=UTC) - AS_OF).total_seconds()
+    assert batches["SPY", False].seconds == [expected]
+
+
+def test_compute_diagnostics_with_given_iv_status_counts_reports_them() -> None:
+    snapshot = _snapshot()
+
+    diagnostics = compute_diagnostics(
+        snapshot, iv_status={"SPY": {"ok": 4, "below_intrinsic": 2, "not_converged": 1}}
+    )
+
+    assert tuple(diagnostics["iv_status"]) == IV_STATUSES
+    assert diagnostics["iv_status"] == {
+        "ok": 4,
+        "below_intrinsic": 2,
+        "above_upper_bound": 0,
+        "no_time_value": 0,
+        "invalid_input": 0,
+        "not_converged": 1,
+    }
+    assert diagnostics["by_underlying"]["SPY"]["iv_status"]["below_intrinsic"] == 2
+    assert diagnostics["by_underlying"]["IWM"]["iv_status"] == dict.fromkeys(IV_STATUSES, 0)
+    assert diagnostics["iv_skipped"] == 5
+
+
+def test_compute_diagnostics_with_iv_counts_not_matching_the_batches_raises() -> None:
+    with pytest.raises(ValueError, match=r"iv_status\['SPY'\] counts 6 solved quotes .* 7"):
+        compute_diagnostics(_snapshot(), iv_status={"SPY": {"ok": 6}})
+    with pytest.raises(ValueError, match=r"iv_status\['SPY'\] counts 0"):
+        compute_diagnostics(_snapshot(), iv_status={})
+
+
+def test_compute_diagnostics_with_unknown_iv_status_name_raises() -> None:
+    with pytest.raises(ValueError, match="unknown status names \\['solved'\\]"):
+        compute_diagnostics(_snapshot(), iv_status={"SPY": {"ok": 6, "solved": 1}})
+
+
+def test_domain_diagnostics_with_fresh_interpreter_imports_no_solver() -> None:
+    code = (
+        "import sys, riskdesk.domain.diagnostics\n"
+        "print(sorted(m for m in sys.modules "
+        "if m.startswith(('riskdesk.pricing', 'riskdesk.analytics'))))"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.strip() == "[]"
+
+
+def test_dividend_schedule_with_past_future_and_trading_basis_keeps_future_ones() -> None:
+    overrides = MarketOverrides(
+        dividends={
+            "AAPL": (
+                DiscreteDividend(ex_date=date(2024, 11, 8), amount=Decimal("0.26")),
+                DiscreteDividend(ex_date=date(2024, 5, 10), amount=Decimal("0.25")),
+                DiscreteDividend(ex_date=date(2024, 8, 12), amount=Decimal("0.25")),
+            )
+        }
+    )
+
+    calendar = dividend_schedule(overrides, "AAPL", as_of=AS_OF)
+    trading = dividend_schedule(overrides, "AAPL", as_of=AS_OF, basis="trading")
+
+    seconds = (datetime(2024, 8, 12, 13, 30, tzinfo=UTC) - AS_OF).total_seconds()
+    assert [a for _, a in calendar] == [0.25, 0.26]
+    assert calendar[0][0] == pytest.approx(seconds / (365 * 86400), rel=1e-12)
+    assert [a for _, a in trading] == [0.25, 0.26]
+    assert trading[0][0] != calendar[0][0]
+    assert dividend_schedule(overrides, "MSFT", as_of=AS_OF) == ()
 
 
 def test_compute_diagnostics_with_constructed_snapshot_splits_counts_by_underlying() -> None:
-    diagnostics = compute_diagnostics(_snapshot())
+    diagnostics = _diagnostics(_snapshot())
 
     by = diagnostics["by_underlying"]
     assert set(by) == {"SPY", "IWM"}
     assert by["SPY"]["options"] == 11
     assert by["SPY"]["crossed"] == 2
     assert by["IWM"]["missing_underlying"] == 1
-    assert by["SPY"]["iv_status"]["below_intrinsic"] == 1
+    assert by["SPY"]["iv_status"]["ok"] == 7
 
 
 def test_compute_diagnostics_with_any_snapshot_returns_json_serializable_dict() -> None:
-    diagnostics = compute_diagnostics(_snapshot())
+    diagnostics = _diagnostics(_snapshot())
 
     text = json.dumps(diagnostics, sort_keys=True)
     assert json.loads(text) == diagnostics
 
 
 def test_compute_diagnostics_with_longer_stale_threshold_counts_fewer_stale() -> None:
-    assert compute_diagnostics(_snapshot(), stale_after=timedelta(hours=1))["stale"] == 0
-    assert compute_diagnostics(_snapshot(), stale_after=timedelta(minutes=10))["stale"] == 1
+    assert _diagnostics(_snapshot(), stale_after=timedelta(hours=1))["stale"] == 0
+    assert _diagnostics(_snapshot(), stale_after=timedelta(minutes=10))["stale"] == 1
     assert (
-        compute_diagnostics(_snapshot(), stale_after=timedelta(minutes=10))["stale_after_seconds"]
-        == 600.0
+        _diagnostics(_snapshot(), stale_after=timedelta(minutes=10))["stale_after_seconds"] == 600.0
     )
 
 
 def test_compute_diagnostics_with_stale_check_disabled_reports_zero_stale() -> None:
-    diagnostics = compute_diagnostics(_snapshot(), stale_after=None)
+    diagnostics = _diagnostics(_snapshot(), stale_after=None)
 
     assert diagnostics["stale"] == 0
     assert diagnostics["stale_underlyings"] == 0
@@ -176,13 +264,13 @@ def test_compute_diagnostics_with_tight_wide_spread_rule_flags_more_quotes() -> 
 
 def test_compute_diagnostics_with_negative_threshold_raises() -> None:
     with pytest.raises(ValueError, match="stale_after"):
-        compute_diagnostics(_snapshot(), stale_after=timedelta(seconds=-1))
+        _diagnostics(_snapshot(), stale_after=timedelta(seconds=-1))
 
 
 def test_compute_diagnostics_with_result_stored_leaves_snapshot_hash_unchanged() -> None:
     snapshot = _snapshot()
 
-    stored = dataclasses.replace(snapshot, diagnostics=compute_diagnostics(snapshot))
+    stored = dataclasses.replace(snapshot, diagnostics=_diagnostics(snapshot))
 
     assert stored.snapshot_hash == snapshot.snapshot_hash
     assert stored.diagnostics["crossed"] == 2

@@ -7,12 +7,16 @@
 * :func:`export_chain` -- write a snapshot in the canonical layout that
   :func:`import_chain` reads back.
 
+A chain file as a :class:`~riskdesk.domain.sources.MarketSource` is
+:class:`riskdesk.adapters.files.chains.ChainFileSource`.
+
 Columns are documented in :mod:`riskdesk.adapters.files.chains` and ``docs/market-data.md``.
 """
 
 from riskdesk.adapters.files.chains import (
     OPTION_COLUMNS,
     UNDERLYING_COLUMNS,
+    ChainFileSource,
     ChainImportError,
     NoRowsImportedError,
     import_chain,
@@ -24,6 +28,7 @@ from riskdesk.adapters.files.parsing import ImportReport, RowError
 __all__ = [
     "OPTION_COLUMNS",
     "UNDERLYING_COLUMNS",
+    "ChainFileSource",
     "ChainImportError",
     "ImportReport",
     "NoRowsImportedError",

@@ -94,7 +94,8 @@ from riskdesk.adapters.files.parsing import (
     validate_option_row,
     validate_underlying_row,
 )
-from riskdesk.domain.diagnostics import DEFAULT_STALE_AFTER, compute_diagnostics
+from riskdesk.analytics.diagnostics import snapshot_diagnostics
+from riskdesk.domain.diagnostics import DEFAULT_STALE_AFTER
 from riskdesk.domain.market import (
     MarketOverrides,
     MarketSnapshot,
@@ -108,6 +109,7 @@ from riskdesk.domain.market import (
 __all__ = [
     "OPTION_COLUMNS",
     "UNDERLYING_COLUMNS",
+    "ChainFileSource",
     "ChainImportError",
     "NoRowsImportedError",
     "import_chain",
@@ -577,7 +579,7 @@ def import_chain(
     naive_timezone : str or None
         IANA zone for timestamps written without an offset; None rejects such rows.
     stale_after : timedelta or None
-        Passed to :func:`~riskdesk.domain.diagnostics.compute_diagnostics`.
+        Passed to :func:`~riskdesk.analytics.diagnostics.snapshot_diagnostics`.
 
     Returns
     -------
@@ -648,7 +650,9 @@ def import_chain(
         options=options,
         overrides=overrides if overrides is not None else MarketOverrides(),
     )
-    snapshot = replace(snapshot, diagnostics=compute_diagnostics(snapshot, stale_after=stale_after))
+    snapshot = replace(
+        snapshot, diagnostics=snapshot_diagnostics(snapshot, stale_after=stale_after)
+    )
     return snapshot, report
 
 
@@ -664,3 +668,82 @@ def _no_rows_message(report: ImportReport) -> str:
         f"{head}: all {report.rows_read} row(s) rejected (errors by column: {counts}); "
         f"first: {first}"
     )
+
+
+class ChainFileSource:
+    """A chain file (plus optional underlyings file) as a :class:`~riskdesk.domain.sources.MarketSource`.
+
+    :meth:`snapshot` imports the file with :func:`import_chain` and keeps the
+    :class:`ImportReport` of that import in :attr:`report` (the rows kept and rejected, to show
+    the user). A file is a fixed market: :meth:`refresh` raises, asking for a newer file.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        as_of: datetime,
+        underlyings_path: Path | str | None = None,
+        source: str | None = None,
+        overrides: MarketOverrides | None = None,
+    ) -> None:
+        self.path = path
+        self.as_of = as_of
+        self.underlyings_path = underlyings_path
+        self.label = source
+        self.overrides = overrides
+        self.report: ImportReport | None = None
+        """The report of the last :meth:`snapshot` call (None before the first)."""
+
+    @property
+    def name(self) -> str:
+        """The ``source`` label given, else ``file:<chain file name>``."""
+        return self.label if self.label is not None else f"file:{Path(self.path).name}"
+
+    def snapshot(self, *, mode: SnapshotMode = SnapshotMode.LIVE) -> MarketSnapshot:
+        """The good rows of the file as a snapshot in ``mode``.
+
+        Raises
+        ------
+        NoRowsImportedError
+            When no option row is good; its ``report`` lists the rejected rows.
+        ChainImportError
+            When the file cannot be imported at all.
+
+        """
+        self.report = None
+        try:
+            snapshot, report = import_chain(
+                self.path,
+                as_of=self.as_of,
+                underlyings_path=self.underlyings_path,
+                source=self.label,
+                overrides=self.overrides,
+                mode=mode,
+            )
+        except NoRowsImportedError as exc:
+            self.report = exc.report
+            raise
+        self.report = report
+        if report.rows_ok == 0 or not snapshot.options:  # pragma: no cover - import_chain raises
+            raise NoRowsImportedError(
+                f"{self.path}: no row could be imported ({report.rows_read:,} read, "
+                f"{report.rows_rejected:,} rejected); nothing was stored",
+                report=report,
+            )
+        return snapshot
+
+    def refresh(self, base: MarketSnapshot, *, minutes: int) -> MarketSnapshot:
+        """Always raises: a file holds one market; import a newer file instead."""
+        raise ValueError(
+            f"snapshot source is {base.source!r}: refresh it by importing a newer file"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The files, the snapshot time and the source label."""
+        return {
+            "source": self.name,
+            "chain": str(self.path),
+            "underlyings": None if self.underlyings_path is None else str(self.underlyings_path),
+            "as_of": self.as_of,
+        }

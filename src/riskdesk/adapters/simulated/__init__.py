@@ -4,6 +4,9 @@
 * :func:`intraday_paths` -- correlated minute spot paths (Heston-lite);
 * :func:`simulate_live` -- LIVE snapshots re-marked along those paths;
 * :func:`true_surface` -- the SVI slices the quotes come from.
+
+The synthetic market as a :class:`~riskdesk.domain.sources.MarketSource` is
+:class:`riskdesk.adapters.simulated.market.SyntheticSource`.
 """
 
 from riskdesk.adapters.simulated.config import (
@@ -15,7 +18,12 @@ from riskdesk.adapters.simulated.config import (
     UnderlyingKind,
     UnderlyingSpec,
 )
-from riskdesk.adapters.simulated.market import SOURCE, generate_market, true_surface
+from riskdesk.adapters.simulated.market import (
+    SOURCE,
+    SyntheticSource,
+    generate_market,
+    true_surface,
+)
 from riskdesk.adapters.simulated.paths import (
     IntradayPaths,
     intraday_paths,
@@ -31,6 +39,7 @@ __all__ = [
     "ExpiryPlan",
     "IntradayPaths",
     "SimulationConfig",
+    "SyntheticSource",
     "UnderlyingKind",
     "UnderlyingSpec",
     "generate_market",

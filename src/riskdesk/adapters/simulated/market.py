@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,7 +42,8 @@ from riskdesk.adapters.simulated.config import (
     UnderlyingKind,
     UnderlyingSpec,
 )
-from riskdesk.domain.diagnostics import compute_diagnostics, dividend_inputs
+from riskdesk.analytics.diagnostics import snapshot_diagnostics
+from riskdesk.domain.diagnostics import dividend_inputs
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
 from riskdesk.domain.market import (
     DiscreteDividend,
@@ -62,7 +64,7 @@ from riskdesk.domain.timeutil import (
 from riskdesk.pricing import price
 from riskdesk.pricing.surface import SviSlice
 
-__all__ = ["SOURCE", "generate_market", "true_surface"]
+__all__ = ["SOURCE", "SyntheticSource", "generate_market", "true_surface"]
 
 SOURCE = "simulated"
 """``MarketSnapshot.source`` of generated snapshots."""
@@ -631,7 +633,7 @@ def mark_market(
         overrides=layout.overrides,
     )
     if diagnostics:
-        snapshot = replace(snapshot, diagnostics=compute_diagnostics(snapshot))
+        snapshot = replace(snapshot, diagnostics=snapshot_diagnostics(snapshot))
     return snapshot
 
 
@@ -717,3 +719,80 @@ def true_surface(
         rate=layout.config.rate,
     )
     return _svi_slices(chain.params, smile)
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticSource:
+    """The synthetic market as a :class:`~riskdesk.domain.sources.MarketSource`.
+
+    ``seed`` and ``max_expiry_days`` identify the market; ``as_of`` (default: now, to the
+    second) and ``symbols`` (default: all configured) are the snapshot :meth:`snapshot` takes.
+    :meth:`refresh` re-marks a LIVE snapshot of this market along its simulated path; it checks
+    that ``base`` was generated with this ``seed`` and ``max_expiry_days`` (regenerating it at
+    ``base.as_of`` must give its very hash), because a path can only continue from where it
+    started.
+    """
+
+    seed: int
+    max_expiry_days: int = 730
+    as_of: datetime | None = None
+    symbols: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        """``simulated`` (:data:`SOURCE`)."""
+        return SOURCE
+
+    def snapshot(self, *, mode: SnapshotMode = SnapshotMode.LIVE) -> MarketSnapshot:
+        """The synthetic market at ``as_of`` (now when unset), in ``mode``."""
+        when = self.as_of if self.as_of is not None else datetime.now(UTC).replace(microsecond=0)
+        return generate_market(
+            seed=self.seed,
+            as_of=when,
+            symbols=None if self.symbols is None else list(self.symbols),
+            max_expiry_days=self.max_expiry_days,
+            mode=mode,
+        )
+
+    def refresh(self, base: MarketSnapshot, *, minutes: int) -> MarketSnapshot:
+        """``base`` re-marked ``minutes`` later along its path, keeping its overrides.
+
+        Raises
+        ------
+        ValueError
+            When ``base`` was not generated with this seed and ``max_expiry_days``.
+
+        """
+        from riskdesk.adapters.simulated.paths import simulate_live  # paths imports this module
+
+        symbols = [u.symbol for u in base.underlyings]
+        regenerated = generate_market(
+            seed=self.seed, as_of=base.as_of, symbols=symbols, max_expiry_days=self.max_expiry_days
+        )
+        # the user's rate/dividend/borrow overrides are part of the snapshot: keep them
+        regenerated = replace(regenerated, overrides=base.overrides)
+        if regenerated.snapshot_hash != base.snapshot_hash:
+            raise ValueError(
+                f"snapshot was not generated with --seed {self.seed} --max-days "
+                f"{self.max_expiry_days} at {base.as_of:%Y-%m-%dT%H:%MZ} (a refreshed snapshot "
+                "refreshes from the one its path started at); pass the values it was created with"
+            )
+        *_, later = simulate_live(
+            seed=self.seed,
+            start=base.as_of,
+            steps=2,
+            step_minutes=minutes,
+            symbols=symbols,
+            max_expiry_days=self.max_expiry_days,
+        )
+        return replace(later, overrides=base.overrides)
+
+    def describe(self) -> dict[str, Any]:
+        """Seed, time, symbols and expiry horizon: what regenerates the same market."""
+        return {
+            "source": SOURCE,
+            "seed": self.seed,
+            "as_of": self.as_of,
+            "symbols": None if self.symbols is None else list(self.symbols),
+            "max_expiry_days": self.max_expiry_days,
+        }
