@@ -40,15 +40,16 @@ __all__ = [
 ]
 
 CANONICAL_FORMAT_VERSION = 1
-"""Version of the canonical form above, which every stored content hash was computed in.
+"""Version of the canonical form above, which every content hash is computed in.
 
-It is deliberately *not* part of the hashed payload (adding it would change every stored hash
-and every schema that pins one). Instead it names the rules: any change to how a value is put
-in canonical form (a new type, another float or decimal spelling) must bump it, and the test
-that pins the canonical bytes and digest of a reference payload for each version fails until
-it is bumped. Stored rows record their hash only; a loader that meets a row hashed under
-another version finds that its rebuilt hash differs (``store.workbench.load_snapshot`` checks
-this) and must migrate the row rather than trust it.
+Every stored content-hashed row records the version its hash was computed in (the
+``hash_format`` column of snapshots, trade versions, model configs and scenario grids), and
+loaders verify a row only under that version, refusing a row hashed under another one. The
+version is kept beside the hash rather than inside the hashed bytes so that the hashes of
+version 1 stay what they have always been. Any change to how a value is put in canonical form
+(a new type, another float or decimal spelling) must bump it, and ship a migration that
+rehashes stored rows; a test pins the canonical bytes and digest of a reference payload for
+each version, so a change that forgets to bump it fails.
 """
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from riskdesk.domain import instruments as dom_instruments
 from riskdesk.domain import market as dom_market
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
-from riskdesk.domain.hashing import canonical_json
+from riskdesk.domain.hashing import CANONICAL_FORMAT_VERSION, canonical_json
 from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeRefType, TradeVersion
 from riskdesk.store import models as m
 from riskdesk.store.errors import StoreError, WriteConflictError
@@ -106,6 +106,16 @@ class NotFoundError(StoreError, LookupError):
 
 class AmbiguousReferenceError(StoreError, LookupError):
     """A short hash or id prefix matches more than one row."""
+
+
+def _check_hash_format(row: m.MarketSnapshot | m.TradeVersion, what: str) -> None:
+    """Refuse to verify a row whose hash was computed in another canonical-form version."""
+    if row.hash_format != CANONICAL_FORMAT_VERSION:
+        raise StoreError(
+            f"{what} was hashed under canonical format v{row.hash_format}; this riskdesk "
+            f"computes v{CANONICAL_FORMAT_VERSION} hashes: run `riskdesk db upgrade` with the "
+            "riskdesk version that migrates it"
+        )
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -406,6 +416,7 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
         overrides=_overrides_from_json(row.overrides_json or {}),
         diagnostics=row.diagnostics_json or {},
     )
+    _check_hash_format(row, f"market snapshot {row.snapshot_id}")
     if snapshot.snapshot_hash != row.snapshot_hash:
         raise StoreError(
             f"market snapshot {row.snapshot_id} does not match its stored hash "
@@ -706,6 +717,7 @@ def save_trade_version(session: Session, *, version: TradeVersion) -> tuple[m.Tr
 
 def load_trade_version(session: Session, *, row: m.TradeVersion) -> TradeVersion:
     """Rebuild the domain version from its row (hash verified by the domain object)."""
+    _check_hash_format(row, f"trade version {row.trade_version_id}")
     version = TradeVersion.from_json_dict(row.trade_json)
     if version.trade_hash != row.trade_hash:
         raise StoreError(

@@ -299,3 +299,28 @@ def test_trade_draft_rev_update_outside_riskdesk_still_must_increase(
     _condor_draft(bench, market)
     with pytest.raises(Exception, match="riskdesk-monotonic"), bench.db.engine.begin() as conn:
         conn.execute(update(m.TradeDraft.__table__).values(rev=1))
+
+
+def test_hashed_rows_record_their_hash_format_and_rows_of_another_format_are_refused(
+    bench: Workbench, market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskdesk.domain.hashing import CANONICAL_FORMAT_VERSION
+    from riskdesk.store import workbench as repo
+
+    snap = bench.save_snapshot(market)
+    version = bench.commit_draft(_condor_draft(bench, market))
+    bench.evaluate(version.trade_hash, snap.snapshot_hash, ModelConfig(), ScenarioGrid())
+    with bench.db.engine.connect() as conn:
+        formats = {
+            model.__tablename__: set(conn.execute(select(model.hash_format)).scalars())
+            for model in (m.MarketSnapshot, m.TradeVersion, m.ModelConfig, m.ScenarioGrid)
+        }
+    assert formats == {table: {CANONICAL_FORMAT_VERSION} for table in formats}
+
+    monkeypatch.setattr(repo, "CANONICAL_FORMAT_VERSION", CANONICAL_FORMAT_VERSION + 1)
+    with pytest.raises(
+        StoreError, match=f"hashed under canonical format v{CANONICAL_FORMAT_VERSION}"
+    ):
+        bench.load_snapshot(snap.snapshot_hash)
+    with pytest.raises(StoreError, match=r"trade version .* hashed under canonical format"):
+        bench.load_trade(version.trade_hash)

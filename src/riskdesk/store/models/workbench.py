@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from riskdesk.domain.hashing import CANONICAL_FORMAT_VERSION
 from riskdesk.store.models._base import (
     Amount,
     Base,
@@ -65,6 +66,17 @@ __all__ = [
 
 _EMPTY_OBJECT = text("'{}'")
 _EMPTY_ARRAY = text("'[]'")
+
+
+def hash_format_column() -> Mapped[int]:
+    """Canonical-form version the row's content hash was computed in.
+
+    See :data:`riskdesk.domain.hashing.CANONICAL_FORMAT_VERSION`: rows are written in the
+    current version, and a loader refuses to verify a row hashed under another one.
+    """
+    return mapped_column(
+        Integer, default=CANONICAL_FORMAT_VERSION, server_default=text("1"), nullable=False
+    )
 
 
 def _hash_check(column_name: str) -> CheckConstraint:
@@ -147,6 +159,7 @@ class TradeVersion(ImmutableRow, Base):
 
     trade_version_id: Mapped[uuid.UUID] = id_column()
     trade_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash_format: Mapped[int] = hash_format_column()
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = created_at_column()
     trade_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
@@ -244,6 +257,7 @@ class MarketSnapshot(ImmutableRow, Base):
 
     snapshot_id: Mapped[uuid.UUID] = id_column()
     snapshot_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash_format: Mapped[int] = hash_format_column()
     symbol: Mapped[str] = mapped_column(String(255))
     mode: Mapped[str] = mapped_column(String(16))
     as_of: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -335,6 +349,7 @@ class ModelConfig(ImmutableRow, Base):
 
     model_config_id: Mapped[uuid.UUID] = id_column()
     model_config_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash_format: Mapped[int] = hash_format_column()
     config_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
     created_at: Mapped[datetime] = created_at_column()
 
@@ -348,6 +363,7 @@ class ScenarioGrid(ImmutableRow, Base):
 
     scenario_grid_id: Mapped[uuid.UUID] = id_column()
     scenario_grid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash_format: Mapped[int] = hash_format_column()
     grid_json: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON())
     created_at: Mapped[datetime] = created_at_column()
 
