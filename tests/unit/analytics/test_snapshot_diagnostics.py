@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+import pytest
 
 from riskdesk.analytics import snapshot_diagnostics, snapshot_iv_statuses
 from riskdesk.domain.diagnostics import IV_STATUSES, compute_diagnostics
@@ -151,7 +152,14 @@ def test_snapshot_diagnostics_with_mixed_quotes_totals_the_solved_statuses() -> 
     assert diagnostics["stale_after_seconds"] == 300.0
 
 
-def test_compute_diagnostics_without_iv_status_equals_snapshot_diagnostics() -> None:
+def test_compute_diagnostics_over_solved_statuses_equals_snapshot_diagnostics() -> None:
     snapshot = _snapshot()
 
-    assert compute_diagnostics(snapshot) == snapshot_diagnostics(snapshot)
+    solved = snapshot_iv_statuses(snapshot)
+
+    assert compute_diagnostics(snapshot, iv_status=solved) == snapshot_diagnostics(snapshot)
+
+
+def test_compute_diagnostics_without_iv_status_is_refused_it_solves_nothing() -> None:
+    with pytest.raises(TypeError, match="iv_status"):
+        compute_diagnostics(_snapshot())  # type: ignore[call-arg]

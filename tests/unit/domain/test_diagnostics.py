@@ -253,9 +253,7 @@ def test_compute_diagnostics_with_stale_check_disabled_reports_zero_stale() -> N
 
 
 def test_compute_diagnostics_with_tight_wide_spread_rule_flags_more_quotes() -> None:
-    diagnostics = compute_diagnostics(
-        _snapshot(), wide_spread_rel=0.0, wide_spread_abs=Decimal("0.04")
-    )
+    diagnostics = _diagnostics(_snapshot(), wide_spread_rel=0.0, wide_spread_abs=Decimal("0.04"))
 
     # spreads above 0.04: 600C (0.05), 530P (0.05), 500P (1.00), 450C (0.10), 525C (0.10),
     # expired 530C (0.10), IWM 200P (0.10)
