@@ -26,16 +26,9 @@ from riskdesk.adapters.simulated import generate_market, simulate_live
 from riskdesk.analytics import attribute, compare, evaluate, market_state
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json
-from riskdesk.domain.instruments import OptionRight
 from riskdesk.domain.market import SnapshotMode
 from riskdesk.domain.trades import TradeDraft
-from riskdesk.workbench.strategies import (
-    ChainPicker,
-    covered_call,
-    iron_condor,
-    straddle,
-    vertical_spread,
-)
+from riskdesk.workbench.demo import demo_trades
 
 SEED = 7
 """``riskdesk demo --seed`` default."""
@@ -58,19 +51,7 @@ def main() -> int:
     snap = dataclasses.replace(market, mode=SnapshotMode.PINNED)
     config = ModelConfig()
     grid = ScenarioGrid()
-    drafts: list[TradeDraft] = [
-        iron_condor(ChainPicker(snap, "SPY"), days=35),
-        covered_call(ChainPicker(snap, "AAPL"), days=30, call=1.05),
-        vertical_spread(
-            ChainPicker(snap, "QQQ"),
-            right=OptionRight.PUT,
-            days=30,
-            long_moneyness=1.0,
-            short_moneyness=0.95,
-            name="QQQ bear put spread",
-        ),
-        straddle(ChainPicker(snap, "SPY"), days=0, name="SPY 0DTE straddle"),
-    ]
+    drafts: list[TradeDraft] = demo_trades(snap)
     versions = [draft.commit() for draft in drafts]
     lines = [f"snapshot.diagnostics {_digest(dict(snap.diagnostics))}"]
     for version in versions:
