@@ -76,6 +76,16 @@ class _Part(BaseModel):
         return self.model_dump()
 
 
+class _Document(_Part):
+    """A whole ``--json`` document: its ``schema`` key is the field ``schema_`` (a pydantic name)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict with the JSON keys (``schema``, not ``schema_``)."""
+        return self.model_dump(by_alias=True)
+
+
 class Breakeven(_Part):
     """A zero of a P/L curve on the common path ``S_u = S0_u * (1 + p / 100)``."""
 
@@ -216,7 +226,7 @@ class Curves(_Part):
     expiry_pl: list[Number]
 
 
-class EvaluationJson(_Part):
+class EvaluationJson(_Document):
     """``EvaluationResult.to_json_dict()`` (``riskdesk evaluate --json``)."""
 
     schema_: Literal[2] = Field(alias="schema")
@@ -228,12 +238,6 @@ class EvaluationJson(_Part):
     curves: Curves
     warnings: list[IssueJson]
     errors: list[IssueJson]
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict with the JSON keys (``schema``, not ``schema_``)."""
-        return self.model_dump(by_alias=True)
 
 
 class ComparisonDiff(_Part):
@@ -257,7 +261,7 @@ class ComparisonDiff(_Part):
         return self.model_dump(exclude_unset=True)
 
 
-class ComparisonJson(_Part):
+class ComparisonJson(_Document):
     """``ComparisonResult.to_json_dict()`` (``riskdesk compare --json``)."""
 
     schema_: Literal[1] = Field(alias="schema")
@@ -267,10 +271,8 @@ class ComparisonJson(_Part):
     diff: ComparisonDiff
     warnings: list[IssueJson]
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict with the JSON keys."""
+        """Plain dict with the JSON keys (the diff's grids only where they are set)."""
         return self.model_dump(by_alias=True, exclude_unset=True)
 
 
@@ -312,7 +314,7 @@ class TradeAttribution(_Part):
     sequential: dict[str, Number]
 
 
-class AttributionJson(_Part):
+class AttributionJson(_Document):
     """``AttributionResult.to_json_dict()`` (``riskdesk attribute --json``)."""
 
     schema_: Literal[2] = Field(alias="schema")
@@ -324,12 +326,6 @@ class AttributionJson(_Part):
     trade: TradeAttribution
     warnings: list[IssueJson]
     errors: list[IssueJson]
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict with the JSON keys."""
-        return self.model_dump(by_alias=True)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -89,7 +89,7 @@ def _money(name: str, value: Decimal | None) -> None:
     if isinstance(value, bool) or not isinstance(value, Decimal):
         raise ValueError(f"{name} must be a Decimal, got {type(value).__name__} {value!r}")
     if value.is_finite() and value and abs(value.adjusted()) > _MAX_EXPONENT:
-        # check_amount normalizes first, which rounds 1e-999999999 to 0 under the context
+        # refused before check_amount, with the quote-field wording the import reports use
         raise ValueError(f"{name} {value} is out of range: it must be below 1e12 with 8 decimals")
     check_amount(value, field=name)
 
