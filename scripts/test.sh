@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Set everything up and run the whole test suite: SQLite always, PostgreSQL on a real server.
 # When RISKDESK_TEST_POSTGRES_URL is unset, a throwaway server is installed (Debian packages)
-# and started on 127.0.0.1, then stopped at the end.
+# and started on 127.0.0.1, then stopped at the end. The same for Redis and
+# RISKDESK_TEST_REDIS_URL (scripts/redis.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev,postgres
 export RISKDESK_PG_STATE="/tmp/riskdesk-pg-state-$$"
+export RISKDESK_REDIS_STATE="/tmp/riskdesk-redis-state-$$"
 started_pg=0
-cleanup() { [[ $started_pg -eq 1 ]] && scripts/pg.sh stop || true; }
+started_redis=0
+cleanup() {
+  [[ $started_pg -eq 1 ]] && scripts/pg.sh stop || true
+  [[ $started_redis -eq 1 ]] && scripts/redis.sh stop || true
+}
 trap cleanup EXIT
 if [[ -z "${RISKDESK_TEST_POSTGRES_URL:-}" ]]; then
   RISKDESK_TEST_POSTGRES_URL=$(scripts/pg.sh start)
@@ -15,6 +21,12 @@ if [[ -z "${RISKDESK_TEST_POSTGRES_URL:-}" ]]; then
   export RISKDESK_TEST_POSTGRES_URL
 fi
 echo "PostgreSQL for tests: ${RISKDESK_TEST_POSTGRES_URL}"
+if [[ -z "${RISKDESK_TEST_REDIS_URL:-}" ]]; then
+  started_redis=1
+  RISKDESK_TEST_REDIS_URL=$(scripts/redis.sh start)
+  export RISKDESK_TEST_REDIS_URL
+fi
+echo "Redis for tests: ${RISKDESK_TEST_REDIS_URL}"
 # Keep numba's JIT cache inside the checkout so reruns start fast.
 # numba's on-disk JIT cache, keyed by the kernels' source: numba only invalidates a cached
 # function when its own file changes, not when a kernel it calls does.

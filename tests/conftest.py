@@ -12,6 +12,9 @@ Fixtures (names are stable; other packages' tests use them):
 * ``migrated_engine`` -- an engine on ``db_url`` after ``riskdesk db upgrade`` (head). The
   schema is migrated once per backend per session into a template and copied per test, which
   gives the same database as running the migration, much faster. Commit freely.
+* ``redis_url`` -- ``RISKDESK_TEST_REDIS_URL`` (``scripts/test.sh`` starts a throwaway
+  server with ``scripts/redis.sh``), its database flushed before the test; tests skip when
+  the variable is unset.
 * ``db_connection`` / ``db_session`` -- a connection (and a session on it) to a migrated
   database shared by the session, inside a transaction rolled back after the test: the
   fastest way to write rows that must leave nothing behind.
@@ -220,3 +223,24 @@ def db_session(db_connection: Connection) -> Iterator[RiskdeskSession]:
         yield session
     finally:
         session.close()
+
+
+REDIS_ENV = "RISKDESK_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get(REDIS_ENV, "").strip()
+    if not url:
+        pytest.skip(
+            f"{REDIS_ENV} is unset: run `scripts/redis.sh start` and export its URL "
+            "(scripts/test.sh does both)"
+        )
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url

@@ -47,6 +47,36 @@ class Settings(BaseSettings):
     )
     use_keyring: bool = Field(default=True, description="Prefer the OS keyring for the key.")
 
+    # -- the HTTP service (riskdesk serve) ------------------------------------------------
+    access_token_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="Lifetime of a JWT access token."
+    )
+    refresh_token_days: int = Field(
+        default=14, ge=1, le=365, description="Lifetime of a refresh-token family."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed by CORS (empty: CORS closed, same-origin only).",
+    )
+    max_body_bytes: int = Field(
+        default=2_000_000, ge=1_024, description="Largest request body accepted (bytes)."
+    )
+    rate_limit_user: int = Field(
+        default=1_200, ge=1, description="Requests per minute allowed to one user."
+    )
+    rate_limit_ip: int = Field(
+        default=2_400, ge=1, description="Requests per minute allowed from one IP address."
+    )
+    rate_limit_login: int = Field(
+        default=10, ge=1, description="Login attempts per minute allowed from one IP address."
+    )
+    market_seed: int = Field(
+        default=7, ge=0, description="Seed of the synthetic market the service serves."
+    )
+    market_max_days: int = Field(
+        default=730, ge=1, description="Longest expiry (days) of the service's synthetic market."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_scheme(cls, value: str) -> str:

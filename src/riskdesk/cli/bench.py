@@ -28,3 +28,38 @@ def analytics(
     import riskdesk.bench._analytics as _analytics
 
     _analytics.main(repeats=repeats, as_json=json_out)
+
+
+@app.command("service")
+def service(
+    rate: float = typer.Option(100.0, "--rate", min=0.1, help="Requests per second (open loop)."),
+    seconds: float = typer.Option(10.0, "--seconds", min=0.1, help="Length of each run."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Runs per case (median reported)."),
+    workers: int = typer.Option(
+        32, "--workers", min=1, max=512, help="Client threads, one keep-alive connection each."
+    ),
+    port: int = typer.Option(
+        0, "--port", min=0, max=65535, help="Server port on 127.0.0.1 (0: a free one)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """HTTP service on loopback: p50/p99 and req/s of chain reads and a 4-leg evaluate.
+
+    Starts ``riskdesk serve`` on a fresh SQLite file in a temporary directory, sets up a
+    snapshot and an iron condor over HTTP, then drives each case open-loop at ``--rate``
+    beside a ``GET /v1/health`` baseline. Target: evaluate p99 <= 50 ms at 100 req/s.
+    """
+    import riskdesk.bench._service as _service
+    from riskdesk.cli._common import fail
+
+    try:
+        _service.main(
+            rate=rate,
+            seconds=seconds,
+            repeats=repeats,
+            workers=workers,
+            as_json=json_out,
+            port=port,
+        )
+    except _service.BenchServiceError as error:
+        fail(str(error))

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from riskdesk import __version__
-from riskdesk.cli import bench, db, demo, workbench
+from riskdesk.cli import bench, db, demo, serve, user, workbench
 from riskdesk.cli._errors import RiskdeskGroup
 
 app = typer.Typer(
@@ -54,3 +54,9 @@ app.command("compare")(workbench.compare_command)
 app.command("attribute")(workbench.attribute_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(bench.app, name="bench", help="Benchmarks that print figures.")
+app.command("serve")(serve.serve_command)
+app.add_typer(user.app, name="user", help="Users of the service: create, list, roles, passwords.")
+
+
+if __name__ == "__main__":  # python -m riskdesk.cli.main (subprocess tests, benchmarks)
+    app()

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from riskdesk.config import Settings
+from riskdesk.domain.caller import Caller
 from riskdesk.store.db import create_engine, make_session_factory
 from riskdesk.store.session import RiskdeskSession
 from riskdesk.store.uow import UnitOfWork
@@ -60,6 +61,17 @@ class Database:
             user_id=user_id,
             ip_address=ip_address,
             user_agent=user_agent,
+        )
+
+    def unit_of_work_for(self, caller: Caller, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work whose audit rows carry ``caller``'s name, user id, IP and agent."""
+        return UnitOfWork(
+            self.sessions,
+            actor=caller.actor,
+            user_id=caller.user_id,
+            ip_address=caller.ip_address,
+            user_agent=caller.user_agent,
+            read_only=read_only,
         )
 
     def dispose(self) -> None:

@@ -19,11 +19,11 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import String, Table, cast, delete, func, insert, or_, select, update
+from sqlalchemy import String, Table, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
@@ -36,6 +36,7 @@ from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeRefType, Trad
 from riskdesk.store import models as m
 from riskdesk.store.errors import StoreError, WriteConflictError
 from riskdesk.store.limits import check_text_lengths
+from riskdesk.store.paging import KeysetPage, PageKey, keyset_page
 from riskdesk.store.partitions import ensure_month_partitions
 from riskdesk.store.timeseries import insert_rows
 from riskdesk.store.types import new_id, utc_now
@@ -45,26 +46,41 @@ __all__ = [
     "EvaluationKey",
     "NotFoundError",
     "StoredDraft",
+    "delete_draft",
     "find_analytics_result",
     "find_model_config",
     "find_scenario_grid",
+    "get_attribution",
+    "get_model_config",
     "get_or_create_model_config",
     "get_or_create_scenario_grid",
+    "get_scenario_grid",
+    "list_drafts",
+    "list_model_configs",
+    "list_scenario_grids",
     "list_snapshots",
+    "list_trade_commits",
     "list_trade_versions",
     "load_draft",
     "load_snapshot",
     "load_trade_version",
+    "newest_snapshot_with",
     "output_digest",
+    "page_snapshots",
+    "page_trade_versions",
     "prepare_partitions",
+    "record_commit",
     "resolve_snapshot",
     "resolve_trade_version",
     "save_analytics_result",
     "save_attribution",
     "save_draft",
+    "save_model_config",
+    "save_scenario_grid",
     "save_snapshot",
     "save_trade_version",
     "verified_output",
+    "version_visible",
 ]
 
 
@@ -443,8 +459,20 @@ def prepare_partitions(engine: Engine, *, snapshot: dom_market.MarketSnapshot) -
 
 
 def _resolve(
-    session: Session, model: Any, id_col: Any, hash_col: Any | None, ref: str, what: str
+    session: Session,
+    model: Any,
+    id_col: Any,
+    hash_col: Any | None,
+    ref: str,
+    what: str,
+    *,
+    scope: Sequence[Any] = (),
 ) -> Any:
+    """The one row of ``model`` whose id (or hash) is or starts with ``ref``.
+
+    ``scope`` holds extra conditions a row must meet (an owner filter): a row outside it is
+    reported exactly like a missing one, so the error never confirms that it exists.
+    """
     ref = ref.strip().lower()
     if not ref:
         raise NotFoundError(f"empty {what} reference")
@@ -453,7 +481,11 @@ def _resolve(
     except ValueError:
         as_uuid = None
     if as_uuid is not None:
-        row = session.get(model, as_uuid)
+        row = (
+            session.scalar(select(model).where(id_col == as_uuid, *scope))
+            if scope
+            else session.get(model, as_uuid)
+        )
         if row is not None:
             return row
     if not _HEX_REF.fullmatch(ref):
@@ -470,7 +502,7 @@ def _resolve(
     conditions = [func.replace(cast(id_col, String), "-", "").like(f"{key}%")]
     if hash_col is not None:
         conditions.append(hash_col.like(f"{key}%"))
-    rows = list(session.scalars(select(model).where(or_(*conditions)).limit(3)))
+    rows = list(session.scalars(select(model).where(or_(*conditions), *scope).limit(3)))
     if not rows:
         raise NotFoundError(f"no {what} matches {ref!r} (give an id or a hash prefix)")
     if len(rows) > 1:
@@ -508,11 +540,52 @@ def resolve_snapshot(session: Session, *, ref: str) -> m.MarketSnapshot:
 
 def list_snapshots(session: Session, *, limit: int = 20) -> list[m.MarketSnapshot]:
     """The newest snapshots first."""
-    return list(
-        session.scalars(
-            select(m.MarketSnapshot).order_by(m.MarketSnapshot.created_at.desc()).limit(limit)
-        )
+    return list(page_snapshots(session, after=None, limit=limit).items)
+
+
+def page_snapshots(
+    session: Session, *, after: PageKey | None, limit: int
+) -> KeysetPage[m.MarketSnapshot]:
+    """One page of snapshots, newest stored first (keyset on ``(created_at, id)``)."""
+    return keyset_page(
+        session,
+        select(m.MarketSnapshot),
+        created_at=m.MarketSnapshot.created_at,
+        id_=m.MarketSnapshot.snapshot_id,
+        after=after,
+        limit=limit,
     )
+
+
+def newest_snapshot_with(
+    session: Session, *, symbol: str, mode: dom_market.SnapshotMode | None = None
+) -> m.MarketSnapshot:
+    """The snapshot with the newest market time (``as_of``) that quotes ``symbol``.
+
+    ``mode`` restricts it to LIVE or PINNED snapshots; of several with the same market time,
+    the one stored last wins.
+
+    Raises
+    ------
+    NotFoundError
+        When no stored snapshot (of ``mode``) quotes ``symbol``.
+
+    """
+    uq = m.SnapshotUnderlyingQuote
+    ms = m.MarketSnapshot
+    statement = select(ms).where(
+        exists().where(uq.snapshot_id == ms.snapshot_id, uq.symbol == symbol)
+    )
+    if mode is not None:
+        statement = statement.where(ms.mode == mode.value)
+    row = session.scalar(statement.order_by(ms.as_of.desc(), ms.created_at.desc()).limit(1))
+    if row is None:
+        kind = "" if mode is None else f"{mode.value} "
+        raise NotFoundError(
+            f"no {kind}market snapshot quotes {symbol!r}: create one with POST /v1/snapshots "
+            "(or `riskdesk snapshot create`)"
+        )
+    return row
 
 
 # -- trade drafts --------------------------------------------------------------------------
@@ -524,6 +597,9 @@ class StoredDraft:
 
     draft_id: uuid.UUID
     draft: TradeDraft
+    owner_id: uuid.UUID | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 def _leg_from_row(row: m.TradeDraftLeg) -> Leg:
@@ -558,18 +634,83 @@ def _draft_row(session: Session, draft_id: uuid.UUID, *, for_update: bool = Fals
     return row
 
 
-def load_draft(session: Session, *, ref: str, for_update: bool = False) -> StoredDraft:
+def _draft_scope(owner_id: uuid.UUID | None) -> list[Any]:
+    return [] if owner_id is None else [m.TradeDraft.owner_id == owner_id]
+
+
+def load_draft(
+    session: Session, *, ref: str, for_update: bool = False, owner_id: uuid.UUID | None = None
+) -> StoredDraft:
     """The draft whose id starts with ``ref``, as a domain :class:`TradeDraft`.
 
     ``for_update`` locks the draft row until the transaction ends (PostgreSQL), for a
-    read-modify-write of the draft.
+    read-modify-write of the draft. With ``owner_id`` only that user's drafts match: another
+    user's draft raises the very :class:`NotFoundError` a missing one does.
     """
     found: m.TradeDraft = _resolve(
-        session, m.TradeDraft, m.TradeDraft.trade_draft_id, None, ref, "trade draft"
+        session,
+        m.TradeDraft,
+        m.TradeDraft.trade_draft_id,
+        None,
+        ref,
+        "trade draft",
+        scope=_draft_scope(owner_id),
     )
     row = _draft_row(session, found.trade_draft_id, for_update=for_update)
+    return _stored_draft(row)
+
+
+def _stored_draft(row: m.TradeDraft) -> StoredDraft:
     legs = [DraftLeg(leg_id=str(leg.leg_id), leg=_leg_from_row(leg)) for leg in _ordered(row.legs)]
-    return StoredDraft(row.trade_draft_id, TradeDraft(row.name, rev=row.rev, legs=legs))
+    return StoredDraft(
+        row.trade_draft_id,
+        TradeDraft(row.name, rev=row.rev, legs=legs),
+        owner_id=row.owner_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def list_drafts(
+    session: Session, *, owner_id: uuid.UUID | None, after: PageKey | None, limit: int
+) -> KeysetPage[StoredDraft]:
+    """One page of drafts (only ``owner_id``'s when given), newest first, legs loaded."""
+    page = keyset_page(
+        session,
+        select(m.TradeDraft)
+        .where(*_draft_scope(owner_id))
+        .options(selectinload(m.TradeDraft.legs).selectinload(m.TradeDraftLeg.option_contract)),
+        created_at=m.TradeDraft.created_at,
+        id_=m.TradeDraft.trade_draft_id,
+        after=after,
+        limit=limit,
+    )
+    return KeysetPage([_stored_draft(row) for row in page.items], page.next_key)
+
+
+def delete_draft(session: Session, *, draft_id: uuid.UUID, expected_rev: int) -> None:
+    """Delete the draft and its legs, if it is still at ``expected_rev``.
+
+    Raises
+    ------
+    WriteConflictError
+        When another edit saved the draft after it was loaded at ``expected_rev``.
+
+    """
+    drafts = _table(m.TradeDraft)
+    legs_table = _table(m.TradeDraftLeg)
+    session.execute(delete(legs_table).where(legs_table.c.trade_draft_id == draft_id))
+    result = session.execute(
+        delete(drafts).where(drafts.c.trade_draft_id == draft_id, drafts.c.rev == expected_rev)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise WriteConflictError(
+            f"trade draft {draft_id} changed since it was loaded at rev {expected_rev} "
+            "(another edit saved it first); reload it and delete it again"
+        )
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, m.TradeDraft | m.TradeDraftLeg):
+            session.expunge(obj)
 
 
 def _ordered(legs: Sequence[m.TradeDraftLeg]) -> list[m.TradeDraftLeg]:
@@ -598,6 +739,7 @@ def save_draft(
     draft: TradeDraft,
     draft_id: uuid.UUID | None = None,
     expected_rev: int | None = None,
+    owner_id: uuid.UUID | None = None,
 ) -> StoredDraft:
     """Insert a new draft (``draft_id`` None) or write ``draft`` over the stored one.
 
@@ -606,6 +748,8 @@ def save_draft(
     (one UPDATE ... WHERE rev = expected_rev, before any leg is touched). If another writer
     saved the draft in between, nothing is written and :class:`WriteConflictError` is raised,
     so legs the caller never saw are never deleted. Legs are stored in the draft's order.
+    ``owner_id`` is the owner of a new draft (None: the local desktop user); a stored draft
+    keeps its owner.
     """
     drafts = _table(m.TradeDraft)
     legs_table = _table(m.TradeDraftLeg)
@@ -615,7 +759,12 @@ def save_draft(
         draft_id = new_id()
         session.execute(
             insert(drafts).values(
-                trade_draft_id=draft_id, name=draft.name, rev=1, created_at=now, updated_at=now
+                trade_draft_id=draft_id,
+                name=draft.name,
+                rev=1,
+                owner_id=owner_id,
+                created_at=now,
+                updated_at=now,
             )
         )
         rev = 1
@@ -684,7 +833,9 @@ def save_draft(
     for obj in list(session.identity_map.values()):
         if isinstance(obj, m.TradeDraft | m.TradeDraftLeg):
             session.expire(obj)
-    return StoredDraft(draft_id, TradeDraft(draft.name, rev=rev, legs=draft.legs))
+    return StoredDraft(
+        draft_id, TradeDraft(draft.name, rev=rev, legs=draft.legs), owner_id=owner_id
+    )
 
 
 def _table(model: type[m.Base]) -> Table:
@@ -727,8 +878,26 @@ def load_trade_version(session: Session, *, row: m.TradeVersion) -> TradeVersion
     return version
 
 
-def resolve_trade_version(session: Session, *, ref: str) -> m.TradeVersion:
-    """The version whose id or hash starts with ``ref``."""
+def _version_scope(owner_id: uuid.UUID | None) -> list[Any]:
+    if owner_id is None:
+        return []
+    tc = m.TradeCommit
+    return [
+        exists().where(
+            tc.trade_version_id == m.TradeVersion.trade_version_id, tc.owner_id == owner_id
+        )
+    ]
+
+
+def resolve_trade_version(
+    session: Session, *, ref: str, owner_id: uuid.UUID | None = None
+) -> m.TradeVersion:
+    """The version whose id or hash starts with ``ref``.
+
+    With ``owner_id`` only versions that user committed match (versions are shared by
+    content; a ``trade_commits`` row makes one a user's); any other raises the
+    :class:`NotFoundError` of a missing version.
+    """
     result: m.TradeVersion = _resolve(
         session,
         m.TradeVersion,
@@ -736,8 +905,79 @@ def resolve_trade_version(session: Session, *, ref: str) -> m.TradeVersion:
         m.TradeVersion.trade_hash,
         ref,
         "trade version",
+        scope=_version_scope(owner_id),
     )
     return result
+
+
+def version_visible(session: Session, *, version_id: uuid.UUID, owner_id: uuid.UUID | None) -> bool:
+    """True when the version exists and ``owner_id`` (None: anyone) committed it."""
+    found = session.scalar(
+        select(m.TradeVersion.trade_version_id).where(
+            m.TradeVersion.trade_version_id == version_id, *_version_scope(owner_id)
+        )
+    )
+    return found is not None
+
+
+def record_commit(
+    session: Session,
+    *,
+    trade_version_id: uuid.UUID,
+    trade_draft_id: uuid.UUID | None,
+    draft_rev: int | None,
+    owner_id: uuid.UUID | None,
+) -> m.TradeCommit:
+    """Record that ``owner_id`` committed draft ``trade_draft_id`` at ``draft_rev``."""
+    row = m.TradeCommit(
+        trade_version_id=trade_version_id,
+        trade_draft_id=trade_draft_id,
+        draft_rev=draft_rev,
+        owner_id=owner_id,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_trade_commits(
+    session: Session, *, owner_id: uuid.UUID | None, after: PageKey | None, limit: int
+) -> KeysetPage[tuple[m.TradeCommit, m.TradeVersion]]:
+    """One page of commits (only ``owner_id``'s when given), newest first, with versions."""
+    tc = m.TradeCommit
+    statement = select(tc)
+    if owner_id is not None:
+        statement = statement.where(tc.owner_id == owner_id)
+    page = keyset_page(
+        session,
+        statement,
+        created_at=tc.created_at,
+        id_=tc.trade_commit_id,
+        after=after,
+        limit=limit,
+    )
+    ids = {row.trade_version_id for row in page.items}
+    versions = {
+        v.trade_version_id: v
+        for v in session.scalars(
+            select(m.TradeVersion).where(m.TradeVersion.trade_version_id.in_(ids))
+        )
+    }
+    return KeysetPage([(row, versions[row.trade_version_id]) for row in page.items], page.next_key)
+
+
+def page_trade_versions(
+    session: Session, *, after: PageKey | None, limit: int
+) -> KeysetPage[m.TradeVersion]:
+    """One page of every stored version, newest first (the unscoped listing)."""
+    return keyset_page(
+        session,
+        select(m.TradeVersion),
+        created_at=m.TradeVersion.created_at,
+        id_=m.TradeVersion.trade_version_id,
+        after=after,
+        limit=limit,
+    )
 
 
 def list_trade_versions(session: Session, *, limit: int = 50) -> list[m.TradeVersion]:
@@ -786,6 +1026,82 @@ def find_scenario_grid(session: Session, *, grid: ScenarioGrid) -> m.ScenarioGri
     """The ``scenario_grids`` row of ``grid``, or None."""
     key = grid.scenario_grid_hash
     return session.scalar(select(m.ScenarioGrid).where(m.ScenarioGrid.scenario_grid_hash == key))
+
+
+def save_model_config(session: Session, *, config: ModelConfig) -> tuple[m.ModelConfig, bool]:
+    """The ``model_configs`` row of ``config`` and whether this call created it."""
+    return _get_or_insert(
+        session,
+        lambda: find_model_config(session, config=config),
+        lambda: m.ModelConfig(
+            model_config_hash=config.model_config_hash, config_json=_plain(config.to_dict())
+        ),
+    )
+
+
+def save_scenario_grid(session: Session, *, grid: ScenarioGrid) -> tuple[m.ScenarioGrid, bool]:
+    """The ``scenario_grids`` row of ``grid`` and whether this call created it."""
+    return _get_or_insert(
+        session,
+        lambda: find_scenario_grid(session, grid=grid),
+        lambda: m.ScenarioGrid(
+            scenario_grid_hash=grid.scenario_grid_hash, grid_json=_plain(grid.to_dict())
+        ),
+    )
+
+
+def get_model_config(session: Session, *, ref: str) -> m.ModelConfig:
+    """The model config whose id or hash is (or starts with) ``ref``."""
+    result: m.ModelConfig = _resolve(
+        session,
+        m.ModelConfig,
+        m.ModelConfig.model_config_id,
+        m.ModelConfig.model_config_hash,
+        ref,
+        "model config",
+    )
+    return result
+
+
+def get_scenario_grid(session: Session, *, ref: str) -> m.ScenarioGrid:
+    """The scenario grid whose id or hash is (or starts with) ``ref``."""
+    result: m.ScenarioGrid = _resolve(
+        session,
+        m.ScenarioGrid,
+        m.ScenarioGrid.scenario_grid_id,
+        m.ScenarioGrid.scenario_grid_hash,
+        ref,
+        "scenario grid",
+    )
+    return result
+
+
+def list_model_configs(
+    session: Session, *, after: PageKey | None, limit: int
+) -> KeysetPage[m.ModelConfig]:
+    """One page of stored model configs, newest first."""
+    return keyset_page(
+        session,
+        select(m.ModelConfig),
+        created_at=m.ModelConfig.created_at,
+        id_=m.ModelConfig.model_config_id,
+        after=after,
+        limit=limit,
+    )
+
+
+def list_scenario_grids(
+    session: Session, *, after: PageKey | None, limit: int
+) -> KeysetPage[m.ScenarioGrid]:
+    """One page of stored scenario grids, newest first."""
+    return keyset_page(
+        session,
+        select(m.ScenarioGrid),
+        created_at=m.ScenarioGrid.created_at,
+        id_=m.ScenarioGrid.scenario_grid_id,
+        after=after,
+        limit=limit,
+    )
 
 
 # -- results -------------------------------------------------------------------------------
@@ -892,4 +1208,19 @@ def save_attribution(
     )
     session.add(row)
     session.flush()
+    return row
+
+
+def get_attribution(session: Session, *, attribution_id: uuid.UUID) -> m.PnlAttributionResult:
+    """The stored attribution ``attribution_id``.
+
+    Raises
+    ------
+    NotFoundError
+        When there is none.
+
+    """
+    row = session.get(m.PnlAttributionResult, attribution_id)
+    if row is None:
+        raise NotFoundError(f"no P&L attribution with id {attribution_id}")
     return row

@@ -15,6 +15,13 @@ then write in one short unit (on SQLite a long evaluation never holds the write 
 write of hash-keyed content is get-or-create and safe against concurrent writers, and a draft
 edit is optimistic: it is saved only over the revision it was applied to, and retried on the
 fresh draft when another edit got there first.
+
+Scoping: a :class:`Workbench` acts for one :class:`~riskdesk.domain.caller.Caller` (the local
+desktop user by default, who sees everything). A caller with a ``user_id`` owns the drafts it
+creates and the versions it commits (a ``trade_commits`` row each time); another user's draft,
+version or attribution is reported exactly like a missing one (:class:`NotFoundError`), so an
+answer never confirms that it exists. Snapshots, model configs and scenario grids are shared
+market and config data. Every unit of work carries the caller into its audit rows.
 """
 
 from __future__ import annotations
@@ -23,14 +30,16 @@ import contextlib
 import dataclasses
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from riskdesk.analytics import attribute, compare, days_forward_state, evaluate, market_state
+from riskdesk.analytics.diagnostics import snapshot_diagnostics as _snapshot_diagnostics
 from riskdesk.analytics.evaluate import EVALUATION_SCHEMA
+from riskdesk.domain.caller import Caller
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import canonical_json, content_hash
 from riskdesk.domain.instruments import Instrument
@@ -40,26 +49,67 @@ from riskdesk.domain.trades import TradeDraft, TradeRefType, TradeVersion
 from riskdesk.store import Database
 from riskdesk.store import workbench as repo
 from riskdesk.store.errors import StoreError, WriteConflictError
+from riskdesk.store.paging import PageKey
 from riskdesk.store.uow import UnitOfWork
 from riskdesk.workbench.snapshots import entry_from_snapshot
 
 __all__ = [
+    "AttributionRecord",
+    "ConfigRef",
     "DraftRef",
     "EvaluationOutcome",
+    "GridRef",
+    "Listing",
+    "NotFoundError",
+    "RevisionMismatchError",
     "SnapshotRef",
     "SnapshotSummary",
     "TradeRef",
     "TradeRefType",
     "VersionRef",
+    "VersionSummary",
     "Workbench",
 ]
 
-T = TypeVar("T")
+NotFoundError = repo.NotFoundError
+"""A reference matches nothing the caller may see (also: another user's resource)."""
 
-"""What a :class:`TradeRef` points at: a committed trade version or a draft."""
+
+class RevisionMismatchError(WriteConflictError):
+    """The draft is no longer at the revision the client last saw (``expected_rev``)."""
+
+
+T = TypeVar("T")
+ItemT = TypeVar("ItemT")
 
 EDIT_ATTEMPTS = 8
 """How often a draft edit is re-applied on the fresh draft when concurrent edits win."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Sequence[ItemT], Generic[ItemT]):
+    """One page of a list, newest first; ``next_key`` is where the next page starts.
+
+    A sequence of its items, so callers that want a plain list can iterate it.
+    """
+
+    items: tuple[ItemT, ...]
+    next_key: PageKey | None = None
+
+    @overload
+    def __getitem__(self, index: int) -> ItemT: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ItemT]: ...
+
+    def __getitem__(self, index: int | slice) -> ItemT | Sequence[ItemT]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return iter(self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +132,18 @@ class SnapshotSummary:
     as_of: datetime
     source: str
     symbol: str
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DraftRef:
-    """A stored draft: id, revision and the domain draft."""
+    """A stored draft: id, revision and the domain draft (times when read from the store)."""
 
     draft_id: uuid.UUID
     rev: int
     draft: TradeDraft
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +154,56 @@ class VersionRef:
     trade_hash: str
     created: bool
     version: TradeVersion
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSummary:
+    """One row of the version list: the version and (when scoped) the commit that made it."""
+
+    trade_version_id: uuid.UUID
+    trade_hash: str
+    name: str
+    created_at: datetime
+    committed_at: datetime | None = None
+    trade_draft_id: uuid.UUID | None = None
+    draft_rev: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRef:
+    """A stored model config: id, hash, whether this call created it, and the config."""
+
+    model_config_id: uuid.UUID
+    model_config_hash: str
+    created: bool
+    config: ModelConfig
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GridRef:
+    """A stored scenario grid: id, hash, whether this call created it, and the grid."""
+
+    scenario_grid_id: uuid.UUID
+    scenario_grid_hash: str
+    created: bool
+    grid: ScenarioGrid
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionRecord:
+    """A stored P&L attribution: what it attributed and its result document."""
+
+    attribution_id: uuid.UUID
+    trade_ref_type: str
+    trade_ref_id: uuid.UUID
+    trade_hash: str | None
+    snapshot_id: uuid.UUID
+    model_config_id: uuid.UUID
+    created_at: datetime
+    result: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +242,35 @@ class EvaluationOutcome:
 
 
 class Workbench:
-    """The seed-000 workflow on one database."""
+    """The seed-000 workflow on one database, for one caller.
 
-    def __init__(self, db: Database) -> None:
+    Parameters
+    ----------
+    db
+        The database.
+    caller
+        Who acts: audit rows carry its name, user id, IP and agent, and a caller with a
+        ``user_id`` sees only its own drafts, versions and attributions. None is the local
+        desktop user (named after ``db.actor``), who is not scoped: the CLI.
+
+    """
+
+    def __init__(self, db: Database, caller: Caller | None = None) -> None:
         self.db = db
+        self.caller = caller if caller is not None else Caller.local(db.actor)
+
+    @property
+    def _owner(self) -> uuid.UUID | None:
+        """The user id resources are scoped to (None: unscoped)."""
+        return self.caller.user_id
+
+    def _write(self) -> UnitOfWork:
+        """A writing unit of work audited as the caller."""
+        return self.db.unit_of_work_for(self.caller)
+
+    def _read(self) -> UnitOfWork:
+        """A read-only unit of work (never takes SQLite's write lock)."""
+        return self.db.unit_of_work_for(self.caller, read_only=True)
 
     # -- snapshots -------------------------------------------------------------------------
 
@@ -151,28 +279,43 @@ class Workbench:
     ) -> SnapshotRef:
         """Store ``snapshot`` (a no-op returning the existing row when its hash is stored)."""
         repo.prepare_partitions(self.db.engine, snapshot=snapshot)
-        with self.db.unit_of_work() as uow:
+        with self._write() as uow:
             return _store_snapshot(uow, snapshot, event=event)
 
     def load_snapshot(self, ref: str) -> SnapshotRef:
         """The snapshot whose id or hash starts with ``ref`` (or ``latest``)."""
-        with self.db.unit_of_work() as uow:
+        with self._read() as uow:
             return _load_snapshot(uow.session, ref)
 
-    def list_snapshots(self, *, limit: int = 20) -> list[SnapshotSummary]:
-        """The stored snapshots, newest first, at most ``limit`` of them."""
+    def latest_snapshot_for(
+        self, symbol: str, *, mode: SnapshotMode | None = SnapshotMode.LIVE
+    ) -> SnapshotSummary:
+        """The snapshot with the newest market time that quotes ``symbol`` (LIVE by default).
+
+        Raises
+        ------
+        NotFoundError
+            When no such snapshot is stored.
+
+        """
         with self._read() as uow:
-            return [
-                SnapshotSummary(
-                    snapshot_id=r.snapshot_id,
-                    snapshot_hash=r.snapshot_hash,
-                    mode=r.mode,
-                    as_of=r.as_of,
-                    source=r.source,
-                    symbol=r.symbol,
-                )
-                for r in repo.list_snapshots(uow.session, limit=limit)
-            ]
+            return _summary(repo.newest_snapshot_with(uow.session, symbol=symbol, mode=mode))
+
+    def list_snapshots(
+        self, *, limit: int = 20, after: PageKey | None = None
+    ) -> Listing[SnapshotSummary]:
+        """One page of stored snapshots, newest stored first, at most ``limit`` of them."""
+        with self._read() as uow:
+            page = repo.page_snapshots(uow.session, after=after, limit=limit)
+            return Listing(tuple(_summary(r) for r in page.items), page.next_key)
+
+    def snapshot_diagnostics(self, ref: str) -> dict[str, Any]:
+        """Quote-quality counts of the snapshot ``ref`` with its implied vols solved.
+
+        Reads in a read-only unit, then computes with no transaction open.
+        """
+        snapshot = self.load_snapshot(ref).snapshot
+        return _snapshot_diagnostics(snapshot)
 
     def pin_snapshot(self, ref: str) -> SnapshotRef:
         """A PINNED copy of a LIVE snapshot (a pinned snapshot is returned as it is).
@@ -180,7 +323,7 @@ class Workbench:
         Loads and saves in one unit of work, so the copy is of the very rows just read. The
         copy's quotes carry the source's timestamps, whose PostgreSQL partitions already exist.
         """
-        with self.db.unit_of_work() as uow:
+        with self._write() as uow:
             source = _load_snapshot(uow.session, ref)
             if source.snapshot.mode is SnapshotMode.PINNED:
                 return source
@@ -214,42 +357,59 @@ class Workbench:
     # -- drafts and versions ---------------------------------------------------------------
 
     def new_draft(self, name: str) -> DraftRef:
-        """Create an empty draft."""
+        """Create an empty draft (owned by the caller)."""
         return self.save_draft(TradeDraft(name))
 
     def save_draft(self, draft: TradeDraft) -> DraftRef:
         """Store a draft built in memory (e.g. by :mod:`riskdesk.workbench.strategies`)."""
-        with self.db.unit_of_work() as uow:
-            stored = repo.save_draft(uow.session, draft=draft)
+        with self._write() as uow:
+            stored = repo.save_draft(uow.session, draft=draft, owner_id=self._owner)
             uow.audit(
                 "trade_draft.created",
                 resource_type="trade_draft",
                 resource_id=stored.draft_id,
                 new=_draft_summary(draft),
             )
-            return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
+        return self.load_draft(str(stored.draft_id))
 
     def load_draft(self, ref: str) -> DraftRef:
-        """The draft whose id starts with ``ref``."""
-        with self.db.unit_of_work() as uow:
-            stored = repo.load_draft(uow.session, ref=ref)
-            return DraftRef(stored.draft_id, stored.draft.rev, stored.draft)
+        """The draft whose id starts with ``ref`` (one of the caller's)."""
+        with self._read() as uow:
+            return _draft_ref(repo.load_draft(uow.session, ref=ref, owner_id=self._owner))
+
+    def list_drafts(self, *, limit: int = 50, after: PageKey | None = None) -> Listing[DraftRef]:
+        """One page of the caller's drafts, newest first (every draft for the local user)."""
+        with self._read() as uow:
+            page = repo.list_drafts(uow.session, owner_id=self._owner, after=after, limit=limit)
+            return Listing(tuple(_draft_ref(d) for d in page.items), page.next_key)
 
     def edit_draft(
-        self, ref: str, edit: Callable[[TradeDraft], T], *, event: str
+        self,
+        ref: str,
+        edit: Callable[[TradeDraft], T],
+        *,
+        event: str,
+        expected_rev: int | None = None,
     ) -> tuple[DraftRef, T]:
         """Apply ``edit`` to the stored draft and save it in one unit of work; audit old and new.
 
         The save is optimistic (see :func:`riskdesk.store.workbench.save_draft`): when another
         edit saved the draft first, ``edit`` is applied again to the fresh draft, up to
         :data:`EDIT_ATTEMPTS` times, so concurrent edits are all kept, each exactly once.
+
+        With ``expected_rev`` (an HTTP ``If-Match``), the edit applies only to the draft at
+        exactly that revision: a draft that moved on raises :class:`RevisionMismatchError`
+        and is not retried.
         """
         for _ in range(EDIT_ATTEMPTS):
             try:
-                with self.db.unit_of_work() as uow:
-                    stored = repo.load_draft(uow.session, ref=ref, for_update=True)
+                with self._write() as uow:
+                    stored = repo.load_draft(
+                        uow.session, ref=ref, for_update=True, owner_id=self._owner
+                    )
                     draft = stored.draft
                     loaded_rev = draft.rev
+                    _check_rev(stored.draft_id, loaded_rev, expected_rev)
                     old = _draft_summary(draft)
                     outcome = edit(draft)
                     saved = repo.save_draft(
@@ -262,12 +422,59 @@ class Workbench:
                         old=old | {"rev": loaded_rev},
                         new=_draft_summary(saved.draft) | {"rev": saved.draft.rev},
                     )
-                    return DraftRef(saved.draft_id, saved.draft.rev, saved.draft), outcome
+                    result = DraftRef(
+                        saved.draft_id,
+                        saved.draft.rev,
+                        saved.draft,
+                        created_at=stored.created_at,
+                        updated_at=stored.updated_at,
+                    )
+            except RevisionMismatchError:
+                raise
             except WriteConflictError:
                 continue
+            return result, outcome
         raise WriteConflictError(
             f"trade draft {ref!r} was changed by other edits {EDIT_ATTEMPTS} times while this "
             "edit was being applied; try again"
+        )
+
+    def rename_draft(self, ref: str, name: str, *, expected_rev: int | None = None) -> DraftRef:
+        """Give the draft a new name."""
+        draft_ref, _ = self.edit_draft(
+            ref,
+            lambda d: d.rename(name),
+            event="trade_draft.renamed",
+            expected_rev=expected_rev,
+        )
+        return draft_ref
+
+    def delete_draft(self, ref: str, *, expected_rev: int | None = None) -> None:
+        """Delete the draft and its legs (versions committed from it stay)."""
+        for _ in range(EDIT_ATTEMPTS):
+            try:
+                with self._write() as uow:
+                    stored = repo.load_draft(
+                        uow.session, ref=ref, for_update=True, owner_id=self._owner
+                    )
+                    _check_rev(stored.draft_id, stored.draft.rev, expected_rev)
+                    repo.delete_draft(
+                        uow.session, draft_id=stored.draft_id, expected_rev=stored.draft.rev
+                    )
+                    uow.audit(
+                        "trade_draft.deleted",
+                        resource_type="trade_draft",
+                        resource_id=stored.draft_id,
+                        old=_draft_summary(stored.draft) | {"rev": stored.draft.rev},
+                    )
+            except RevisionMismatchError:
+                raise
+            except WriteConflictError:
+                continue
+            return
+        raise WriteConflictError(
+            f"trade draft {ref!r} was changed by other edits {EDIT_ATTEMPTS} times while it "
+            "was being deleted; try again"
         )
 
     def add_leg(
@@ -279,6 +486,7 @@ class Workbench:
         fees: Decimal = Decimal(0),
         price: Decimal | None = None,
         snapshot_ref: str | None = None,
+        expected_rev: int | None = None,
     ) -> tuple[DraftRef, str]:
         """Add a leg to a draft; returns the saved draft and the new leg's id.
 
@@ -307,32 +515,94 @@ class Workbench:
             draft_ref,
             lambda d: d.add_leg(instrument, quantity=quantity, entry_price=entry, fees=fees),
             event="trade_draft.leg_added",
+            expected_rev=expected_rev,
         )
 
-    def toggle_leg(self, draft_ref: str, leg_ref: str) -> DraftRef:
+    def edit_leg(
+        self,
+        draft_ref: str,
+        leg_ref: str,
+        *,
+        quantity: Decimal | None = None,
+        entry_price: Decimal | None = None,
+        fees: Decimal | None = None,
+        include: bool | None = None,
+        expected_rev: int | None = None,
+    ) -> DraftRef:
+        """Change a leg's quantity, entry price, fees or inclusion (what is given).
+
+        Raises
+        ------
+        ValueError
+            When nothing is given, or a value breaks a leg rule (e.g. a fractional option
+            quantity).
+
+        """
+        if quantity is None and entry_price is None and fees is None and include is None:
+            raise ValueError(
+                "edit_leg needs at least one of quantity, entry_price, fees or include"
+            )
+
+        def edit(draft: TradeDraft) -> None:
+            leg_id = _leg_id(draft, leg_ref)
+            if quantity is not None:
+                draft.set_quantity(leg_id, quantity)
+            if entry_price is not None:
+                draft.set_entry_price(leg_id, entry_price)
+            if fees is not None:
+                draft.set_fees(leg_id, fees)
+            if include is not None:
+                draft.set_include(leg_id, include)
+
+        ref, _ = self.edit_draft(
+            draft_ref, edit, event="trade_draft.leg_edited", expected_rev=expected_rev
+        )
+        return ref
+
+    def toggle_leg(
+        self, draft_ref: str, leg_ref: str, *, expected_rev: int | None = None
+    ) -> DraftRef:
         """Include or exclude the leg whose id starts with ``leg_ref`` (it stays in the draft)."""
         ref, _ = self.edit_draft(
             draft_ref,
             lambda d: d.toggle_leg(_leg_id(d, leg_ref)),
             event="trade_draft.leg_toggled",
+            expected_rev=expected_rev,
         )
         return ref
 
-    def remove_leg(self, draft_ref: str, leg_ref: str) -> DraftRef:
+    def remove_leg(
+        self, draft_ref: str, leg_ref: str, *, expected_rev: int | None = None
+    ) -> DraftRef:
         """Remove the leg whose id starts with ``leg_ref`` from the draft."""
         ref, _ = self.edit_draft(
             draft_ref,
             lambda d: d.remove_leg(_leg_id(d, leg_ref)),
             event="trade_draft.leg_removed",
+            expected_rev=expected_rev,
         )
         return ref
 
-    def commit_draft(self, ref: str) -> VersionRef:
-        """Freeze the draft into an immutable, hashed trade version."""
-        with self.db.unit_of_work() as uow:
-            stored = repo.load_draft(uow.session, ref=ref)
+    def commit_draft(self, ref: str, *, expected_rev: int | None = None) -> VersionRef:
+        """Freeze the draft into an immutable, hashed trade version.
+
+        Every commit records who committed which draft revision (a ``trade_commits`` row),
+        also when an identical version was already stored: that row makes the version the
+        caller's.
+        """
+        with self._write() as uow:
+            session = uow.session
+            stored = repo.load_draft(session, ref=ref, owner_id=self._owner)
+            _check_rev(stored.draft_id, stored.draft.rev, expected_rev)
             version = stored.draft.commit()
-            row, created = repo.save_trade_version(uow.session, version=version)
+            row, created = repo.save_trade_version(session, version=version)
+            repo.record_commit(
+                session,
+                trade_version_id=row.trade_version_id,
+                trade_draft_id=stored.draft_id,
+                draft_rev=stored.draft.rev,
+                owner_id=self._owner,
+            )
             uow.audit(
                 "trade_version.committed",
                 resource_type="trade_version",
@@ -344,11 +614,56 @@ class Workbench:
                     "created": created,
                 },
             )
-            return VersionRef(row.trade_version_id, row.trade_hash, created, version)
+            return VersionRef(
+                row.trade_version_id, row.trade_hash, created, version, created_at=row.created_at
+            )
+
+    def load_version(self, ref: str) -> VersionRef:
+        """The trade version whose id or hash starts with ``ref`` (one the caller committed)."""
+        with self._read() as uow:
+            row = repo.resolve_trade_version(uow.session, ref=ref, owner_id=self._owner)
+            version = repo.load_trade_version(uow.session, row=row)
+            return VersionRef(
+                row.trade_version_id, row.trade_hash, False, version, created_at=row.created_at
+            )
+
+    def list_versions(
+        self, *, limit: int = 50, after: PageKey | None = None
+    ) -> Listing[VersionSummary]:
+        """One page of the caller's commits (newest first), or of every version when unscoped."""
+        with self._read() as uow:
+            session = uow.session
+            if self._owner is None:
+                versions = repo.page_trade_versions(session, after=after, limit=limit)
+                return Listing(
+                    tuple(
+                        VersionSummary(v.trade_version_id, v.trade_hash, v.name, v.created_at)
+                        for v in versions.items
+                    ),
+                    versions.next_key,
+                )
+            commits = repo.list_trade_commits(
+                session, owner_id=self._owner, after=after, limit=limit
+            )
+            return Listing(
+                tuple(
+                    VersionSummary(
+                        v.trade_version_id,
+                        v.trade_hash,
+                        v.name,
+                        v.created_at,
+                        committed_at=c.created_at,
+                        trade_draft_id=c.trade_draft_id,
+                        draft_rev=c.draft_rev,
+                    )
+                    for c, v in commits.items
+                ),
+                commits.next_key,
+            )
 
     def load_trade(self, ref: str) -> TradeRef:
         """A version (by id/hash prefix) or a draft (``draft:<id>`` or a draft id prefix)."""
-        with self.db.unit_of_work() as uow:
+        with self._read() as uow:
             return self._load_trade(uow.session, ref)
 
     def _load_trade(self, session: Any, ref: str) -> TradeRef:
@@ -357,7 +672,7 @@ class Workbench:
             return self._draft_trade(session, text.split(":", 1)[1])
         version_row = None
         with contextlib.suppress(repo.NotFoundError):
-            version_row = repo.resolve_trade_version(session, ref=text)
+            version_row = repo.resolve_trade_version(session, ref=text, owner_id=self._owner)
         try:
             draft = self._draft_trade(session, text)
         except repo.NotFoundError:
@@ -384,7 +699,7 @@ class Workbench:
         return trade
 
     def _draft_trade(self, session: Any, ref: str) -> TradeRef:
-        stored = repo.load_draft(session, ref=ref)
+        stored = repo.load_draft(session, ref=ref, owner_id=self._owner)
         draft = stored.draft
         # the hash a commit would give; an empty draft (nothing to commit) hashes its name only
         trade_hash = (
@@ -402,11 +717,110 @@ class Workbench:
         )
         return TradeRef("DRAFT", stored.draft_id, trade_hash, draft, state_hash)
 
+    # -- model configs and scenario grids (shared) -----------------------------------------
+
+    def save_model_config(self, config: ModelConfig) -> ConfigRef:
+        """Store ``config`` (get-or-create by hash; ``created`` says whether it was new)."""
+        with self._write() as uow:
+            row, created = repo.save_model_config(uow.session, config=config)
+            if created:
+                uow.audit(
+                    "model_config.created",
+                    resource_type="model_config",
+                    resource_id=row.model_config_id,
+                    new=config.to_dict(),
+                )
+            return ConfigRef(
+                row.model_config_id, row.model_config_hash, created, config, row.created_at
+            )
+
+    def get_model_config(self, ref: str) -> ConfigRef:
+        """The stored model config whose id or hash is (or starts with) ``ref``."""
+        with self._read() as uow:
+            return _config_ref(repo.get_model_config(uow.session, ref=ref))
+
+    def list_model_configs(
+        self, *, limit: int = 50, after: PageKey | None = None
+    ) -> Listing[ConfigRef]:
+        """One page of stored model configs, newest first."""
+        with self._read() as uow:
+            page = repo.list_model_configs(uow.session, after=after, limit=limit)
+            return Listing(tuple(_config_ref(r) for r in page.items), page.next_key)
+
+    def save_scenario_grid(self, grid: ScenarioGrid) -> GridRef:
+        """Store ``grid`` (get-or-create by hash; ``created`` says whether it was new)."""
+        with self._write() as uow:
+            row, created = repo.save_scenario_grid(uow.session, grid=grid)
+            if created:
+                uow.audit(
+                    "scenario_grid.created",
+                    resource_type="scenario_grid",
+                    resource_id=row.scenario_grid_id,
+                    new=grid.to_dict(),
+                )
+            return GridRef(
+                row.scenario_grid_id, row.scenario_grid_hash, created, grid, row.created_at
+            )
+
+    def get_scenario_grid(self, ref: str) -> GridRef:
+        """The stored scenario grid whose id or hash is (or starts with) ``ref``."""
+        with self._read() as uow:
+            return _grid_ref(repo.get_scenario_grid(uow.session, ref=ref))
+
+    def list_scenario_grids(
+        self, *, limit: int = 50, after: PageKey | None = None
+    ) -> Listing[GridRef]:
+        """One page of stored scenario grids, newest first."""
+        with self._read() as uow:
+            page = repo.list_scenario_grids(uow.session, after=after, limit=limit)
+            return Listing(tuple(_grid_ref(r) for r in page.items), page.next_key)
+
     # -- analytics -------------------------------------------------------------------------
 
-    def _read(self) -> UnitOfWork:
-        """A read-only unit of work (never takes SQLite's write lock)."""
-        return UnitOfWork(self.db.sessions, actor=self.db.actor, read_only=True)
+    def get_attribution(self, attribution_id: uuid.UUID | str) -> AttributionRecord:
+        """A stored attribution, if its trade is one the caller may see.
+
+        Raises
+        ------
+        NotFoundError
+            When there is none, or its trade is another user's draft or a version the caller
+            never committed (the same message either way).
+
+        """
+        try:
+            key = (
+                attribution_id
+                if isinstance(attribution_id, uuid.UUID)
+                else uuid.UUID(str(attribution_id).strip())
+            )
+        except ValueError:
+            raise repo.NotFoundError(f"no P&L attribution with id {attribution_id}") from None
+        with self._read() as uow:
+            session = uow.session
+            row = repo.get_attribution(session, attribution_id=key)
+            if self._owner is not None and not self._trade_visible(
+                session, row.trade_ref_type, row.trade_ref_id
+            ):
+                raise repo.NotFoundError(f"no P&L attribution with id {key}")
+            return AttributionRecord(
+                attribution_id=row.attribution_id,
+                trade_ref_type=row.trade_ref_type,
+                trade_ref_id=row.trade_ref_id,
+                trade_hash=row.trade_hash,
+                snapshot_id=row.snapshot_id,
+                model_config_id=row.model_config_id,
+                created_at=row.created_at,
+                result=dict(row.outputs_json),
+            )
+
+    def _trade_visible(self, session: Any, ref_type: str, ref_id: uuid.UUID) -> bool:
+        if ref_type == "VERSION":
+            return repo.version_visible(session, version_id=ref_id, owner_id=self._owner)
+        try:
+            repo.load_draft(session, ref=str(ref_id), owner_id=self._owner)
+        except repo.NotFoundError:
+            return False
+        return True
 
     def evaluate(
         self, trade_ref: str, snapshot_ref: str, config: ModelConfig, grid: ScenarioGrid
@@ -435,7 +849,7 @@ class Workbench:
             snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
         data = evaluate(trade.trade, snapshot, config, grid).to_json_dict()
         output = canonical_json(data).encode("utf-8")
-        with self.db.unit_of_work() as uow:
+        with self._write() as uow:
             session = uow.session
             config_row = repo.get_or_create_model_config(session, config=config)
             grid_row = repo.get_or_create_scenario_grid(session, grid=grid)
@@ -488,7 +902,7 @@ class Workbench:
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
             snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
         data = compare(a.trade, b.trade, snapshot, config, grid).to_json_dict()
-        with self.db.unit_of_work() as uow:
+        with self._write() as uow:
             uow.audit(
                 "analytics.compared",
                 resource_type="market_snapshot",
@@ -542,7 +956,7 @@ class Workbench:
             }
         result = attribute(trade.trade, base_state, cmp_state, config)
         data = result.to_json_dict()
-        with self.db.unit_of_work() as uow:
+        with self._write() as uow:
             session = uow.session
             config_row = repo.get_or_create_model_config(session, config=config)
             row = repo.save_attribution(
@@ -644,3 +1058,43 @@ def _draft_summary(draft: TradeDraft) -> dict[str, Any]:
         "name": draft.name,
         "legs": [{"leg_id": item.leg_id} | item.leg.canonical_dict() for item in draft.legs],
     }
+
+
+def _check_rev(draft_id: uuid.UUID, rev: int, expected_rev: int | None) -> None:
+    if expected_rev is not None and rev != expected_rev:
+        raise RevisionMismatchError(
+            f"trade draft {draft_id} is at rev {rev}, not the rev {expected_rev} you sent "
+            "(If-Match): it was changed since you loaded it; reload it and apply the change again"
+        )
+
+
+def _draft_ref(stored: repo.StoredDraft) -> DraftRef:
+    return DraftRef(
+        stored.draft_id,
+        stored.draft.rev,
+        stored.draft,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+    )
+
+
+def _summary(row: Any) -> SnapshotSummary:
+    return SnapshotSummary(
+        snapshot_id=row.snapshot_id,
+        snapshot_hash=row.snapshot_hash,
+        mode=row.mode,
+        as_of=row.as_of,
+        source=row.source,
+        symbol=row.symbol,
+        created_at=row.created_at,
+    )
+
+
+def _config_ref(row: Any) -> ConfigRef:
+    config = ModelConfig.from_dict(row.config_json)
+    return ConfigRef(row.model_config_id, row.model_config_hash, False, config, row.created_at)
+
+
+def _grid_ref(row: Any) -> GridRef:
+    grid = ScenarioGrid.from_dict(row.grid_json)
+    return GridRef(row.scenario_grid_id, row.scenario_grid_hash, False, grid, row.created_at)

@@ -89,6 +89,8 @@ DEFAULTS: dict[str, Callable[[], dict[str, Any]]] = {
         "rule": "max_order_size",
     },
     "system_config": lambda: {"config_key": _token("k"), "config_type": "string"},
+    "idempotency_keys": lambda: {"state": "in_progress", "request_sha256": _hash()},
+    "jobs": lambda: {"status": "queued", "progress": 0.0, "kind": "evaluate"},
     "calculation_audit_log": lambda: {"status": "running"},
     "export_history": lambda: {"export_type": "portfolio", "export_format": "csv"},
     "positions": lambda: {

@@ -34,6 +34,7 @@ from riskdesk.store.models.portfolio import (
     StressScenarioShock,
     Tag,
 )
+from riskdesk.store.models.service import IdempotencyKey, Job
 from riskdesk.store.models.streaming import GreekSnapshot, StreamSession
 from riskdesk.store.models.system import AuditLog, CalculationAuditLog, ExportHistory, SystemConfig
 from riskdesk.store.models.trading import (
@@ -62,6 +63,7 @@ from riskdesk.store.models.workbench import (
     ScenarioGrid,
     SnapshotOptionQuote,
     SnapshotUnderlyingQuote,
+    TradeCommit,
     TradeDraft,
     TradeDraftLeg,
     TradeVersion,
@@ -82,8 +84,10 @@ __all__ = [
     "FactorDefinition",
     "Fill",
     "GreekSnapshot",
+    "IdempotencyKey",
     "ImmutableRow",
     "Instrument",
+    "Job",
     "KillSwitchEvent",
     "MarketDataCache",
     "MarketDataSnapshot",
@@ -123,6 +127,7 @@ __all__ = [
     "Tag",
     "Ticker",
     "Trade",
+    "TradeCommit",
     "TradeDraft",
     "TradeDraftLeg",
     "TradeLeg",

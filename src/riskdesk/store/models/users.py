@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from riskdesk.store.models._base import (
@@ -17,9 +17,19 @@ from riskdesk.store.models._base import (
 )
 from riskdesk.store.types import UTCDateTime
 
-__all__ = ["USER_ROLES", "User", "UserSession"]
+__all__ = ["SESSION_REVOKE_REASONS", "USER_ROLES", "User", "UserSession"]
 
 USER_ROLES: tuple[str, ...] = ("admin", "trader", "viewer")
+SESSION_REVOKE_REASONS: tuple[str, ...] = (
+    "rotated",
+    "logout",
+    "reuse_detected",
+    "revoked",
+    "user_disabled",
+)
+"""Why a session row stopped being usable: its refresh token was rotated, the user logged out,
+a rotated token was presented again (the whole family is revoked), an admin revoked it, or the
+user was deactivated."""
 
 
 class User(Base):
@@ -50,13 +60,21 @@ class User(Base):
 
 
 class UserSession(Base):
-    """A login session; only a hash of the token is stored."""
+    """One refresh token of a login; only a SHA-256 hash of the token is stored.
+
+    A login starts a *family*; every refresh rotates the token: the presented row is revoked
+    (``rotated``, ``replaced_by_id`` set) and a new row of the same family is issued. A rotated
+    token presented again means it leaked: every row of its family is revoked
+    (``reuse_detected``). Access tokens name their session row, so revoking it ends them too.
+    """
 
     __tablename__ = "user_sessions"
     __table_args__ = (
+        check_in("revoked_reason", "revoked_reason", SESSION_REVOKE_REASONS, nullable=True),
         Index("idx_user_sessions_user_id", "user_id"),
-        Index("idx_user_sessions_token_hash", "token_hash"),
+        Index("idx_user_sessions_token_hash", "token_hash", unique=True),
         Index("idx_user_sessions_expires_at", "expires_at"),
+        Index("idx_user_sessions_family_id", "family_id"),
     )
 
     id: Mapped[uuid.UUID] = id_column()
@@ -66,3 +84,7 @@ class UserSession(Base):
     created_at: Mapped[datetime] = created_at_column()
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(Text)
+    family_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(String(20))
+    replaced_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())

@@ -59,6 +59,7 @@ __all__ = [
     "ScenarioGrid",
     "SnapshotOptionQuote",
     "SnapshotUnderlyingQuote",
+    "TradeCommit",
     "TradeDraft",
     "TradeDraftLeg",
     "TradeVersion",
@@ -175,10 +176,14 @@ class TradeDraft(Base):
 
     __tablename__ = "trade_drafts"
     __table_args__ = (CheckConstraint(column("rev") >= 1, name="rev_positive"),)
+    # owner_id: the user who owns the draft (NULL for the local, login-less desktop user)
 
     trade_draft_id: Mapped[uuid.UUID] = id_column()
     rev: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     name: Mapped[str] = mapped_column(String(255))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -190,6 +195,33 @@ class TradeDraft(Base):
     )
 
     __mapper_args__ = {"version_id_col": rev}  # noqa: RUF012 - SQLAlchemy reads a plain dict
+
+
+class TradeCommit(Base):
+    """Who committed which draft revision into which trade version, and when.
+
+    Trade versions are content-addressed and shared (two identical trades are one row); a
+    commit row is what makes a version one user's: the service shows a user the versions they
+    committed. ``owner_id`` is NULL for the local desktop user.
+    """
+
+    __tablename__ = "trade_commits"
+    __table_args__ = (
+        Index("idx_trade_commits_owner_created", "owner_id", text("created_at DESC")),
+        Index("idx_trade_commits_version", "trade_version_id"),
+        Index("idx_trade_commits_draft", "trade_draft_id"),
+    )
+
+    trade_commit_id: Mapped[uuid.UUID] = id_column()
+    trade_version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("trade_versions.trade_version_id", ondelete="CASCADE")
+    )
+    trade_draft_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("trade_drafts.trade_draft_id", ondelete="SET NULL")
+    )
+    draft_rev: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class TradeDraftLeg(Base):

@@ -1,0 +1,35 @@
+"""What one service process holds: settings, database, identity, realtime plumbing, jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from riskdesk.config import Settings
+from riskdesk.store import Database
+from riskdesk.store.secrets import SecretBox
+
+if TYPE_CHECKING:
+    from riskdesk.identity import Identity
+    from riskdesk.service.jobs import JobRunner
+    from riskdesk.service.livecache import QuoteCache
+    from riskdesk.service.pubsub import Hub
+    from riskdesk.service.ratelimit import RateLimiter
+
+__all__ = ["ServiceState"]
+
+
+@dataclass
+class ServiceState:
+    """The shared objects of one service process (``app.state.riskdesk``)."""
+
+    settings: Settings
+    db: Database
+    identity: Identity
+    cursor_secret: bytes
+    box: SecretBox
+    hub: Hub
+    rate_limiter: RateLimiter
+    quote_cache: QuoteCache
+    jobs: JobRunner
+    extras: dict[str, object] = field(default_factory=dict)
