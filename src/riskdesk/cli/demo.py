@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.rule import Rule
+from rich.table import Table
 
 from riskdesk.cli import _render
 from riskdesk.cli._common import (
@@ -24,7 +25,8 @@ from riskdesk.cli._common import (
     user_errors,
 )
 from riskdesk.cli.workbench import MAX_MINUTES, MAX_SEED
-from riskdesk.reporting.html import ReportSection, write_report
+from riskdesk.reporting.html import ReportSection, ServiceTable, write_report
+from riskdesk.service.tour import ApiTour
 
 DEMO_AS_OF = "2026-11-20T15:00:00Z"
 """A Friday, 10:00 in New York: SPY/QQQ/IWM dailies still trade (0DTE)."""
@@ -75,6 +77,17 @@ def demo_command(
                     progress.update(task, advance=advance, description=description)
 
             run = run_demo(db, seed=seed, as_of=when, move_minutes=move_minutes, progress=step)
+            progress.update(task, description="asking the HTTP service for the same evaluation")
+            from riskdesk.service.tour import api_tour
+
+            condor, condor_outcome = run.evaluations[0]
+            tour = api_tour(
+                settings,
+                db,
+                version=condor.version,
+                snapshot_id=run.pinned.snapshot_id,
+                stored_bytes=condor_outcome.output_bytes,
+            )
     finally:
         db.dispose()
 
@@ -96,6 +109,14 @@ def demo_command(
     _render.comparison(console, comparison)
     console.print(Rule(f"P&L attribution: iron condor over a {move_minutes}-minute move"))
     _render.attribution(console, attribution)
+    console.print(Rule("the same job through the HTTP service (in-process, /v1)"))
+    service = _service_table(tour)
+    table = Table(*service.header)
+    for row in service.rows:
+        table.add_row(*row)
+    console.print(table)
+    for name, value in service.facts.items():
+        console.print(f"{name}: [bold]{value}[/]")
     path = write_report(  # atomic: a temporary file renamed over ``out``
         out,
         title="riskdesk demo report",
@@ -104,6 +125,7 @@ def demo_command(
         sections=[ReportSection(v.version.name, o.data) for v, o in evaluations],
         comparison=comparison,
         attribution=attribution,
+        service=service,
         facts={
             "database": url.split("@")[-1],
             "snapshot": pinned.snapshot_hash,
@@ -112,3 +134,31 @@ def demo_command(
         },
     )
     console.print(f"\nwrote [bold]{path.resolve()}[/] (open it in a browser)")
+
+
+def _service_table(tour: ApiTour) -> ServiceTable:
+    """The report's service section of an API tour."""
+    rows = [
+        [
+            call.method,
+            call.path,
+            str(call.status),
+            "-" if call.median_ms != call.median_ms else f"{call.median_ms:.2f}",
+            call.note,
+        ]
+        for call in tour.calls
+    ]
+    return ServiceTable(
+        facts={
+            "version committed through the API": (
+                f"{tour.trade_hash[:12]} (same content hash as the CLI's: "
+                f"{'yes' if tour.same_version else 'NO'})"
+            ),
+            "evaluation bytes identical to the workbench's": (
+                f"{'yes' if tour.identical_to_workbench else 'NO'} "
+                f"(sha256 {tour.evaluation_sha256[:16]})"
+            ),
+        },
+        header=["method", "path", "status", "median ms (5 calls)", "what"],
+        rows=rows,
+    )

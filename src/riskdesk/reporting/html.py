@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-__all__ = ["ReportSection", "render_report", "write_report"]
+__all__ = ["ReportSection", "ServiceTable", "render_report", "write_report"]
 
 _GREEKS = ("delta", "gamma", "vega", "theta")
 
@@ -226,6 +226,23 @@ def _section_facts(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class ServiceTable:
+    """The report's service section: facts, then one row per request."""
+
+    facts: dict[str, str]
+    header: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+
+def _rows_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f'<table class="rows"><tr>{head}</tr>{body}</table>'
+
+
 def render_report(
     *,
     title: str,
@@ -234,6 +251,7 @@ def render_report(
     comparison: dict[str, Any] | None = None,
     attribution: dict[str, Any] | None = None,
     facts: dict[str, str] | None = None,
+    service: ServiceTable | None = None,
 ) -> str:
     """The report as one HTML string."""
     report = _Report(title, subtitle, sections, comparison, attribution, facts or {})
@@ -255,6 +273,10 @@ def render_report(
         seq = report.attribution["trade"]["sequential"]
         parts.append(_facts_table({f"sequential: {k}": _money(v) for k, v in seq.items()}))
         parts.append(_div(attribution_waterfall(report.attribution)))
+    if service is not None:
+        parts.append("<h2>The same job through the HTTP service</h2>")
+        parts.append(_facts_table(service.facts))
+        parts.append(_rows_table(service.header, service.rows))
     body = "\n".join(parts)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(report.title)}</title>
@@ -265,6 +287,8 @@ h1 {{ margin-bottom: 0; }} .sub {{ color: #666; margin-top: .2rem; }}
 table.facts {{ border-collapse: collapse; margin: .5rem 0 1rem; }}
 table.facts th {{ text-align: left; padding: .2rem 1rem .2rem 0; color: #555; font-weight: 500; }}
 table.facts td {{ text-align: right; padding: .2rem 0; font-variant-numeric: tabular-nums; }}
+table.rows {{ border-collapse: collapse; margin: .5rem 0 1rem; }}
+table.rows th, table.rows td {{ text-align: left; padding: .2rem .8rem .2rem 0; }}
 </style></head>
 <body><h1>{html.escape(report.title)}</h1><p class="sub">{html.escape(report.subtitle)}</p>
 {body}

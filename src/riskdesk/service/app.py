@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.lowlevel
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # a hub belongs to one event loop: a fresh one per served lifetime
         state.hub = make_hub(settings.redis_url)
         state.jobs.hub = state.hub
+        state.loop_token = anyio.lowlevel.current_token()
         await state.hub.start()
         try:
             yield

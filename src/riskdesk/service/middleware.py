@@ -219,7 +219,13 @@ class RateLimitMiddleware:
             checks.append((f"user:{user}", settings.rate_limit_user))
         tightest: Any = None
         for key, limit in checks:
-            decision = await state.rate_limiter.hit(key, limit=limit, window=self.WINDOW)
+            try:
+                decision = await state.rate_limiter.hit(key, limit=limit, window=self.WINDOW)
+            except Exception:
+                # the limiter's store (Redis) is down: serve rather than refuse everyone, and
+                # say so in the log; the request is still authenticated and audited as usual
+                log.warning("rate limiter unavailable; request %s not limited", key, exc_info=True)
+                continue
             if not decision.allowed:
                 retry = max(1, math.ceil(decision.reset_after))
                 if scope["type"] == "websocket":

@@ -33,3 +33,6 @@ class ServiceState:
     quote_cache: QuoteCache
     jobs: JobRunner
     extras: dict[str, object] = field(default_factory=dict)
+    loop_token: object | None = None
+    """The serving event loop (``anyio.lowlevel.current_token()``), set by the lifespan: lets
+    any thread, a job's included, await async plumbing with ``anyio.from_thread.run``."""

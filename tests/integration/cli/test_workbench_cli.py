@@ -244,10 +244,20 @@ def test_market_import_with_exported_chain_and_bad_row_reports_and_keeps_good_ro
 
 
 @pytest.mark.slow
-def test_demo_with_fresh_database_writes_report(tmp_path: Path) -> None:
+def test_demo_with_fresh_database_writes_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskdesk.config import get_settings
+
+    monkeypatch.setenv("RISKDESK_SECRET_KEY_FILE", str(tmp_path / "config" / "secret.key"))
+    monkeypatch.setenv("RISKDESK_USE_KEYRING", "false")
+    get_settings.cache_clear()
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     report = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["demo", "--out", str(report), "--database-url", url])
+    try:
+        result = CliRunner().invoke(app, ["demo", "--out", str(report), "--database-url", url])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     text = report.read_text()
     assert "riskdesk demo report" in text
@@ -255,6 +265,10 @@ def test_demo_with_fresh_database_writes_report(tmp_path: Path) -> None:
     for name in ("iron condor", "covered call", "bear put spread", "0DTE straddle"):
         assert name in text
     assert "P&L attribution" in result.stdout
+    # the service section: the API rebuilt the condor and got the workbench's very bytes
+    assert "The same job through the HTTP service" in text
+    assert "yes (sha256 " in text
+    assert "identical to the workbench's: yes" in result.stdout.replace("\n", " ")
 
 
 def test_names_with_rich_markup_are_shown_literally(db: str) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -20,6 +22,7 @@ import pytest
 
 from riskdesk.bench._service import (
     Sample,
+    ServerProcess,
     main,
     percentile,
     run_open_loop,
@@ -216,7 +219,8 @@ def test_run_open_loop_with_bad_rate_raises() -> None:
 def test_bench_service_with_low_rate_prints_sane_figures(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    rate, seconds = 20.0, 1.0
+    # low enough that even a slow machine computes every fresh evaluation in time
+    rate, seconds = 5.0, 1.2
 
     main(rate=rate, seconds=seconds, repeats=1, workers=4, as_json=True)
 
@@ -229,7 +233,36 @@ def test_bench_service_with_low_rate_prints_sane_figures(
         assert row["errors"] == 0, row
         assert 0 < row["p50_s"] <= row["p90_s"] <= row["p99_s"] <= row["max_s"] < 30, row
         assert 0 < row["throughput_rps"] <= rate * 1.5, row
+        assert 0 <= row["client_cpu"] < 4, row
     for name in ("evaluate (cached)", "evaluate (fresh)"):
         assert rows[name]["target_p99_s"] == 0.05
         assert rows[name]["meets_target"] is None  # 20 req/s is not the 100 req/s target
     assert rows["health"]["target_p99_s"] is None
+
+
+class _Boom(Exception):
+    pass
+
+
+def _serve_then_fail(server: ServerProcess, seen: dict[str, int]) -> None:
+    with server:
+        assert server.process is not None
+        seen["pid"] = server.process.pid
+        seen["health"] = httpx.get(f"{server.base_url}/v1/health", timeout=5).status_code
+        raise _Boom
+
+
+@pytest.mark.slow
+def test_server_process_with_error_inside_is_stopped(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "bench")
+    seen: dict[str, int] = {}
+
+    with pytest.raises(_Boom):
+        _serve_then_fail(server, seen)
+
+    assert seen["health"] == 200
+    assert server.process is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(seen["pid"], 0)  # terminated and reaped
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.base_url}/v1/health", timeout=5)

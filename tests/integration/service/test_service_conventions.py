@@ -222,3 +222,18 @@ def test_openapi_with_every_operation_documents_request_body_examples(client: Te
             if "examples" not in target and "example" not in body["content"]["application/json"]:
                 missing.append(f"{method.upper()} {path}")
     assert not missing
+
+
+def test_rate_limiter_with_its_store_down_still_serves_requests(
+    app: FastAPI, client: TestClient
+) -> None:
+    class Down:
+        async def hit(self, key: str, *, limit: int, window: float) -> None:
+            raise ConnectionError("redis is down")
+
+        async def close(self) -> None:
+            return None
+
+    app.state.riskdesk.rate_limiter = Down()
+
+    assert client.get("/v1/health").status_code == 200

@@ -139,3 +139,23 @@ def test_job_websocket_without_token_closes_4401(client: TestClient, users: User
         ws.receive_json()
 
     assert info.value.code == 4401
+
+
+def test_snapshot_refresh_as_job_succeeds_and_caches_the_new_quote(
+    client: TestClient, users: Users
+) -> None:
+    headers = users.headers["trader"]
+    created = client.post("/v1/snapshots", json={"symbols": ["SPY"]}, headers=headers)
+    assert created.status_code == 201, created.text
+    snapshot_id = created.json()["snapshot_id"]
+
+    accepted = client.post(
+        f"/v1/snapshots/{snapshot_id}/refresh?as_job=true", json={"minutes": 15}, headers=headers
+    )
+    assert accepted.status_code == 202, accepted.text
+    done = _wait(client, headers, accepted.json()["id"], "succeeded")
+    quote = client.get("/v1/market/quotes/SPY", headers=headers).json()
+
+    refreshed_id = done["result"]["snapshot_id"]
+    assert refreshed_id != snapshot_id
+    assert quote["snapshot_id"] == refreshed_id

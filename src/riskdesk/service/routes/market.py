@@ -133,8 +133,8 @@ def _quote_payload(ref: SnapshotRef, symbol: str) -> dict[str, Any]:
 def announce_snapshot(state: ServiceState, caller: Caller, ref: SnapshotRef) -> None:
     """Publish a stored LIVE snapshot on ``market:{SYMBOL}`` and cache its quotes.
 
-    Called from sync routes (a worker thread): the quote cache is awaited through
-    :func:`anyio.from_thread.run`. A PINNED snapshot is not live data: it is kept in the LRU
+    Called from sync routes and jobs (worker threads): the quote cache is awaited on the
+    serving loop through :func:`anyio.from_thread.run` with the loop's token. A PINNED snapshot is not live data: it is kept in the LRU
     only.
     """
     snapshot_cache(state).put(ref.snapshot_id, ref.snapshot_hash, ref.snapshot)
@@ -160,7 +160,8 @@ def announce_snapshot(state: ServiceState, caller: Caller, ref: SnapshotRef) -> 
             anyio.from_thread.run(
                 functools.partial(
                     state.quote_cache.put, quote.symbol.upper(), payload, ttl=QUOTE_TTL_SECONDS
-                )
+                ),
+                token=state.loop_token,  # type: ignore[arg-type]
             )
 
 
