@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -167,7 +168,7 @@ class CaseStats:
     dropped
         Of the errors, requests never sent (no worker free within ``MAX_LAG_S``).
     throughput
-        2xx responses per second, from the run's start to its last response.
+        2xx responses per second (see :func:`summarize`).
     p50, p90, p99, max
         Latency percentiles of the 2xx responses (NaN when there were none).
 
@@ -183,11 +184,17 @@ class CaseStats:
     max: float
 
 
-def summarize(samples: Sequence[Sample]) -> CaseStats:
-    """Requests, errors, achieved throughput and latency percentiles of one run."""
+def summarize(samples: Sequence[Sample], *, scheduled_s: float = 0.0) -> CaseStats:
+    """Requests, errors, achieved throughput and latency percentiles of one run.
+
+    Throughput is the 2xx responses over the longer of ``scheduled_s`` (the schedule's
+    length, ``requests / rate``) and the time of the last 2xx response: exactly the rate
+    when the server keeps up, less when it falls behind.
+    """
     ok = [s for s in samples if s.ok and s.latency_s is not None]
     latencies = [s.latency_s for s in ok if s.latency_s is not None]
     span = max((s.due_s + (s.latency_s or 0.0) for s in ok), default=0.0)
+    span = max(span, scheduled_s)
     nan = float("nan")
     return CaseStats(
         requests=len(samples),
@@ -678,7 +685,7 @@ def run_service_bench(
                             workers=workers,
                         )
                         cpu = (time.process_time() - cpu) / (time.perf_counter() - wall)
-                        runs[case.name].append(summarize(samples))
+                        runs[case.name].append(summarize(samples, scheduled_s=len(samples) / rate))
                         client_cpu[case.name].append(cpu)
             user_created_by = server.user_created_by
     finally:
@@ -767,31 +774,34 @@ def _print_table(report: dict[str, Any]) -> None:
             f"riskdesk service benchmark: open loop at {report['rate']:g} req/s for "
             f"{report['seconds']:g} s, median of {report['repeats']} (SQLite, loopback; "
             "latencies in ms)"
-        )
+        ),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
-    columns = ("#", "case", "sent", "errors", "req/s", "p50", "p90", "p99", "max", "client")
+    columns = ("case", "sent", "errors", "req/s", "p50", "p90", "p99", "max")
     for column in (*columns, "target"):
-        table.add_column(column, justify="left" if column == "case" else "right")
-    for i, row in enumerate(report["results"], start=1):
+        table.add_column(column, justify="left" if column == "case" else "right", no_wrap=True)
+    for row in report["results"]:
         target = ""
         if row["target_p99_s"] is not None:
             verdict = row["meets_target"]
             target = "n/a" if verdict is None else ("met" if verdict else "NOT met")
         table.add_row(
-            str(i),
             row["name"],
             str(row["requests"]),
             str(row["errors"]),
             f"{row['throughput_rps']:.1f}",
             *(_ms(row[key]) for key in ("p50_s", "p90_s", "p99_s", "max_s")),
-            f"{row['client_cpu']:.0%}",
             target,
         )
     console = Console()
     console.print(table)
-    for i, row in enumerate(report["results"], start=1):
+    for row in report["results"]:
         dropped = f"; {row['dropped']} dropped" if row["dropped"] else ""
-        console.print(f"[dim]{i}. {row['name']}: {row['kind']}{dropped}.[/dim]")
+        console.print(
+            f"[dim]{row['name']}: {row['kind']}{dropped}; client CPU {row['client_cpu']:.0%}.[/dim]"
+        )
     console.print(
         f"[dim]Target (issue 9): evaluate p99 <= {TARGET_P99_S * 1e3:g} ms at {TARGET_RATE:g} "
         "req/s on SQLite, with no errors (n/a: measured at a lower rate). 'fresh' is the "
@@ -803,7 +813,7 @@ def _print_table(report: dict[str, Any]) -> None:
         "errors are non-2xx, no response, or dropped (not sent within "
         f"{report['max_lag_s']:g} s of its due time: the server is saturated). Compare the "
         f"cases with the health baseline of the same run. {report['workers']} client "
-        "threads, one keep-alive connection each; 'client' is the CPU the client process "
+        "threads, one keep-alive connection each; client CPU is what the client process "
         "used (of one core): near 100% the client, not the server, is the bottleneck. "
         f"Bench user created by {report['user_created_by']}.[/dim]"
     )

@@ -82,7 +82,7 @@ def test_live_schema_with_generated_requests_has_no_5xx_and_no_schema_violation(
                 "--phases",
                 "examples,coverage,fuzzing",
                 "--max-examples",
-                "8",
+                "4",
                 "--seed",
                 "20261130",
                 "--workers",
