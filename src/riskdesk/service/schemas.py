@@ -791,10 +791,10 @@ class TradeSelector(_In):
         return self
 
     def ref(self) -> str:
-        """The workbench reference (``draft:<id>`` or the version id)."""
+        """The workbench reference (``draft:<id>`` or ``version:<id>``)."""
         if self.draft_id is not None:
             return f"draft:{self.draft_id}"
-        return str(self.version_id)
+        return f"version:{self.version_id}"
 
 
 class _Analysis(_In):

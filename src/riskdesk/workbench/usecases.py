@@ -51,6 +51,7 @@ from riskdesk.store import workbench as repo
 from riskdesk.store.errors import StoreError, WriteConflictError
 from riskdesk.store.paging import PageKey
 from riskdesk.store.uow import UnitOfWork
+from riskdesk.workbench.cache import SnapshotCache
 from riskdesk.workbench.snapshots import entry_from_snapshot
 
 __all__ = [
@@ -255,9 +256,31 @@ class Workbench:
 
     """
 
-    def __init__(self, db: Database, caller: Caller | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        caller: Caller | None = None,
+        *,
+        snapshots: SnapshotCache | None = None,
+    ) -> None:
         self.db = db
         self.caller = caller if caller is not None else Caller.local(db.actor)
+        self.snapshots = snapshots
+
+    def _snapshot_of(self, session: Any, row: Any) -> MarketSnapshot:
+        """The stored snapshot of ``row``, from :attr:`snapshots` when it holds it.
+
+        Snapshots are immutable and keyed by content hash: a cached copy under the same id
+        and hash is the very snapshot the rows hold.
+        """
+        if self.snapshots is not None:
+            hit = self.snapshots.get(row.snapshot_id)
+            if hit is not None and hit[0] == row.snapshot_hash:
+                return hit[1]
+        snapshot = repo.load_snapshot(session, snapshot_id=row.snapshot_id)
+        if self.snapshots is not None:
+            self.snapshots.put(row.snapshot_id, row.snapshot_hash, snapshot)
+        return snapshot
 
     @property
     def _owner(self) -> uuid.UUID | None:
@@ -662,7 +685,7 @@ class Workbench:
             )
 
     def load_trade(self, ref: str) -> TradeRef:
-        """A version (by id/hash prefix) or a draft (``draft:<id>`` or a draft id prefix)."""
+        """A version (``version:<id>`` or an id/hash prefix) or a draft (``draft:<id>`` or prefix)."""
         with self._read() as uow:
             return self._load_trade(uow.session, ref)
 
@@ -670,6 +693,16 @@ class Workbench:
         text = ref.strip()
         if text.lower().startswith("draft:"):
             return self._draft_trade(session, text.split(":", 1)[1])
+        if text.lower().startswith("version:"):
+            row = repo.resolve_trade_version(
+                session, ref=text.split(":", 1)[1], owner_id=self._owner
+            )
+            return TradeRef(
+                "VERSION",
+                row.trade_version_id,
+                row.trade_hash,
+                repo.load_trade_version(session, row=row),
+            )
         version_row = None
         with contextlib.suppress(repo.NotFoundError):
             version_row = repo.resolve_trade_version(session, ref=text, owner_id=self._owner)
@@ -846,7 +879,7 @@ class Workbench:
                 )
                 if hit is not None:
                     return hit
-            snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
+            snapshot = self._snapshot_of(session, snap_row)
         data = evaluate(trade.trade, snapshot, config, grid).to_json_dict()
         output = canonical_json(data).encode("utf-8")
         with self._write() as uow:
@@ -900,7 +933,7 @@ class Workbench:
             a = self._analysable(session, a_ref)
             b = self._analysable(session, b_ref)
             snap_row = repo.resolve_snapshot(session, ref=snapshot_ref)
-            snapshot = repo.load_snapshot(session, snapshot_id=snap_row.snapshot_id)
+            snapshot = self._snapshot_of(session, snap_row)
         data = compare(a.trade, b.trade, snapshot, config, grid).to_json_dict()
         with self._write() as uow:
             uow.audit(
@@ -935,12 +968,12 @@ class Workbench:
             session = uow.session
             trade = self._analysable(session, trade_ref)
             base_row = repo.resolve_snapshot(session, ref=base_ref)
-            base_snapshot = repo.load_snapshot(session, snapshot_id=base_row.snapshot_id)
+            base_snapshot = self._snapshot_of(session, base_row)
             cmp_row = None
             cmp_snapshot = None
             if compare_ref is not None:
                 cmp_row = repo.resolve_snapshot(session, ref=compare_ref)
-                cmp_snapshot = repo.load_snapshot(session, snapshot_id=cmp_row.snapshot_id)
+                cmp_snapshot = self._snapshot_of(session, cmp_row)
         base_state = market_state(trade.trade, base_snapshot, config)
         compare_desc: dict[str, Any]
         if cmp_row is not None and cmp_snapshot is not None:

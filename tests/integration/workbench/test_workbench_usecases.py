@@ -158,3 +158,51 @@ def test_toggle_and_remove_leg_with_id_prefix_edit_that_leg(
     assert [d.leg_id for d in removed.draft.legs] == [first]
     with pytest.raises(LookupError, match="matches 0 legs of draft 'legs by prefix'"):
         bench.remove_leg(draft, "zzzz")
+
+
+def test_evaluate_with_snapshot_cache_uses_only_an_entry_of_the_same_hash(
+    bench: Workbench, market: MarketSnapshot
+) -> None:
+    from riskdesk.domain.configs import ModelConfig, ScenarioGrid
+    from riskdesk.workbench.cache import SnapshotCache
+
+    snap = bench.save_snapshot(market)
+    quote = next(q for q in market.options if q.bid is not None and q.ask is not None)
+    draft = bench.new_draft("cached")
+    bench.add_leg(str(draft.draft_id), quote.contract, quantity=Decimal(1), price=Decimal(2))
+    version = bench.commit_draft(str(draft.draft_id))
+    grid = ScenarioGrid(spot_steps=5, vol_shifts=(0.0,), n_dates=2)
+    plain = Workbench(bench.db).evaluate(
+        f"version:{version.trade_version_id}", str(snap.snapshot_id), ModelConfig(), grid
+    )
+    # a stale entry under the same id but another hash must be ignored...
+    moved = dataclasses.replace(market, as_of=market.as_of.replace(minute=5))
+    cache = SnapshotCache()
+    cache.put(snap.snapshot_id, "0" * 64, moved)
+    cached = Workbench(bench.db, snapshots=cache).evaluate(
+        f"version:{version.trade_version_id}",
+        str(snap.snapshot_id),
+        ModelConfig(),
+        ScenarioGrid(spot_steps=7, vol_shifts=(0.0,), n_dates=2),
+    )
+    # ...and replaced by the snapshot read from the database
+    assert cache.get(snap.snapshot_id) == (snap.snapshot_hash, market)
+    # the result is the engine's on the stored market, not on the stale entry
+    from riskdesk.analytics import evaluate
+    from riskdesk.domain.hashing import canonical_json
+
+    direct = evaluate(
+        version.version,
+        market,
+        ModelConfig(),
+        ScenarioGrid(spot_steps=7, vol_shifts=(0.0,), n_dates=2),
+    )
+    assert cached.output_bytes == canonical_json(direct.to_json_dict()).encode("utf-8")
+    assert not plain.cache_hit and not cached.cache_hit
+
+
+def test_load_trade_with_version_prefix_form_finds_only_versions(bench: Workbench) -> None:
+    draft = bench.new_draft("only a draft")
+
+    with pytest.raises(repo.NotFoundError):
+        bench.load_trade(f"version:{draft.draft_id}")

@@ -23,6 +23,7 @@ from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.jobs import JobContext
 from riskdesk.service.problems import problem_responses
 from riskdesk.service.routes.jobs import JobOut
+from riskdesk.service.routes.market import snapshot_cache
 from riskdesk.service.schemas import (
     AttributeIn,
     AttributionOut,
@@ -64,7 +65,7 @@ def _grid(bench: Workbench, inline: ScenarioGridIn | None, ref: uuid.UUID | None
 
 
 def _evaluate(state: ServiceState, caller: Caller, body: EvaluateIn) -> tuple[bool, bytes]:
-    bench = Workbench(state.db, caller)
+    bench = Workbench(state.db, caller, snapshots=snapshot_cache(state))
     outcome = bench.evaluate(
         body.trade.ref(),
         str(body.snapshot_id),
@@ -117,7 +118,7 @@ def evaluate(
 )
 def compare(body: CompareIn, caller: TraderCaller, state: State) -> JSONResponse:
     """Compare trades A and B on one snapshot: A, B and A-B."""
-    bench = Workbench(state.db, caller)
+    bench = Workbench(state.db, caller, snapshots=snapshot_cache(state))
     data = bench.compare(
         body.a.ref(),
         body.b.ref(),
@@ -149,7 +150,7 @@ def _attribution_out(record: AttributionRecord) -> AttributionOut:
 )
 def attribute(body: AttributeIn, caller: TraderCaller, state: State) -> AttributionOut:
     """P&L attribution from a base snapshot to a compare snapshot, or to base + ``days``."""
-    bench = Workbench(state.db, caller)
+    bench = Workbench(state.db, caller, snapshots=snapshot_cache(state))
     attribution_id, _ = bench.attribute(
         body.trade.ref(),
         str(body.base_snapshot_id),

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio.from_thread
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from riskdesk.adapters.simulated.config import DEFAULT_CONFIG
 from riskdesk.adapters.simulated.market import underlying_params
@@ -34,11 +34,11 @@ from riskdesk.service.schemas import (
 )
 from riskdesk.service.state import ServiceState
 from riskdesk.store import workbench as repo
+from riskdesk.workbench.cache import SnapshotCache
 from riskdesk.workbench.usecases import SnapshotRef, Workbench
 
 __all__ = [
     "QUOTE_TTL_SECONDS",
-    "SnapshotCache",
     "announce_snapshot",
     "cached_snapshot",
     "router",
@@ -46,49 +46,18 @@ __all__ = [
 
 router = APIRouter(tags=["market"])
 
-SNAPSHOT_CACHE_SIZE = 16
-"""Snapshots kept loaded per process (a full synthetic chain is a few thousand quotes)."""
-
 QUOTE_TTL_SECONDS = 300.0
 """How long a cached underlying quote is served before the newest snapshot is read again."""
 
 _CACHE_KEY = "market.snapshot_cache"
+_CHAIN_KEY = "market.chain_bytes"
+CHAIN_CACHE_SIZE = 32
+"""Serialized chains kept per process (a full SPY chain is a few hundred KB of JSON)."""
 _CACHE_LOCK = threading.Lock()
 
 SymbolPath = Annotated[
     str, Path(pattern=r"^[A-Za-z][A-Za-z0-9.\-]{0,15}$", description="Underlying symbol.")
 ]
-
-
-class SnapshotCache:
-    """A thread-safe LRU of loaded snapshots by id (snapshots never change once stored)."""
-
-    def __init__(self, maxsize: int = SNAPSHOT_CACHE_SIZE) -> None:
-        if maxsize < 1:
-            raise ValueError(f"SnapshotCache maxsize must be at least 1, got {maxsize}")
-        self.maxsize = maxsize
-        self._items: OrderedDict[uuid.UUID, tuple[str, MarketSnapshot]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, snapshot_id: uuid.UUID) -> tuple[str, MarketSnapshot] | None:
-        """``(hash, snapshot)`` of ``snapshot_id`` if loaded (and mark it recently used)."""
-        with self._lock:
-            item = self._items.get(snapshot_id)
-            if item is not None:
-                self._items.move_to_end(snapshot_id)
-            return item
-
-    def put(self, snapshot_id: uuid.UUID, snapshot_hash: str, snapshot: MarketSnapshot) -> None:
-        """Keep ``snapshot``, evicting the least recently used beyond ``maxsize``."""
-        with self._lock:
-            self._items[snapshot_id] = (snapshot_hash, snapshot)
-            self._items.move_to_end(snapshot_id)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
 
 
 def snapshot_cache(state: ServiceState) -> SnapshotCache:
@@ -200,28 +169,54 @@ def get_chain(
         Query(description="Snapshot id (default: the newest LIVE snapshot holding the symbol)."),
     ] = None,
     expiry: Annotated[date | None, Query(description="Only this expiry.")] = None,
-) -> ChainOut:
-    """The option chain of ``symbol``: bid, ask, mid, mark and provider IV per strike and right."""
+) -> Response:
+    """The option chain of ``symbol``: bid, ask, mid, mark and provider IV per strike and right.
+
+    Chains of stored snapshots never change: each one is serialized once per process and
+    served as the same bytes afterwards.
+    """
     name = symbol.upper()
     if snapshot is None:
         snapshot = Workbench(state.db, caller).latest_snapshot_for(name).snapshot_id
-    snapshot_hash, snap = cached_snapshot(state, caller, snapshot)
-    if name not in {u.symbol for u in snap.underlyings}:
-        raise repo.NotFoundError(f"market snapshot {snapshot} does not quote {name!r}")
-    quotes = [q for q in snap.options if q.contract.underlying == name]
-    expiries = sorted({q.contract.expiry for q in quotes})
-    if expiry is not None:
-        quotes = [q for q in quotes if q.contract.expiry == expiry]
-    return ChainOut(
-        snapshot_id=str(snapshot),
-        snapshot_hash=snapshot_hash,
-        mode=snap.mode.value,
-        as_of=snap.as_of,
-        symbol=name,
-        spot=decimal_text(snap.underlying(name).spot) or "0",
-        expiries=expiries,
-        rows=[ChainRowOut.from_quote(q) for q in quotes],
-    )
+    chains = _chain_cache(state)
+    key = (snapshot, name, expiry)
+    with _CACHE_LOCK:
+        cached = chains.get(key)
+        if cached is not None:
+            chains.move_to_end(key)
+    if cached is None:
+        snapshot_hash, snap = cached_snapshot(state, caller, snapshot)
+        if name not in {u.symbol for u in snap.underlyings}:
+            raise repo.NotFoundError(f"market snapshot {snapshot} does not quote {name!r}")
+        quotes = [q for q in snap.options if q.contract.underlying == name]
+        expiries = sorted({q.contract.expiry for q in quotes})
+        if expiry is not None:
+            quotes = [q for q in quotes if q.contract.expiry == expiry]
+        chain = ChainOut(
+            snapshot_id=str(snapshot),
+            snapshot_hash=snapshot_hash,
+            mode=snap.mode.value,
+            as_of=snap.as_of,
+            symbol=name,
+            spot=decimal_text(snap.underlying(name).spot) or "0",
+            expiries=expiries,
+            rows=[ChainRowOut.from_quote(q) for q in quotes],
+        )
+        cached = chain.model_dump_json().encode("utf-8")
+        with _CACHE_LOCK:
+            chains[key] = cached
+            while len(chains) > CHAIN_CACHE_SIZE:
+                chains.popitem(last=False)
+    return Response(content=cached, media_type="application/json")
+
+
+def _chain_cache(state: ServiceState) -> OrderedDict[tuple[uuid.UUID, str, date | None], bytes]:
+    with _CACHE_LOCK:
+        cache = state.extras.get(_CHAIN_KEY)
+        if not isinstance(cache, OrderedDict):
+            cache = OrderedDict()
+            state.extras[_CHAIN_KEY] = cache
+        return cache
 
 
 @router.get(
