@@ -198,7 +198,8 @@ def test_evaluate_with_snapshot_cache_uses_only_an_entry_of_the_same_hash(
         ScenarioGrid(spot_steps=7, vol_shifts=(0.0,), n_dates=2),
     )
     assert cached.output_bytes == canonical_json(direct.to_json_dict()).encode("utf-8")
-    assert not plain.cache_hit and not cached.cache_hit
+    assert not plain.cache_hit
+    assert not cached.cache_hit
 
 
 def test_load_trade_with_version_prefix_form_finds_only_versions(bench: Workbench) -> None:
