@@ -1032,12 +1032,30 @@ def _evaluation_key(
     )
 
 
+_CURRENT_LAYOUT: dict[tuple[uuid.UUID, str], bool] = {}
+"""Whether the stored bytes with this (result id, SHA-256) are of :data:`EVALUATION_SCHEMA`.
+
+Rows are immutable and the digest names the bytes, so the answer never changes: a cache hit
+parses a stored result once per process instead of on every hit (the digest itself is still
+checked on every hit)."""
+_CURRENT_LAYOUT_MAX = 10_000
+
+
 def _cache_hit(row: Any) -> EvaluationOutcome | None:
     """The stored evaluation as a cache hit, if its bytes are intact and of this layout."""
     if row is None:
         return None
     stored = repo.verified_output(row)
-    if stored is None or json.loads(stored).get("schema") != EVALUATION_SCHEMA:
+    if stored is None:
+        return None
+    key = (row.result_id, row.output_sha256)
+    current = _CURRENT_LAYOUT.get(key)
+    if current is None:
+        current = json.loads(stored).get("schema") == EVALUATION_SCHEMA
+        if len(_CURRENT_LAYOUT) >= _CURRENT_LAYOUT_MAX:
+            _CURRENT_LAYOUT.clear()
+        _CURRENT_LAYOUT[key] = current
+    if not current:
         return None
     return EvaluationOutcome(row.result_id, True, stored)
 
