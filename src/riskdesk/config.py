@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     rate_limit_login: int = Field(
         default=10, ge=1, description="Login attempts per minute allowed from one IP address."
     )
+    service_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Threads a service process runs blocking route work in (the GIL makes "
+        "more threads slower, not faster, for CPU-bound requests).",
+    )
     market_seed: int = Field(
         default=7, ge=0, description="Seed of the synthetic market the service serves."
     )

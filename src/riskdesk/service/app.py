@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.lowlevel
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         state.hub = make_hub(settings.redis_url)
         state.jobs.hub = state.hub
         state.loop_token = anyio.lowlevel.current_token()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.service_threads
         await state.hub.start()
         try:
             yield

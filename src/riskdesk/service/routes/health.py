@@ -62,7 +62,7 @@ class Readiness(BaseModel):
 
 
 @router.get("/v1/health", response_model=Health)
-def health() -> Health:
+async def health() -> Health:
     """The service process is alive."""
     return Health(status="ok", version=__version__, time=utc_now())
 
