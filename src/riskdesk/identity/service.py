@@ -676,8 +676,9 @@ class Identity:
         """
         claims = self.tokens.decode_access(access_token)
         now = self._clock()
-        with self.db.unit_of_work_for(_ANON, read_only=True) as uow:
-            found = uow.session.execute(
+        # one Core query on a pooled connection (no ORM unit): every request runs this
+        with self.db.engine.connect() as conn:
+            found = conn.execute(
                 select(User.username, User.role, User.is_active).where(
                     User.id == claims.user_id,
                     select(UserSession.id)

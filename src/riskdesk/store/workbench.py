@@ -617,10 +617,16 @@ def _leg_from_row(row: m.TradeDraftLeg) -> Leg:
     )
 
 
-def _draft_row(session: Session, draft_id: uuid.UUID, *, for_update: bool = False) -> m.TradeDraft:
+def _draft_row(
+    session: Session,
+    draft_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    scope: Sequence[Any] = (),
+) -> m.TradeDraft:
     statement = (
         select(m.TradeDraft)
-        .where(m.TradeDraft.trade_draft_id == draft_id)
+        .where(m.TradeDraft.trade_draft_id == draft_id, *scope)
         .options(selectinload(m.TradeDraft.legs).selectinload(m.TradeDraftLeg.option_contract))
         .execution_options(populate_existing=True)
     )
@@ -647,6 +653,17 @@ def load_draft(
     read-modify-write of the draft. With ``owner_id`` only that user's drafts match: another
     user's draft raises the very :class:`NotFoundError` a missing one does.
     """
+    scope = _draft_scope(owner_id)
+    try:
+        full_id: uuid.UUID | None = uuid.UUID(ref.strip())
+    except ValueError:
+        full_id = None
+    if full_id is not None:
+        # a full id: one statement (draft, legs, contracts), no separate resolve
+        try:
+            return _stored_draft(_draft_row(session, full_id, for_update=for_update, scope=scope))
+        except NotFoundError:
+            pass  # fall through: the same error as for a prefix that matches nothing
     found: m.TradeDraft = _resolve(
         session,
         m.TradeDraft,
@@ -654,7 +671,7 @@ def load_draft(
         None,
         ref,
         "trade draft",
-        scope=_draft_scope(owner_id),
+        scope=scope,
     )
     row = _draft_row(session, found.trade_draft_id, for_update=for_update)
     return _stored_draft(row)
