@@ -27,6 +27,7 @@ bench:
 	scripts/setup.sh dev,postgres
 	.venv/bin/riskdesk bench pricing
 	.venv/bin/riskdesk bench analytics
+	.venv/bin/riskdesk bench service
 
 clean:
 	rm -rf .venv .cache build dist *.egg-info
