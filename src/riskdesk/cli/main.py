@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from riskdesk import __version__
-from riskdesk.cli import bench, db, demo, serve, user, workbench
+from riskdesk.cli import bench, db, demo, history, portfolio, serve, user, workbench
 from riskdesk.cli._errors import RiskdeskGroup
 
 app = typer.Typer(
@@ -55,6 +55,10 @@ app.command("attribute")(workbench.attribute_command)
 app.command("demo")(demo.demo_command)
 app.add_typer(bench.app, name="bench", help="Benchmarks that print figures.")
 app.command("serve")(serve.serve_command)
+app.add_typer(
+    portfolio.app, name="portfolio", help="Portfolios: create, import a book, show, list."
+)
+app.add_typer(history.app, name="history", help="Daily price history: synth, import, show.")
 app.add_typer(user.app, name="user", help="Users of the service: create, list, roles, passwords.")
 
 
