@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from riskdesk import __version__
-from riskdesk.cli import bench, db, demo, history, portfolio, serve, user, workbench
+from riskdesk.cli import bench, db, demo, history, portfolio, risk, serve, user, workbench
 from riskdesk.cli._errors import RiskdeskGroup
 
 app = typer.Typer(
@@ -58,6 +58,7 @@ app.command("serve")(serve.serve_command)
 app.add_typer(
     portfolio.app, name="portfolio", help="Portfolios: create, import a book, show, list."
 )
+app.add_typer(risk.app, name="risk", help="Portfolio risk of a book on a date: exposures, Greeks.")
 app.add_typer(history.app, name="history", help="Daily price history: synth, import, show.")
 app.add_typer(user.app, name="user", help="Users of the service: create, list, roles, passwords.")
 

@@ -15,10 +15,11 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, select, tuple_
+from sqlalchemy import ColumnElement, delete, select, tuple_
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, selectinload
 
+from riskdesk.store import models as m
 from riskdesk.store.models import User
 from riskdesk.store.models.market import MarketDataCache
 from riskdesk.store.models.portfolio import Portfolio, Position, PositionTag, Tag
@@ -273,3 +274,25 @@ def closes_on(
         for ticker, day, close in session.execute(stmt):
             out[(ticker, day)] = close
     return out
+
+
+def replace_position_greeks(
+    session: Session,
+    *,
+    position_ids: Sequence[uuid.UUID],
+    day: date,
+    rows: Sequence[m.PositionGreeks],
+) -> None:
+    """Replace the ``position_greeks`` of ``position_ids`` on ``day`` with ``rows``.
+
+    Deleting first makes a re-run of the same date idempotent: one row per position and day.
+    """
+    if position_ids:
+        session.execute(
+            delete(m.PositionGreeks).where(
+                m.PositionGreeks.position_id.in_(list(position_ids)),
+                m.PositionGreeks.calculation_date == day,
+            )
+        )
+    session.add_all(list(rows))
+    session.flush()

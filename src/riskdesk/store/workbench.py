@@ -1241,3 +1241,38 @@ def get_attribution(session: Session, *, attribution_id: uuid.UUID) -> m.PnlAttr
     if row is None:
         raise NotFoundError(f"no P&L attribution with id {attribution_id}")
     return row
+
+
+def option_contract_key(c: dom_instruments.OptionContract) -> tuple[str, date, Decimal, str]:
+    """(underlying, expiry, strike, right) of a contract, the strike normalised."""
+    return (c.underlying, c.expiry, c.strike.normalize(), c.right.value)
+
+
+def newest_option_ivs(
+    session: Session, *, contracts: Iterable[dom_instruments.OptionContract], until: datetime
+) -> dict[tuple[str, date, Decimal, str], float]:
+    """The IV of each contract in the newest snapshot (market time <= ``until``) quoting it."""
+    wanted = {option_contract_key(c) for c in contracts}
+    if not wanted:
+        return {}
+    oc = m.OptionContract
+    oq = m.SnapshotOptionQuote
+    ms = m.MarketSnapshot
+    query = (
+        select(oc.underlying_symbol, oc.expiry, oc.strike, oc.right, oq.iv)
+        .join(oq, oq.option_contract_id == oc.option_contract_id)
+        .join(ms, ms.snapshot_id == oq.snapshot_id)
+        .where(
+            oc.underlying_symbol.in_(sorted({k[0] for k in wanted})),
+            oc.expiry.in_(sorted({k[1] for k in wanted})),
+            oq.iv.is_not(None),
+            ms.as_of <= until,
+        )
+        .order_by(ms.as_of.desc(), ms.created_at.desc())
+    )
+    found: dict[tuple[str, date, Decimal, str], float] = {}
+    for underlying, expiry, strike, right, iv in session.execute(query):
+        key = (underlying, expiry, Decimal(strike).normalize(), right)
+        if key in wanted and key not in found and iv is not None and iv > 0:
+            found[key] = float(iv)
+    return found

@@ -1,0 +1,192 @@
+"""``riskdesk risk``: a portfolio's exposures and Greeks on a date.
+
+``riskdesk risk exposures PORTFOLIO [--date D] [--benchmark SPY] [--beta SYM=B ...] [--json]``
+prints market value, long / short / gross / net, delta-adjusted and beta-weighted exposure;
+``riskdesk risk greeks PORTFOLIO [--date D] [--by underlying|expiry|dte|tag|strategy]
+[--json]`` prints the Greeks bucketed one way. Positions that are expired or lack a spot or a
+vol are listed apart, never summed. Marks follow :mod:`riskdesk.risk.reports` (the session
+close on ``--date``, snapshot IVs or 30-day realised vols).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from riskdesk.cli._common import (
+    DatabaseUrlOption,
+    JsonOption,
+    fail,
+    open_db,
+    parse_number,
+    parse_rate,
+    print_json,
+    user_errors,
+)
+from riskdesk.domain.timeutil import is_trading_day
+from riskdesk.risk.exposures import ExcludedPosition, Exposures, GreeksReport, Grouping
+from riskdesk.risk.reports import DEFAULT_RATE, RiskReports
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    no_args_is_help=True, help="Portfolio risk: exposures and Greeks of a book on a date."
+)
+console = Console()
+
+_BETA_LIMIT = 10.0
+_LOOKBACK_DAYS = 10
+
+DateOption = typer.Option(
+    None,
+    "--date",
+    help="Valuation date YYYY-MM-DD (an NYSE session; default: the latest session, UTC).",
+)
+RateOption = typer.Option(
+    str(DEFAULT_RATE), "--rate", help="Risk-free rate, continuously compounded (0.04 is 4%)."
+)
+
+
+def _day(text: str | None) -> date:
+    if text is not None:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            fail(f"--date {text!r} is not a date written YYYY-MM-DD")
+    today = datetime.now(UTC).date()
+    for back in range(_LOOKBACK_DAYS):
+        day = today - timedelta(days=back)
+        if is_trading_day(day):
+            return day
+    fail(f"no NYSE session in the {_LOOKBACK_DAYS} days up to {today}: pass --date")
+
+
+def _betas(items: list[str] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        symbol, sep, value = item.partition("=")
+        name = symbol.strip().upper()
+        if not sep or not name:
+            fail(f"--beta {item!r} must look like SYMBOL=BETA (e.g. AAPL=1.2)")
+        out[name] = parse_number(value, f"--beta {name}", low=-_BETA_LIMIT, high=_BETA_LIMIT)
+    return out
+
+
+def _excluded_table(excluded: tuple[ExcludedPosition, ...]) -> Table:
+    table = Table(title="not priced (left out of every sum)")
+    for col in ("symbol", "status", "reason"):
+        table.add_column(col)
+    for e in excluded:
+        table.add_row(escape(e.symbol), e.status.value, escape(e.reason))
+    return table
+
+
+@app.command("exposures")
+def exposures_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    benchmark: str = typer.Option("SPY", "--benchmark", help="Benchmark of the beta weighting."),
+    betas: list[str] | None = typer.Option(
+        None, "--beta", help="Beta of an underlying to the benchmark, SYMBOL=BETA (repeat)."
+    ),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Market value, long/short/gross/net, delta-adjusted and beta-weighted exposure."""
+    on = _day(day)
+    given = _betas(betas)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        report = RiskReports(db).exposures(portfolio, on, benchmark, betas=given, rate=r)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _render_exposures(portfolio, report)
+
+
+def _render_exposures(portfolio: str, report: Exposures) -> None:
+    data = report.to_dict()
+    console.print(
+        f"[bold]{escape(portfolio)}[/] on {data['date']}: {report.positions} positions priced "
+        f"({report.long_count} long, {report.short_count} short)",
+        soft_wrap=True,
+    )
+    table = Table()
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("market value", data["market_value"]),
+        ("long", data["long"]),
+        ("short", data["short"]),
+        ("gross", data["gross"]),
+        ("net", data["net"]),
+        ("notional", data["notional"]),
+        ("delta-adjusted long", data["delta_adjusted"]["long"]),
+        ("delta-adjusted short", data["delta_adjusted"]["short"]),
+        ("delta-adjusted gross", data["delta_adjusted"]["gross"]),
+        ("delta-adjusted net", data["delta_adjusted"]["net"]),
+    ]
+    weighted = data["beta_weighted"]
+    rows.append((f"beta-weighted delta ({report.benchmark}, $)", weighted["dollars"]))
+    shares = weighted["benchmark_shares"]
+    rows.append(
+        (f"beta-weighted delta ({report.benchmark} shares)", shares if shares else "no price")
+    )
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if report.missing_betas:
+        console.print(
+            f"[yellow]no beta for {', '.join(report.missing_betas)}: left out of the "
+            f"beta-weighted delta (give --beta SYMBOL=BETA)[/]",
+            soft_wrap=True,
+        )
+    if report.excluded:
+        console.print(_excluded_table(report.excluded))
+
+
+@app.command("greeks")
+def greeks_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    by: Grouping = typer.Option(Grouping.UNDERLYING, "--by", help="How to bucket the Greeks."),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Delta, gamma, vega, theta and dollar delta/gamma, totalled and bucketed."""
+    on = _day(day)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        report = RiskReports(db).greeks(portfolio, on, by=[by], rate=r)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _render_greeks(portfolio, report, by)
+
+
+def _render_greeks(portfolio: str, report: GreeksReport, by: Grouping) -> None:
+    data = report.to_dict()
+    console.print(
+        f"[bold]{escape(portfolio)}[/] on {data['date']}: Greeks by {by.value} "
+        "(delta in shares, vega per vol point, theta per day, dollar gamma per 1% move)",
+        soft_wrap=True,
+    )
+    table = Table()
+    columns = ("delta", "gamma", "vega", "theta", "dollar_delta", "dollar_gamma", "count")
+    table.add_column(by.value)
+    for col in columns:
+        table.add_column(col.replace("_", " "), justify="right")
+    for bucket in data["by"][by.value]:
+        label = bucket["key"] if "kind" not in bucket else f"{bucket['key']} ({bucket['kind']})"
+        table.add_row(escape(label), *(str(bucket[c]) for c in columns))
+    totals = data["totals"]
+    table.add_row("[bold]total[/]", *(str(totals[c]) for c in columns))
+    console.print(table)
+    if report.excluded:
+        console.print(_excluded_table(report.excluded))
