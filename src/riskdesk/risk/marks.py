@@ -136,14 +136,16 @@ def value_book(
     *,
     spot_multipliers: npt.ArrayLike | None = None,
     vol_multipliers: npt.ArrayLike | None = None,
-    rate_shift: float = 0.0,
+    rate_shift: npt.ArrayLike = 0.0,
+    with_greeks: bool = True,
 ) -> BookValuation:
     """Value every position on ``marks``, optionally under scenarios.
 
     ``spot_multipliers`` / ``vol_multipliers``: None (one scenario), shape ``(n_scen,)`` (the
     same move for every underlying) or ``(n_scen, n_positions)`` (a move per position's
     underlying, e.g. historical returns mapped to positions). ``rate_shift`` moves the rate
-    (decimal) for a rate scenario.
+    (decimal) for a rate scenario: one number, or one per scenario. ``with_greeks=False``
+    prices only (the Greeks come back NaN), which is what scenario P&L needs.
     """
     n = len(positions)
     option_rows, status = _option_rows(positions, marks)
@@ -190,7 +192,13 @@ def value_book(
         q = np.array([marks.dividend_yields.get(p.underlying, 0.0) for p in opts])
         S = s[:, idx]
         sigma = sigma0[None, :] * vm[:, idx]
-        r = marks.rate + rate_shift
+        rs = np.asarray(rate_shift, dtype=np.float64).reshape(-1)
+        if rs.shape[0] not in (1, n_scen) or not np.all(np.isfinite(rs)):
+            raise ValueError(
+                f"rate_shift must be a finite number or {n_scen} finite numbers (one per "
+                f"scenario), got shape {np.asarray(rate_shift).shape}"
+            )
+        r_all = np.broadcast_to((marks.rate + rs)[:, None], (n_scen, len(option_rows)))
         for mask, model, engine in (
             (american, "american", AMERICAN_ENGINE),
             (~american, "bsm", None),
@@ -205,19 +213,20 @@ def value_book(
                 S=S[:, cols].ravel(),
                 K=np.broadcast_to(K[cols], shape).ravel(),
                 T=np.broadcast_to(T[cols], shape).ravel(),
-                r=r,
+                r=r_all[:, cols].ravel(),
                 q=np.broadcast_to(q[cols], shape).ravel(),
                 sigma=sigma[:, cols].ravel(),
                 is_call=np.broadcast_to(is_call[cols], shape).ravel(),
-                which=("price", "delta", "gamma", "vega", "theta"),
+                which=("price", "delta", "gamma", "vega", "theta") if with_greeks else ("price",),
             )
             scale = qty[idx[cols]]
             target = idx[cols]
             value[:, target] = out["price"].reshape(shape) * scale
-            delta[:, target] = out["delta"].reshape(shape) * scale
-            gamma[:, target] = out["gamma"].reshape(shape) * scale
-            vega[:, target] = out["vega"].reshape(shape) * scale
-            theta[:, target] = out["theta"].reshape(shape) * scale
+            if with_greeks:
+                delta[:, target] = out["delta"].reshape(shape) * scale
+                gamma[:, target] = out["gamma"].reshape(shape) * scale
+                vega[:, target] = out["vega"].reshape(shape) * scale
+                theta[:, target] = out["theta"].reshape(shape) * scale
     if not scenario:
         return BookValuation(
             value[0], delta[0], gamma[0], vega[0], theta[0], s[0].copy(), tuple(status)

@@ -756,24 +756,15 @@ def _revalue(
     vol_mult: FloatArray,
     rate_shift: FloatArray,
 ) -> tuple[FloatArray, tuple[MarkStatus, ...]]:
-    """Values under every scenario row, and each position's mark status.
-
-    One batched ``value_book`` call per distinct rate shift (``value_book`` takes one scalar
-    ``rate_shift``; the seed's file has 6 distinct ones, the unshocked row included).
-    """
-    out = np.empty_like(spot_mult)
-    status: tuple[MarkStatus, ...] = ()
+    """Values under every scenario row (one ``value_book`` call) and each mark status."""
     if spot_mult.shape[1] == 0:
-        return out, status
-    for shift in np.unique(rate_shift):
-        rows = np.nonzero(rate_shift == shift)[0]
-        grid = value_book(
-            positions,
-            marks,
-            spot_multipliers=spot_mult[rows],
-            vol_multipliers=vol_mult[rows],
-            rate_shift=float(shift),
-        )
-        out[rows] = grid.value
-        status = grid.status
-    return out, status
+        return np.empty_like(spot_mult), ()
+    grid = value_book(
+        positions,
+        marks,
+        spot_multipliers=spot_mult,
+        vol_multipliers=vol_mult,
+        rate_shift=rate_shift,
+        with_greeks=False,
+    )
+    return grid.value, grid.status

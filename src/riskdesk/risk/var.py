@@ -324,6 +324,7 @@ def _revalue(
             marks,
             spot_multipliers=np.exp(r),
             vol_multipliers=None if vol_rule.holds_vol else vol_rule.multipliers(r),
+            with_greeks=False,
         )
         values[start : start + step] = out.value
     return values, np.all(np.isfinite(values), axis=0)

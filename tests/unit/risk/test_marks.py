@@ -104,3 +104,20 @@ def test_marks_with_bad_inputs_raise_naming_the_field() -> None:
             Marks(WHEN, spots={"AAPL": 230.0}, vols={"AAPL": 0.2}),
             spot_multipliers=np.ones((2, 5)),
         )
+
+
+def test_value_book_with_rate_shift_per_scenario_equals_one_call_per_shift() -> None:
+    marks = Marks(WHEN, spots={"AAPL": 230.0}, vols={"AAPL": 0.25}, rate=0.04)
+    book = _book()[:3]
+    shifts = np.array([0.0, 0.01, -0.005])
+
+    grid = value_book(
+        book, marks, spot_multipliers=np.ones(3), rate_shift=shifts, with_greeks=False
+    )
+
+    for k, shift in enumerate(shifts):
+        one = value_book(book, marks, rate_shift=float(shift))
+        np.testing.assert_allclose(grid.value[k], one.value, rtol=1e-12)
+    assert np.isnan(grid.delta[:, 1:]).all()  # prices only
+    with pytest.raises(ValueError, match="rate_shift"):
+        value_book(book, marks, spot_multipliers=np.ones(3), rate_shift=np.zeros(2))
