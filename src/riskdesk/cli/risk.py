@@ -6,6 +6,12 @@ prints market value, long / short / gross / net, delta-adjusted and beta-weighte
 [--json]`` prints the Greeks bucketed one way. Positions that are expired or lack a spot or a
 vol are listed apart, never summed. Marks follow :mod:`riskdesk.risk.reports` (the session
 close on ``--date``, snapshot IVs or 30-day realised vols).
+
+``riskdesk risk factors PORTFOLIO [--window 150]`` fits and stores the factor model (betas,
+factor exposures, EWMA covariance, risk decomposition); ``riskdesk risk correlation PORTFOLIO
+[--window 90]`` stores the position correlations and prints the diversification measures;
+``riskdesk risk stress PORTFOLIO [--scenario KEY ...] [--no-propagation]`` runs the packaged
+stress scenarios with full repricing. Every command takes ``--date`` and ``--json``.
 """
 
 from __future__ import annotations
@@ -29,12 +35,21 @@ from riskdesk.cli._common import (
 )
 from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.exposures import ExcludedPosition, Exposures, GreeksReport, Grouping
-from riskdesk.risk.reports import DEFAULT_RATE, RiskReports
+from riskdesk.risk.factors import REGRESSION_WINDOW
+from riskdesk.risk.reports import (
+    CORRELATION_WINDOW,
+    DEFAULT_RATE,
+    CorrelationReport,
+    FactorReport,
+    RiskReports,
+    StressOutcome,
+)
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    no_args_is_help=True, help="Portfolio risk: exposures and Greeks of a book on a date."
+    no_args_is_help=True,
+    help="Portfolio risk of a book on a date: exposures, Greeks, factors, correlation, stress.",
 )
 console = Console()
 
@@ -190,3 +205,181 @@ def _render_greeks(portfolio: str, report: GreeksReport, by: Grouping) -> None:
     console.print(table)
     if report.excluded:
         console.print(_excluded_table(report.excluded))
+
+
+@app.command("factors")
+def factors_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    window: int = typer.Option(
+        REGRESSION_WINDOW, "--window", help="Regression window in sessions (at least 60)."
+    ),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Factor betas, dollar factor exposures and risk decomposition (stored for the date)."""
+    on = _day(day)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        report = RiskReports(db).factors(portfolio, on, window, rate=r)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _render_factors(report)
+
+
+def _render_factors(report: FactorReport) -> None:
+    data = report.to_dict()
+    risk = data["risk"]
+    console.print(
+        f"[bold]{escape(report.name)}[/] on {data['date']}: factor model over {report.window} "
+        f"sessions; annual volatility {risk['annual_volatility']} "
+        f"({risk['factor_percent']}% factor, {risk['specific_percent']}% specific)",
+        soft_wrap=True,
+    )
+    table = Table(title="factor exposures (delta-adjusted dollars)")
+    for col in ("factor", "dollars", "beta", "ridge dollars", "risk contribution", "% of variance"):
+        table.add_column(col, justify="left" if col == "factor" else "right")
+    for exposure, contribution in zip(data["exposures"], risk["contributions"], strict=True):
+        table.add_row(
+            escape(exposure["factor"]),
+            str(exposure["dollars"]),
+            str(exposure["beta"]),
+            str(exposure["ridge_dollars"]),
+            str(contribution["annual_contribution"]),
+            str(contribution["percent"]),
+        )
+    console.print(table)
+    betas = Table(title="univariate betas by underlying (the seed's)")
+    betas.add_column("underlying")
+    for factor in data["factors"]:
+        betas.add_column(escape(factor), justify="right")
+    rows: dict[str, list[str]] = {}
+    for item in data["betas"]:
+        mark = "*" if item["flags"] else ""
+        rows.setdefault(item["underlying"], []).append(f"{item['beta']}{mark}")
+    for underlying, values in rows.items():
+        betas.add_row(escape(underlying), *values)
+    console.print(betas)
+    console.print("* flagged (limited history, capped or no variance: see --json)")
+    if risk["unmodelled"]:
+        console.print(
+            f"[yellow]left out of the risk decomposition (too little history): "
+            f"{', '.join(risk['unmodelled'])}[/]",
+            soft_wrap=True,
+        )
+    if report.excluded:
+        console.print(_excluded_table(report.excluded))
+
+
+@app.command("correlation")
+def correlation_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    window: int = typer.Option(
+        CORRELATION_WINDOW, "--window", help="Correlation window in sessions (at least 20)."
+    ),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Position correlation matrix (stored for the date) and diversification measures."""
+    on = _day(day)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        report = RiskReports(db).correlation(portfolio, on, window, rate=r)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _render_correlation(report)
+
+
+def _render_correlation(report: CorrelationReport) -> None:
+    data = report.to_dict()
+    console.print(
+        f"[bold]{escape(report.name)}[/] on {data['date']}: correlations over {report.window} "
+        f"sessions; diversification score {data['diversification_score']}, effective positions "
+        f"{data['effective_positions']} (correlation-adjusted "
+        f"{data['correlation_adjusted_effective_positions']}), average correlation "
+        f"{data['average_correlation']}, concentration {data['concentration_score']}",
+        soft_wrap=True,
+    )
+    table = Table()
+    table.add_column("")
+    for name in data["positions"]:
+        table.add_column(escape(name), justify="right")
+    for name, row in zip(data["positions"], data["matrix"], strict=True):
+        table.add_row(escape(name), *("-" if v is None else f"{v:.2f}" for v in row))
+    console.print(table)
+    for cluster in data["clusters"]:
+        console.print(
+            f"cluster {', '.join(cluster['positions'])}: average correlation "
+            f"{cluster['average_correlation']}, {cluster['gross_exposure']} gross",
+            soft_wrap=True,
+        )
+    if report.excluded:
+        console.print(_excluded_table(report.excluded))
+
+
+@app.command("stress")
+def stress_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    scenarios: list[str] | None = typer.Option(
+        None,
+        "--scenario",
+        help="A packaged scenario key, e.g. market_crash_35 (repeat; default all).",
+    ),
+    no_propagation: bool = typer.Option(
+        False, "--no-propagation", help="Apply the direct shocks only (no correlated phase)."
+    ),
+    window: int = typer.Option(
+        REGRESSION_WINDOW, "--window", help="Window of the betas and factor correlation (>= 60)."
+    ),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Stress scenarios with correlated propagation and full option repricing."""
+    on = _day(day)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        outcome = RiskReports(db).stress(
+            portfolio, on, scenarios or None, not no_propagation, window=window, rate=r
+        )
+    if json_out:
+        print_json(outcome.to_dict())
+        return
+    _render_stress(outcome)
+
+
+def _render_stress(outcome: StressOutcome) -> None:
+    data = outcome.to_dict()
+    console.print(
+        f"[bold]{escape(outcome.name)}[/] on {data['date']}: gross {data['gross_value']}, net "
+        f"{data['net_value']}; propagation {'on' if data['propagated'] else 'off'}",
+        soft_wrap=True,
+    )
+    table = Table()
+    for col in ("scenario", "P&L", "direct", "correlated", "impact", "severity"):
+        table.add_column(col, justify="left" if col in ("scenario", "severity") else "right")
+    for item in data["scenarios"]:
+        impact = item["impact"]
+        table.add_row(
+            escape(item["key"]),
+            str(item["pnl"]),
+            str(item["direct_pnl"]),
+            str(item["correlated_pnl"]),
+            "-" if impact is None else f"{impact:.2%}",
+            item["severity"],
+        )
+    console.print(table)
+    if data["unmapped_underlyings"]:
+        console.print(
+            f"[yellow]no factor betas (too little history), not moved: "
+            f"{', '.join(data['unmapped_underlyings'])}[/]",
+            soft_wrap=True,
+        )
+    for excluded in data["excluded"]:
+        console.print(f"[yellow]not priced: {escape(excluded['symbol'])} ({excluded['status']})[/]")

@@ -23,6 +23,28 @@ Marks on a date ``on``
 - Rate: a parameter (default 0.04, continuously compounded); no dividend yields.
 
 Positions entered after ``on`` were not held on ``on`` and are left out of that day's book.
+
+Factor model, correlations and stress on a date ``on``
+-----------------------------------------------------
+- History: the closes stored in ``market_data_cache`` on the last ``window + 1`` NYSE sessions
+  up to ``on`` (a missing close is NaN, dropped pairwise by the engines). Factor returns come
+  from the proxies of :data:`~riskdesk.risk.factors.FACTOR_PROXIES` (seven ETFs and ``US10Y``);
+  a proxy with no close in the window is an error naming it. A position's returns are its
+  underlying's: an option moves with its underlying, so every factor number is computed per
+  underlying and applied to each position on it.
+- Exposure of a position: its delta-adjusted (delta-dollar) exposure, ``delta x spot`` of
+  :func:`value_book` (the exposures engine's definition: an option is delta x underlying price
+  x multiplier x quantity, a share its market value); positions not priced (expired, no spot,
+  no vol) have none and are listed apart.
+- :meth:`RiskReports.factors` stores the seed's univariate betas per position, the portfolio
+  factor exposures (univariate betas, dollars and dollars over the gross delta-adjusted
+  exposure) and the EWMA factor covariance (daily; Rates in percentage points of yield), each
+  replacing that date's rows. The risk decomposition uses the ridge betas, per underlying (two
+  positions on one underlying share its specific risk).
+- :meth:`RiskReports.correlation` stores the pairwise position correlations (daily log returns
+  of the underlyings) of the priced positions, replacing that date's pairs.
+- :meth:`RiskReports.stress` takes the ridge betas and the EWMA factor correlation of the same
+  window as the factor model.
 """
 
 from __future__ import annotations
@@ -36,12 +58,21 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from riskdesk.domain.caller import Caller
 from riskdesk.domain.instruments import Instrument, OptionContract, Settlement, Stock
 from riskdesk.domain.occ import parse_occ
 from riskdesk.domain.timeutil import expiry_datetime, is_trading_day
+from riskdesk.risk.correlation import (
+    MIN_OVERLAP,
+    DiversificationMetrics,
+    PositionCorrelations,
+    diversification_metrics,
+    log_returns,
+    position_correlations,
+)
 from riskdesk.risk.exposures import (
     ExcludedPosition,
     Exposures,
@@ -50,24 +81,66 @@ from riskdesk.risk.exposures import (
     aggregate_greeks,
     compute_exposures,
 )
+from riskdesk.risk.factors import (
+    FACTOR_PROXIES,
+    MIN_OBSERVATIONS,
+    RATES_FACTOR,
+    REGRESSION_WINDOW,
+    FactorCovariance,
+    MultivariateBetas,
+    PortfolioFactorExposures,
+    RiskDecomposition,
+    UnivariateBetas,
+    ewma_covariance,
+    factor_returns_from_closes,
+    multivariate_betas,
+    portfolio_factor_exposures,
+    risk_decomposition,
+    simple_returns,
+    univariate_betas,
+)
+from riskdesk.risk.history import RATE_SYMBOL, last_sessions
 from riskdesk.risk.marks import BookValuation, Marks, MarkStatus, value_book
 from riskdesk.risk.portfolios import NotFoundError, Portfolios, StoredPosition
 from riskdesk.risk.positions import BookPosition
+from riskdesk.risk.stress import (
+    RATE_FACTOR,
+    FactorCorrelation,
+    StressReport,
+    load_scenario_file,
+    run_stress,
+)
 from riskdesk.store import Database
 from riskdesk.store import history as history_repo
 from riskdesk.store import portfolio as portfolio_repo
+from riskdesk.store import risk as risk_repo
 from riskdesk.store import workbench as wb_repo
-from riskdesk.store.models.portfolio import PositionGreeks
+from riskdesk.store.models.portfolio import (
+    FactorCovariance as FactorCovarianceRow,
+)
+from riskdesk.store.models.portfolio import (
+    PortfolioFactorExposure,
+    PositionCorrelation,
+    PositionFactorBeta,
+    PositionGreeks,
+)
+from riskdesk.store.reference_data import factor_id
 
 __all__ = [
+    "CORRELATION_WINDOW",
     "DEFAULT_RATE",
+    "FACTOR_ROWS",
     "REALIZED_SESSIONS",
     "VOL_REALIZED",
     "VOL_SNAPSHOT",
+    "CorrelationReport",
+    "FactorReport",
+    "HistoryMissingError",
     "NotFoundError",
     "PortfolioBook",
     "RiskReports",
     "StoredGreeks",
+    "StressOutcome",
     "realized_vol",
     "valuation_time",
 ]
@@ -77,10 +150,44 @@ REALIZED_SESSIONS = 30
 VOL_SNAPSHOT = "snapshot_iv"
 VOL_REALIZED = "realized_30d"
 _TRADING_DAYS = 252
+FloatArray = npt.NDArray[np.float64]
 _HISTORY_DAYS = 120
 """Calendar days of closes read for the realised vol (31 sessions fit with room to spare)."""
 _RATIO_LIMIT = Decimal(10) ** 10
 _RATIO_PLACES = Decimal("1e-10")
+_CENTS = Decimal("0.01")
+CORRELATION_WINDOW = 90
+"""Sessions of the position correlation window (seed 002's correlation PRD)."""
+
+FACTOR_ROWS: Mapping[str, risk_repo.FactorSpec] = {
+    "Market": risk_repo.FactorSpec(
+        factor_id("market_beta"), "market_beta", "Market Beta", "style", 1
+    ),
+    "Momentum": risk_repo.FactorSpec(factor_id("momentum"), "momentum", "Momentum", "style", 2),
+    "Value": risk_repo.FactorSpec(factor_id("value"), "value", "Value", "style", 3),
+    "Growth": risk_repo.FactorSpec(factor_id("growth"), "growth", "Growth", "style", 4),
+    "Quality": risk_repo.FactorSpec(factor_id("quality"), "quality", "Quality", "style", 5),
+    "Size": risk_repo.FactorSpec(factor_id("size"), "size", "Size", "style", 6),
+    "Low Volatility": risk_repo.FactorSpec(
+        factor_id("low_volatility"), "low_volatility", "Low Volatility", "style", 9, "USMV"
+    ),
+    RATES_FACTOR: risk_repo.FactorSpec(
+        factor_id("rates"),
+        "rates",
+        "Rates (10-year yield)",
+        "macro",
+        10,
+        RATE_SYMBOL,
+        "Daily change of the 10-year Treasury yield in percentage points",
+    ),
+}
+"""The model's factors -> their ``factor_definitions`` rows. The six seeded style factors are
+used as seeded; Low Volatility (USMV) and Rates (US10Y) have no seeded row and are created on
+first use with the same fixed ids in every database (``reference_data.factor_id``)."""
+
+
+class HistoryMissingError(LookupError):
+    """The price history a measure needs is not stored; the message says how to add it."""
 
 
 def valuation_time(on: date) -> datetime:
@@ -184,6 +291,339 @@ def _ratio(value: float, *, what: str) -> Decimal:
     if abs(number) >= _RATIO_LIMIT:
         raise ValueError(f"{what} = {value} does not fit position_greeks (|value| < 1e10)")
     return number
+
+
+def _money(value: float | None) -> str | None:
+    """Money as a decimal string to the cent (None for a missing or non-finite value)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return str(Decimal(repr(float(value))).quantize(_CENTS))
+
+
+def _num(value: float | None, places: int = 6) -> float | None:
+    """A float rounded for JSON (None when missing or not finite)."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), places)
+
+
+def _labels(positions: Sequence[BookPosition]) -> tuple[str, ...]:
+    """Unique position labels: the symbol, with the entry date when a symbol repeats."""
+    counts: dict[str, int] = {}
+    for p in positions:
+        counts[p.symbol] = counts.get(p.symbol, 0) + 1
+    out: list[str] = []
+    for i, p in enumerate(positions):
+        label = p.symbol if counts[p.symbol] == 1 else f"{p.symbol}@{p.entry_date.isoformat()}"
+        out.append(label if label not in out else f"{label}#{i}")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _FactorModel:
+    """The factor model of a book's underlyings on one date (internal)."""
+
+    sessions: tuple[date, ...]
+    underlyings: tuple[str, ...]
+    univariate: UnivariateBetas
+    ridge: MultivariateBetas
+    covariance: FactorCovariance
+    underlying_returns: FloatArray
+
+
+@dataclass(frozen=True)
+class FactorReport:
+    """What :meth:`RiskReports.factors` computed and stored for a portfolio on a date.
+
+    Betas are per underlying (``univariate`` the seed's, ``ridge`` the shrunk joint fit);
+    ``position_exposure`` is each position's delta-dollar exposure (0 when not priced);
+    ``exposures`` uses the univariate betas (stored), ``ridge_exposures`` the ridge betas;
+    ``decomposition`` is built on the ridge betas per underlying. ``unmodelled`` lists the
+    exposed underlyings left out of the decomposition (no specific variance: too little
+    history).
+    """
+
+    portfolio_id: uuid.UUID
+    name: str
+    on: date
+    window: int
+    positions: tuple[BookPosition, ...]
+    position_exposure: FloatArray
+    univariate: UnivariateBetas
+    ridge: MultivariateBetas
+    covariance: FactorCovariance
+    exposures: PortfolioFactorExposures
+    ridge_exposures: PortfolioFactorExposures
+    decomposition: RiskDecomposition
+    excluded: tuple[ExcludedPosition, ...]
+    unmodelled: tuple[str, ...]
+    stored_betas: int
+    stored_exposures: int
+    stored_covariances: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (money as decimal strings to the cent; betas to 6 places)."""
+        uni = self.univariate
+        factors = list(uni.factors)
+        d = self.decomposition
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "portfolio": self.name,
+            "date": self.on.isoformat(),
+            "window": self.window,
+            "factors": factors,
+            "betas": [
+                {
+                    "underlying": u,
+                    "factor": f,
+                    "beta": _num(float(uni.beta[i, k])),
+                    "r_squared": _num(float(uni.r_squared[i, k])),
+                    "observations": int(uni.n_obs[i, k]),
+                    "flags": list(uni.flags(i, k)),
+                }
+                for i, u in enumerate(uni.positions)
+                for k, f in enumerate(factors)
+            ],
+            "ridge_betas": [
+                {
+                    "underlying": u,
+                    "betas": {f: _num(float(self.ridge.beta[i, k])) for k, f in enumerate(factors)},
+                    "specific_volatility_annual": _num(
+                        math.sqrt(float(self.ridge.specific_var[i]) * 252)
+                        if math.isfinite(float(self.ridge.specific_var[i]))
+                        else None
+                    ),
+                    "r_squared": _num(float(self.ridge.r_squared[i])),
+                    "observations": int(self.ridge.n_obs[i]),
+                    "flags": ["limited_history"] if self.ridge.limited_history[i] else [],
+                }
+                for i, u in enumerate(self.ridge.positions)
+            ],
+            "exposures": [
+                {
+                    "factor": f,
+                    "dollars": _money(float(self.exposures.dollar_exposure[k])),
+                    "beta": _num(float(self.exposures.beta[k])),
+                    "ridge_dollars": _money(float(self.ridge_exposures.dollar_exposure[k])),
+                }
+                for k, f in enumerate(factors)
+            ],
+            "gross_exposure": _money(self.exposures.base),
+            "covariance": {
+                "lambda": self.covariance.lam,
+                "observations": self.covariance.n_obs,
+                "annualised_volatility": {
+                    f: _num(float(v))
+                    for f, v in zip(factors, self.covariance.annualised_volatility(), strict=True)
+                },
+                "correlation": [
+                    [_num(float(x), 4) for x in row] for row in self.covariance.correlation
+                ],
+            },
+            "risk": {
+                "annual_volatility": _money(d.annual_total_volatility),
+                "annual_factor_volatility": _money(d.annual_factor_volatility),
+                "annual_specific_volatility": _money(d.annual_specific_volatility),
+                "factor_percent": _num(d.factor_percent, 4),
+                "specific_percent": _num(d.specific_percent, 4),
+                "contributions": [
+                    {
+                        "factor": f,
+                        "annual_contribution": _money(float(d.annual_contribution[k])),
+                        "percent": _num(float(d.percent[k]), 4),
+                    }
+                    for k, f in enumerate(factors)
+                ],
+                "unmodelled": list(self.unmodelled),
+            },
+            "stored": {
+                "position_factor_betas": self.stored_betas,
+                "portfolio_factor_exposures": self.stored_exposures,
+                "factor_covariance_matrix": self.stored_covariances,
+            },
+            "excluded": [e.to_dict() for e in self.excluded],
+        }
+
+
+@dataclass(frozen=True)
+class CorrelationReport:
+    """What :meth:`RiskReports.correlation` computed and stored (priced positions only)."""
+
+    portfolio_id: uuid.UUID
+    name: str
+    on: date
+    window: int
+    positions: tuple[BookPosition, ...]
+    weights: FloatArray
+    correlations: PositionCorrelations
+    metrics: DiversificationMetrics
+    excluded: tuple[ExcludedPosition, ...]
+    stored: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (correlations to 6 places, weights as money strings)."""
+        m = self.metrics
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "portfolio": self.name,
+            "date": self.on.isoformat(),
+            "window": self.window,
+            "positions": list(self.correlations.positions),
+            "weights": [_money(float(w)) for w in self.weights],
+            "matrix": [
+                [_num(float(x)) if ok else None for x, ok in zip(row, usable, strict=True)]
+                for row, usable in zip(
+                    self.correlations.matrix, self.correlations.usable, strict=True
+                )
+            ],
+            "insufficient_pairs": [p.to_dict() for p in self.correlations.insufficient_pairs],
+            "average_correlation": _num(m.average_correlation),
+            "diversification_score": _num(m.diversification_score),
+            "effective_positions": _num(m.effective_positions),
+            "correlation_adjusted_effective_positions": _num(
+                m.correlation_adjusted_effective_positions
+            ),
+            "concentration_score": _num(m.concentration_score),
+            "clusters": [
+                {
+                    "positions": list(c.positions),
+                    "average_correlation": _num(c.average_correlation),
+                    "gross_exposure": _money(c.gross_exposure),
+                    "share": _num(c.share),
+                }
+                for c in m.clusters
+            ],
+            "stored": self.stored,
+            "excluded": [e.to_dict() for e in self.excluded],
+        }
+
+
+@dataclass(frozen=True)
+class StressOutcome:
+    """A portfolio's stress report on a date, with the inputs the engine was given.
+
+    ``betas`` are underlying -> stress factor -> beta (ridge betas; the rate beta converted to
+    the stress engine's decimal-yield convention), ``correlation`` the factor correlation used
+    for propagation (None when not propagated).
+    """
+
+    portfolio_id: uuid.UUID
+    name: str
+    on: date
+    window: int
+    positions: tuple[BookPosition, ...]
+    marks: Marks
+    betas: Mapping[str, Mapping[str, float]]
+    correlation: FactorCorrelation | None
+    report: StressReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types: money to the cent, impacts and shocks to 6 places."""
+        r = self.report
+        symbols = [p.symbol for p in self.positions]
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "portfolio": self.name,
+            "date": self.on.isoformat(),
+            "window": self.window,
+            "propagated": r.propagated,
+            "spot_vol_rule": {
+                "k": r.spot_vol_rule.k,
+                "floor": r.spot_vol_rule.floor,
+                "cap": r.spot_vol_rule.cap,
+            },
+            "gross_value": _money(r.gross_value),
+            "net_value": _money(r.net_value),
+            "long_value": _money(r.long_value),
+            "short_value": _money(r.short_value),
+            "scenarios": [
+                {
+                    "key": res.scenario.key,
+                    "name": res.scenario.name,
+                    "category": res.scenario.category,
+                    "pnl": _money(res.pnl),
+                    "direct_pnl": _money(res.direct_pnl),
+                    "correlated_pnl": _money(res.correlated_pnl),
+                    "impact": _num(res.impact),
+                    "severity": res.severity,
+                    "factor_shocks": {k: _num(v) for k, v in sorted(res.factor_shocks.items())},
+                    "implied_shocks": {k: _num(v) for k, v in sorted(res.implied_shocks.items())},
+                    "pnl_by_underlying": {
+                        k: _money(v) for k, v in sorted(res.pnl_by_underlying.items())
+                    },
+                    "pnl_by_position": {
+                        s: _money(float(v))
+                        for s, v in zip(symbols, res.pnl_by_position, strict=True)
+                        if math.isfinite(float(v))
+                    },
+                    "capped_positions": [symbols[i] for i in res.capped_positions],
+                }
+                for res in r.results
+            ],
+            "betas": {
+                u: {f: _num(b) for f, b in sorted(by.items())}
+                for u, by in sorted(self.betas.items())
+            },
+            "unmapped_underlyings": list(r.unmapped_underlyings),
+            "excluded": [{"symbol": e.symbol, "status": e.status.value} for e in r.excluded],
+        }
+
+
+def _delta_dollars(
+    positions: Sequence[BookPosition], valuation: BookValuation
+) -> tuple[FloatArray, tuple[ExcludedPosition, ...]]:
+    """Each position's delta-dollar exposure (0 when not priced) and the positions not priced."""
+    ok = np.array([s is MarkStatus.OK for s in valuation.status], dtype=bool)
+    dollars = np.where(ok, np.nan_to_num(valuation.delta * valuation.spot), 0.0)
+    excluded = tuple(
+        ExcludedPosition(p.symbol, p.underlying, status)
+        for p, status in zip(positions, valuation.status, strict=True)
+        if status is not MarkStatus.OK
+    )
+    return dollars, excluded
+
+
+def _stress_betas(model: _FactorModel) -> dict[str, dict[str, float]]:
+    """The ridge betas per underlying in the stress engine's factor names and units.
+
+    An underlying with too little history (limited fit) gets no betas: the stress engine then
+    lists it as unmapped instead of silently not moving it.
+    """
+    out: dict[str, dict[str, float]] = {}
+    ridge = model.ridge
+    for i, underlying in enumerate(ridge.positions):
+        if ridge.limited_history[i]:
+            continue
+        by: dict[str, float] = {}
+        for k, factor in enumerate(ridge.factors):
+            beta = float(ridge.beta[i, k])
+            if factor == RATES_FACTOR:
+                # factors.py's Rates is the yield change in percentage points (a beta is the
+                # return per 1 pp), stress.py's Interest_Rate the change in decimals (0.01 is
+                # 100 bp, the beta minus the duration): the same sensitivity is 100x the beta.
+                by[RATE_FACTOR] = beta * 100.0
+            else:
+                by[factor] = beta
+        out[underlying] = by
+    return out
+
+
+def _stress_correlation(covariance: FactorCovariance) -> FactorCorrelation:
+    """The EWMA factor correlation and daily vols in the stress engine's names and units.
+
+    Rates becomes ``Interest_Rate`` and its vol (percentage points) is divided by 100 to be a
+    decimal yield change, the unit of the rate shocks.
+    """
+    names = tuple(RATE_FACTOR if f == RATES_FACTOR else f for f in covariance.factors)
+    scale = np.array([0.01 if f == RATES_FACTOR else 1.0 for f in covariance.factors])
+    vols = covariance.volatility * scale
+    if not np.all(vols > 0):
+        flat = [f for f, v in zip(covariance.factors, vols, strict=True) if not v > 0]
+        raise ValueError(
+            f"factors {flat} did not move over the window: their correlations are undefined, "
+            "so the stress cannot propagate (use --no-propagation or store more history)"
+        )
+    return FactorCorrelation(names, covariance.correlation, vols)
 
 
 class RiskReports:
@@ -357,3 +797,319 @@ class RiskReports:
                 payload={"date": on.isoformat(), "written": len(rows), "excluded": len(excluded)},
             )
         return result
+
+    # -- factor model, correlations, stress -----------------------------------------------
+
+    def _aligned_closes(
+        self, tickers: Sequence[str], on: date, count: int
+    ) -> tuple[tuple[date, ...], dict[str, FloatArray]]:
+        """Closes of ``tickers`` on the last ``count`` sessions up to ``on`` (NaN when missing)."""
+        days = last_sessions(on, count)
+        index = {d: i for i, d in enumerate(days)}
+        wanted = sorted(set(tickers))
+        with self.db.unit_of_work_for(self.caller, read_only=True) as uow:
+            rows = history_repo.read_closes(uow.session, tickers=wanted, start=days[0], end=on)
+        out = {t: np.full(len(days), np.nan) for t in wanted}
+        for ticker, day, close in rows:
+            i = index.get(day)
+            if i is not None:
+                out[ticker][i] = float(close)
+        return days, out
+
+    def _factor_model(
+        self, positions: Sequence[BookPosition], on: date, window: int
+    ) -> _FactorModel:
+        if isinstance(window, bool) or not isinstance(window, int) or window < MIN_OBSERVATIONS:
+            raise ValueError(
+                f"window must be a whole number of sessions >= {MIN_OBSERVATIONS} (the fewest "
+                f"observations of a beta), got {window!r}"
+            )
+        if not positions:
+            raise ValueError(f"the portfolio holds no position on {on.isoformat()}")
+        underlyings = tuple(sorted({p.underlying for p in positions}))
+        proxies = list(FACTOR_PROXIES.values())
+        days, closes = self._aligned_closes([*proxies, *underlyings], on, window + 1)
+        missing = [t for t in proxies if not np.isfinite(closes[t]).any()]
+        if missing:
+            raise HistoryMissingError(
+                f"no price history for the factor proxies {', '.join(missing)} between "
+                f"{days[0].isoformat()} and {on.isoformat()}: run `riskdesk history synth "
+                "--include-factors` or `riskdesk history import FILE` first"
+            )
+        names, factor_returns = factor_returns_from_closes({t: closes[t] for t in proxies})
+        returns = np.column_stack([simple_returns(closes[u])[:, 0] for u in underlyings])
+        uni = univariate_betas(
+            returns, factor_returns, window=window, positions=underlyings, factors=names
+        )
+        ridge = multivariate_betas(
+            returns, factor_returns, window=window, positions=underlyings, factors=names
+        )
+        covariance = ewma_covariance(factor_returns, factors=names)
+        return _FactorModel(days, underlyings, uni, ridge, covariance, returns)
+
+    def factors(
+        self,
+        portfolio_ref: str | uuid.UUID,
+        on: date,
+        window: int = REGRESSION_WINDOW,
+        *,
+        rate: float = DEFAULT_RATE,
+    ) -> FactorReport:
+        """The factor model of the portfolio on ``on``, stored (module docstring for the rules).
+
+        Writes, replacing that date's rows: ``position_factor_betas`` (the univariate beta of
+        each held position's underlying, with R^2 and observations), the portfolio's
+        ``portfolio_factor_exposures`` (univariate; ``exposure_value`` is the dollars over the
+        gross delta-adjusted exposure) and ``factor_covariance_matrix`` (daily EWMA).
+
+        Raises
+        ------
+        HistoryMissingError
+            When a factor proxy has no close in the window (names them, says how to add them).
+
+        """
+        book, _, valuation = self._valued(portfolio_ref, on, rate)
+        positions = book.positions
+        model = self._factor_model(positions, on, window)
+        exposure, excluded = _delta_dollars(positions, valuation)
+        names = model.univariate.factors
+        uidx = {u: i for i, u in enumerate(model.underlyings)}
+        rows = np.array([uidx[p.underlying] for p in positions], dtype=np.int64)
+        labels = _labels(positions)
+        exposures = portfolio_factor_exposures(
+            exposure, model.univariate.beta[rows], positions=labels, factors=names
+        )
+        ridge_exposures = portfolio_factor_exposures(
+            exposure, model.ridge.beta[rows], positions=labels, factors=names
+        )
+        per_underlying = np.bincount(rows, weights=exposure, minlength=len(model.underlyings))
+        specific = model.ridge.specific_var
+        unknown = ~np.isfinite(specific) & (per_underlying != 0)
+        unmodelled = tuple(u for u, bad in zip(model.underlyings, unknown, strict=True) if bad)
+        decomposition = risk_decomposition(
+            portfolio_factor_exposures(
+                np.where(unknown, 0.0, per_underlying),
+                model.ridge.beta,
+                positions=model.underlyings,
+                factors=names,
+            ),
+            model.covariance,
+            specific,
+        )
+        uni = model.univariate
+        with self.db.unit_of_work_for(self.caller) as uow:
+            ids = risk_repo.ensure_factor_definitions(
+                uow.session, specs=[FACTOR_ROWS[f] for f in names]
+            )
+            fid = [ids[FACTOR_ROWS[f].name] for f in names]
+            beta_rows = [
+                PositionFactorBeta(
+                    position_id=p.position_id,
+                    factor_id=fid[k],
+                    calculation_date=on,
+                    beta=_ratio(float(uni.beta[i, k]), what=f"{p.symbol} beta to {f}"),
+                    r_squared=_ratio(float(uni.r_squared[i, k]), what=f"{p.symbol} R^2 to {f}"),
+                    observations=int(uni.n_obs[i, k]),
+                )
+                for p, i in zip(positions, rows, strict=True)
+                if p.position_id is not None
+                for k, f in enumerate(names)
+            ]
+            position_ids = [p.position_id for p in positions if p.position_id is not None]
+            risk_repo.replace_position_factor_betas(
+                uow.session, position_ids=position_ids, day=on, rows=beta_rows
+            )
+            exposure_rows = [
+                PortfolioFactorExposure(
+                    portfolio_id=book.portfolio_id,
+                    factor_id=fid[k],
+                    calculation_date=on,
+                    exposure_value=_ratio(float(exposures.beta[k]), what=f"beta to {f}"),
+                    exposure_dollar=Decimal(repr(float(exposures.dollar_exposure[k]))).quantize(
+                        _CENTS
+                    ),
+                )
+                for k, f in enumerate(names)
+            ]
+            risk_repo.replace_portfolio_factor_exposures(
+                uow.session, portfolio_id=book.portfolio_id, day=on, rows=exposure_rows
+            )
+            cov = model.covariance
+            covariance_rows = [
+                FactorCovarianceRow(
+                    factor1_id=min(fid[k], fid[j]),
+                    factor2_id=max(fid[k], fid[j]),
+                    calculation_date=on,
+                    covariance=_ratio(float(cov.covariance[k, j]), what="factor covariance"),
+                    correlation=_ratio(float(cov.correlation[k, j]), what="factor correlation"),
+                )
+                for k in range(len(names))
+                for j in range(k, len(names))
+            ]
+            risk_repo.replace_factor_covariance(
+                uow.session, factor_ids=fid, day=on, rows=covariance_rows
+            )
+            uow.audit(
+                "risk.factors_stored",
+                resource_type="portfolio",
+                resource_id=book.portfolio_id,
+                payload={
+                    "date": on.isoformat(),
+                    "window": window,
+                    "position_factor_betas": len(beta_rows),
+                    "portfolio_factor_exposures": len(exposure_rows),
+                    "factor_covariance_matrix": len(covariance_rows),
+                },
+            )
+        return FactorReport(
+            portfolio_id=book.portfolio_id,
+            name=book.name,
+            on=on,
+            window=window,
+            positions=positions,
+            position_exposure=exposure,
+            univariate=uni,
+            ridge=model.ridge,
+            covariance=model.covariance,
+            exposures=exposures,
+            ridge_exposures=ridge_exposures,
+            decomposition=decomposition,
+            excluded=excluded,
+            unmodelled=unmodelled,
+            stored_betas=len(beta_rows),
+            stored_exposures=len(exposure_rows),
+            stored_covariances=len(covariance_rows),
+        )
+
+    def correlation(
+        self,
+        portfolio_ref: str | uuid.UUID,
+        on: date,
+        window: int = CORRELATION_WINDOW,
+        *,
+        rate: float = DEFAULT_RATE,
+    ) -> CorrelationReport:
+        """Position correlations and diversification of the priced positions on ``on``, stored.
+
+        Correlations are of the underlyings' daily log returns over the last ``window``
+        sessions (pairwise, at least 20 common days); the weights are the delta-dollar
+        exposures. Usable pairs replace that date's ``position_correlation_matrix`` rows of
+        the portfolio's positions.
+        """
+        if isinstance(window, bool) or not isinstance(window, int) or window < MIN_OVERLAP:
+            raise ValueError(
+                f"window must be a whole number of sessions >= {MIN_OVERLAP} (the fewest common "
+                f"days of a correlation), got {window!r}"
+            )
+        book, _, valuation = self._valued(portfolio_ref, on, rate)
+        exposure, excluded = _delta_dollars(book.positions, valuation)
+        priced = [i for i, s in enumerate(valuation.status) if s is MarkStatus.OK]
+        if not priced:
+            raise ValueError(
+                f"no position of {book.name!r} is priced on {on.isoformat()} "
+                "(see `riskdesk risk exposures` for why)"
+            )
+        positions = tuple(book.positions[i] for i in priced)
+        weights = exposure[priced]
+        _, closes = self._aligned_closes([p.underlying for p in positions], on, window + 1)
+        if not any(np.isfinite(series).sum() > MIN_OVERLAP for series in closes.values()):
+            raise HistoryMissingError(
+                f"too little price history for {', '.join(sorted(closes))} in the {window} "
+                f"sessions up to {on.isoformat()}: run `riskdesk history synth` or "
+                "`riskdesk history import FILE` first"
+            )
+        returns = log_returns(np.column_stack([closes[p.underlying] for p in positions]))
+        correlations = position_correlations(returns, positions=_labels(positions))
+        metrics = diversification_metrics(correlations, weights)
+        rows: list[PositionCorrelation] = []
+        for i, j in zip(*np.nonzero(np.triu(correlations.usable, k=1)), strict=True):
+            first, second = positions[int(i)].position_id, positions[int(j)].position_id
+            if first is None or second is None or first == second:
+                continue
+            rows.append(
+                PositionCorrelation(
+                    position1_id=min(first, second),
+                    position2_id=max(first, second),
+                    calculation_date=on,
+                    correlation=_ratio(
+                        float(correlations.matrix[i, j]), what="position correlation"
+                    ),
+                )
+            )
+        ids = [p.position_id for p in book.positions if p.position_id is not None]
+        with self.db.unit_of_work_for(self.caller) as uow:
+            risk_repo.replace_position_correlations(
+                uow.session, position_ids=ids, day=on, rows=rows
+            )
+            uow.audit(
+                "risk.correlations_stored",
+                resource_type="portfolio",
+                resource_id=book.portfolio_id,
+                payload={"date": on.isoformat(), "window": window, "pairs": len(rows)},
+            )
+        return CorrelationReport(
+            portfolio_id=book.portfolio_id,
+            name=book.name,
+            on=on,
+            window=window,
+            positions=positions,
+            weights=weights,
+            correlations=correlations,
+            metrics=metrics,
+            excluded=excluded,
+            stored=len(rows),
+        )
+
+    def stress(
+        self,
+        portfolio_ref: str | uuid.UUID,
+        on: date,
+        scenarios: Sequence[str] | None = None,
+        propagate: bool = True,
+        *,
+        window: int = REGRESSION_WINDOW,
+        rate: float = DEFAULT_RATE,
+    ) -> StressOutcome:
+        """Stress the portfolio on ``on`` under packaged scenarios (all when None), by key.
+
+        Betas are the factor model's ridge betas over ``window`` sessions (the rate beta
+        converted to the stress engine's decimal yield change), propagation uses the EWMA
+        factor correlation and vols of the same window, marks are :meth:`marks`'s, and the
+        scenario file's configuration (clamp, caps, bands) applies. Nothing is stored.
+        """
+        packaged = load_scenario_file()
+        if scenarios is None:
+            chosen = packaged.scenarios
+        else:
+            by_key = {s.key: s for s in packaged.scenarios}
+            unknown = [k for k in scenarios if k not in by_key]
+            if unknown:
+                raise ValueError(
+                    f"unknown scenario {', '.join(unknown)}; scenarios: {', '.join(by_key)}"
+                )
+            chosen = tuple(by_key[k] for k in dict.fromkeys(scenarios))
+        book = self.book(portfolio_ref, on)
+        marks = self.marks(book, on, rate=rate)
+        model = self._factor_model(book.positions, on, window)
+        betas = _stress_betas(model)
+        correlation = _stress_correlation(model.covariance) if propagate else None
+        report = run_stress(
+            book.positions,
+            marks,
+            chosen,
+            betas=betas,
+            correlation=correlation,
+            propagate=propagate,
+            config=packaged.config,
+        )
+        return StressOutcome(
+            portfolio_id=book.portfolio_id,
+            name=book.name,
+            on=on,
+            window=window,
+            positions=book.positions,
+            marks=marks,
+            betas=betas,
+            correlation=correlation,
+            report=report,
+        )
