@@ -37,8 +37,10 @@ from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.exposures import ExcludedPosition, Exposures, GreeksReport, Grouping
 from riskdesk.risk.factors import REGRESSION_WINDOW
 from riskdesk.risk.reports import (
+    BACKTEST_DAYS,
     CORRELATION_WINDOW,
     DEFAULT_RATE,
+    VAR_WINDOW,
     CorrelationReport,
     FactorReport,
     RiskReports,
@@ -383,3 +385,81 @@ def _render_stress(outcome: StressOutcome) -> None:
         )
     for excluded in data["excluded"]:
         console.print(f"[yellow]not priced: {escape(excluded['symbol'])} ({excluded['status']})[/]")
+
+
+@app.command("var")
+def var_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    window: int = typer.Option(
+        VAR_WINDOW, "--window", help="Sessions of history replayed by the historical VaR."
+    ),
+    seed: int = typer.Option(7, "--seed", help="Seed of the Monte Carlo paths."),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """VaR and ES at 95/99%, 1 and 10 days: historical (full repricing), delta-gamma, MC."""
+    on = _day(day)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        outcome = RiskReports(db).var(portfolio, on, window=window, rate=r, seed=seed)
+    data = outcome.to_dict()
+    if json_out:
+        print_json(data)
+        return
+    console.print(
+        f"[bold]{escape(outcome.name)}[/] on {data['date']}: value {data['current_value']}, "
+        f"{data['window']} sessions",
+        soft_wrap=True,
+    )
+    table = Table()
+    for col in ("method", "level", "horizon", "VaR", "ES"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for method in ("historical", "historical_sqrt_scaled", "delta_gamma_normal", "monte_carlo"):
+        for f in data[method] or []:
+            table.add_row(
+                method.replace("_", " "),
+                f"{f['confidence']:.0%}",
+                f"{f['horizon_days']}d",
+                str(f["var"]),
+                str(f["es"]),
+            )
+    console.print(table)
+    for excluded in data["excluded"]:
+        console.print(f"[yellow]not in VaR: {escape(excluded['symbol'])} ({excluded['reason']})[/]")
+
+
+@app.command("backtest")
+def backtest_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    window: int = typer.Option(BACKTEST_DAYS, "--window", help="Sessions behind each VaR."),
+    days: int = typer.Option(BACKTEST_DAYS, "--days", help="Sessions scored."),
+    confidence: float = typer.Option(0.99, "--confidence", help="VaR level, e.g. 0.99."),
+    rate: str = RateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Kupiec and Christoffersen tests of the historical VaR on the book's own history."""
+    on = _day(day)
+    r = parse_rate(rate, "--rate")
+    with open_db(database_url) as db, user_errors():
+        outcome = RiskReports(db).backtest(
+            portfolio, on, window=window, days=days, confidence=confidence, rate=r
+        )
+    data = outcome.to_dict()
+    if json_out:
+        print_json(data)
+        return
+    k, c = data["kupiec"], data["christoffersen"]
+    console.print(
+        f"[bold]{escape(outcome.name)}[/]: {data['exceptions']} exceptions in {data['days']} "
+        f"days (expected {data['expected_exceptions']}) at {data['confidence']:.0%}\n"
+        f"Kupiec LR {k['lr']:.3f}, p {k['p_value']:.4f} "
+        f"({'rejected' if k['rejected_at_5pct'] else 'not rejected'} at 5%)\n"
+        f"Christoffersen conditional coverage LR {c['lr_conditional_coverage']:.3f}, "
+        f"p {c['p_conditional_coverage']:.4f} "
+        f"({'rejected' if c['rejected_at_5pct'] else 'not rejected'} at 5%)",
+        soft_wrap=True,
+    )

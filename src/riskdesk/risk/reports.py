@@ -65,6 +65,7 @@ from riskdesk.domain.caller import Caller
 from riskdesk.domain.instruments import Instrument, OptionContract, Settlement, Stock
 from riskdesk.domain.occ import parse_occ
 from riskdesk.domain.timeutil import expiry_datetime, is_trading_day
+from riskdesk.risk.backtest import VarBacktest, rolling_historical_var, var_backtest
 from riskdesk.risk.correlation import (
     MIN_OVERLAP,
     DiversificationMetrics,
@@ -109,6 +110,15 @@ from riskdesk.risk.stress import (
     StressReport,
     load_scenario_file,
     run_stress,
+)
+from riskdesk.risk.var import (
+    DeltaGammaNormalVar,
+    RiskFigure,
+    VarReport,
+    delta_gamma_inputs,
+    delta_gamma_normal_var,
+    historical_var,
+    monte_carlo_var,
 )
 from riskdesk.store import Database
 from riskdesk.store import history as history_repo
@@ -626,6 +636,105 @@ def _stress_correlation(covariance: FactorCovariance) -> FactorCorrelation:
     return FactorCorrelation(names, covariance.correlation, vols)
 
 
+VAR_WINDOW = 500
+"""Sessions of history a historical VaR replays (the issue's 500 days)."""
+BACKTEST_DAYS = 250
+"""Days a VaR backtest scores (one trading year)."""
+MC_PATHS = 10_000
+
+
+@dataclass(frozen=True)
+class VarOutcome:
+    """VaR and ES of a book on a date by three methods, on the same marks.
+
+    ``historical``: the last ``window`` sessions' log returns of each underlying applied to
+    today's spots, every position fully repriced (vol held). ``delta_gamma``: the
+    delta-gamma-normal approximation with the daily covariance of the same returns.
+    ``monte_carlo``: factor returns ~ N(0, EWMA covariance x h) through the ridge betas plus
+    specific noise, fully repriced (seeded, reproducible).
+    """
+
+    portfolio_id: uuid.UUID
+    name: str
+    on: date
+    window: int
+    historical: VarReport
+    delta_gamma: DeltaGammaNormalVar
+    monte_carlo: VarReport | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: money to the cent, per method, level and horizon."""
+
+        def figures(items: Sequence[RiskFigure]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "confidence": f.confidence,
+                    "horizon_days": f.horizon_days,
+                    "var": _money(f.var),
+                    "es": _money(f.es),
+                }
+                for f in items
+            ]
+
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "portfolio": self.name,
+            "date": self.on.isoformat(),
+            "window": self.window,
+            "current_value": _money(self.historical.current_value),
+            "historical": figures(self.historical.figures),
+            "historical_sqrt_scaled": figures(self.historical.scaled_figures),
+            "delta_gamma_normal": figures(self.delta_gamma.figures),
+            "monte_carlo": None if self.monte_carlo is None else figures(self.monte_carlo.figures),
+            "excluded": [
+                {"symbol": e.symbol, "reason": e.reason} for e in self.historical.excluded
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class BacktestOutcome:
+    """Kupiec and Christoffersen tests of the book's historical VaR on its own history.
+
+    The current book is replayed over past sessions (its positions as held today: the usual
+    hypothetical-P&L backtest): each day's 1-day P&L from full revaluation, each day's VaR
+    from the ``window`` days before it, exceptions when the loss exceeds the VaR.
+    """
+
+    portfolio_id: uuid.UUID
+    name: str
+    on: date
+    window: int
+    confidence: float
+    result: VarBacktest
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary of both tests."""
+        r = self.result
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "portfolio": self.name,
+            "date": self.on.isoformat(),
+            "window": self.window,
+            "confidence": self.confidence,
+            "days": r.n,
+            "exceptions": r.exceptions,
+            "expected_exceptions": round(r.n * (1 - self.confidence), 2),
+            "kupiec": {
+                "lr": round(r.kupiec.lr, 6),
+                "p_value": round(r.kupiec.p_value, 6),
+                "rejected_at_5pct": r.kupiec.rejects(),
+            },
+            "christoffersen": {
+                "lr_independence": round(r.christoffersen.lr_ind, 6),
+                "p_independence": round(r.christoffersen.p_value_ind, 6),
+                "lr_conditional_coverage": round(r.christoffersen.lr_cc, 6),
+                "p_conditional_coverage": round(r.christoffersen.p_value_cc, 6),
+                "rejected_at_5pct": r.christoffersen.rejects_conditional_coverage(),
+            },
+        }
+
+
 class RiskReports:
     """Exposure and Greek reports of portfolios on one database, for one caller.
 
@@ -1113,3 +1222,98 @@ class RiskReports:
             correlation=correlation,
             report=report,
         )
+
+    def _var_methods(
+        self, book: PortfolioBook, on: date, window: int, rate: float, seed: int
+    ) -> VarOutcome:
+        marks = self.marks(book, on, rate=rate)
+        underlyings = sorted({p.underlying for p in book.positions})
+        days, closes = self._aligned_closes(underlyings, on, window + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_returns = {u: np.diff(np.log(closes[u])) for u in underlyings}
+        matrix = np.column_stack([log_returns[u] for u in underlyings])
+        historical = historical_var(book.positions, marks, matrix, names=underlyings, window=window)
+        inputs = delta_gamma_inputs(book.positions, marks)
+        cols = [underlyings.index(u) for u in inputs.underlyings]
+        complete = matrix[:, cols][np.all(np.isfinite(matrix[:, cols]), axis=1)]
+        cov = np.cov(np.expm1(complete), rowvar=False, ddof=1).reshape(len(cols), len(cols))
+        delta_gamma = delta_gamma_normal_var(inputs.delta_dollars, inputs.gamma_dollars, cov)
+        monte_carlo = None
+        try:
+            model = self._factor_model(book.positions, on, min(window, REGRESSION_WINDOW))
+        except HistoryMissingError:
+            model = None
+        if model is not None:
+            betas = {
+                u: model.ridge.beta[i].tolist()
+                for i, u in enumerate(model.underlyings)
+                if np.all(np.isfinite(model.ridge.beta[i]))
+            }
+            specific = {
+                u: math.sqrt(float(model.ridge.specific_var[i]))
+                for i, u in enumerate(model.underlyings)
+                if np.isfinite(model.ridge.specific_var[i]) and model.ridge.specific_var[i] >= 0
+            }
+            monte_carlo = monte_carlo_var(
+                book.positions,
+                marks,
+                betas,
+                model.covariance.covariance,
+                specific,
+                n_paths=MC_PATHS,
+                seed=seed,
+            )
+        del days
+        return VarOutcome(
+            book.portfolio_id, book.name, on, window, historical, delta_gamma, monte_carlo
+        )
+
+    def var(
+        self,
+        portfolio_ref: str | uuid.UUID,
+        on: date,
+        *,
+        window: int = VAR_WINDOW,
+        rate: float = DEFAULT_RATE,
+        seed: int = 7,
+    ) -> VarOutcome:
+        """VaR and ES (95/99%, 1 and 10 days) of the portfolio on ``on`` by three methods."""
+        if window < 20:
+            raise ValueError(f"window must be at least 20 sessions, got {window}")
+        book = self.book(portfolio_ref, on)
+        if not book.positions:
+            raise ValueError(f"the portfolio holds no position on {on.isoformat()}")
+        return self._var_methods(book, on, window, rate, seed)
+
+    def backtest(
+        self,
+        portfolio_ref: str | uuid.UUID,
+        on: date,
+        *,
+        window: int = BACKTEST_DAYS,
+        days: int = BACKTEST_DAYS,
+        confidence: float = 0.99,
+        rate: float = DEFAULT_RATE,
+    ) -> BacktestOutcome:
+        """Backtest the historical VaR of the current book over the last ``days`` sessions."""
+        book = self.book(portfolio_ref, on)
+        if not book.positions:
+            raise ValueError(f"the portfolio holds no position on {on.isoformat()}")
+        marks = self.marks(book, on, rate=rate)
+        underlyings = sorted({p.underlying for p in book.positions})
+        _, closes = self._aligned_closes(underlyings, on, window + days + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            matrix = np.column_stack([np.diff(np.log(closes[u])) for u in underlyings])
+        replay = historical_var(
+            book.positions,
+            marks,
+            matrix,
+            names=underlyings,
+            window=window + days,
+            confidence=(confidence,),
+            horizon_days=(1,),
+        )
+        pnl = np.asarray(replay.pnl[1], dtype=np.float64)
+        forecast = rolling_historical_var(pnl, window=window, confidence=confidence)
+        result = var_backtest(pnl, forecast, 1 - confidence)
+        return BacktestOutcome(book.portfolio_id, book.name, on, window, confidence, result)

@@ -111,3 +111,32 @@ def test_risk_factors_with_short_window_fails_with_one_line(db: str) -> None:
 
     assert result.exit_code == 1
     assert "window must be" in result.output
+
+
+def test_risk_var_with_json_prints_every_method_level_and_horizon(db: str) -> None:
+    data = run_json(db, "var", "main", "--date", ON, "--window", "100")
+
+    for method in ("historical", "delta_gamma_normal", "monte_carlo"):
+        cells = {(f["confidence"], f["horizon_days"]) for f in data[method]}
+        assert cells == {(0.95, 1), (0.95, 10), (0.99, 1), (0.99, 10)}
+        assert all(float(f["es"]) >= float(f["var"]) for f in data[method])
+
+
+def test_risk_backtest_with_json_prints_both_tests(db: str) -> None:
+    data = run_json(
+        db,
+        "backtest",
+        "main",
+        "--date",
+        ON,
+        "--window",
+        "60",
+        "--days",
+        "60",
+        "--confidence",
+        "0.95",
+    )
+
+    assert data["days"] == 60
+    assert 0.0 <= data["kupiec"]["p_value"] <= 1.0
+    assert "p_conditional_coverage" in data["christoffersen"]
