@@ -19,13 +19,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight
+from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
 from riskdesk.domain.timeutil import expiry_datetime, year_fraction
 from riskdesk.pricing import greeks as price_greeks
 from riskdesk.risk.positions import BookPosition
@@ -107,8 +108,17 @@ class BookValuation:
     status: tuple[MarkStatus, ...]
 
 
+def _expiry_instant(expiry: date, settlement: Settlement, memo: dict[Any, datetime]) -> datetime:
+    """The expiry instant of (expiry, settlement), computed once per pair (books share few)."""
+    key = (expiry, settlement)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = expiry_datetime(expiry, settlement=settlement)
+    return found
+
+
 def _option_rows(
-    positions: Sequence[BookPosition], marks: Marks
+    positions: Sequence[BookPosition], marks: Marks, memo: dict[Any, datetime]
 ) -> tuple[list[int], list[MarkStatus]]:
     status: list[MarkStatus] = []
     option_rows: list[int] = []
@@ -117,7 +127,7 @@ def _option_rows(
             status.append(MarkStatus.NO_SPOT)
         elif p.is_option:
             assert isinstance(p.instrument, OptionContract)
-            expiry = expiry_datetime(p.instrument.expiry, settlement=p.instrument.settlement)
+            expiry = _expiry_instant(p.instrument.expiry, p.instrument.settlement, memo)
             if expiry <= marks.valuation_time:
                 status.append(MarkStatus.EXPIRED)
             elif marks.vol_for(p) is None:
@@ -148,7 +158,8 @@ def value_book(
     prices only (the Greeks come back NaN), which is what scenario P&L needs.
     """
     n = len(positions)
-    option_rows, status = _option_rows(positions, marks)
+    memo: dict[Any, datetime] = {}
+    option_rows, status = _option_rows(positions, marks, memo)
     spot = np.array([marks.spots.get(p.underlying, np.nan) for p in positions], dtype=np.float64)
     qty = np.array([float(p.quantity) * p.multiplier for p in positions], dtype=np.float64)
     scenario = spot_multipliers is not None or vol_multipliers is not None
@@ -177,15 +188,11 @@ def value_book(
         contracts = [p.instrument for p in opts]
         assert all(isinstance(c, OptionContract) for c in contracts)
         K = np.array([float(c.strike) for c in contracts])  # type: ignore[union-attr]
-        T = np.array(
-            [
-                year_fraction(
-                    marks.valuation_time,
-                    expiry_datetime(c.expiry, settlement=c.settlement),  # type: ignore[union-attr]
-                )
-                for c in contracts
-            ]
-        )
+        fractions: dict[datetime, float] = {}
+        instants = [_expiry_instant(c.expiry, c.settlement, memo) for c in contracts]  # type: ignore[union-attr]
+        for instant in set(instants):
+            fractions[instant] = year_fraction(marks.valuation_time, instant)
+        T = np.array([fractions[i] for i in instants])
         is_call = np.array([c.right is OptionRight.CALL for c in contracts])  # type: ignore[union-attr]
         american = np.array([c.style is ExerciseStyle.AMERICAN for c in contracts])  # type: ignore[union-attr]
         sigma0 = np.array([marks.vol_for(p) for p in opts], dtype=np.float64)
