@@ -1240,7 +1240,11 @@ class RiskReports:
         delta_gamma = delta_gamma_normal_var(inputs.delta_dollars, inputs.gamma_dollars, cov)
         monte_carlo = None
         try:
-            model = self._factor_model(book.positions, on, min(window, REGRESSION_WINDOW))
+            model = (
+                self._factor_model(book.positions, on, min(window, REGRESSION_WINDOW))
+                if window >= MIN_OBSERVATIONS
+                else None  # too short for betas: no Monte Carlo on the factor model
+            )
         except HistoryMissingError:
             model = None
         if model is not None:

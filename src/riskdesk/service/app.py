@@ -41,6 +41,7 @@ from riskdesk.service.routes import (
     health,
     jobs,
     market,
+    portfolios,
     snapshots,
     system,
     trades,
@@ -71,6 +72,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "trades", "description": "Trade drafts, legs and committed versions."},
     {"name": "configs", "description": "Model configs and scenario grids."},
     {"name": "analytics", "description": "Evaluate, compare, attribute."},
+    {"name": "portfolios", "description": "Portfolios, book upload and their risk measures."},
     {"name": "jobs", "description": "Long-running work."},
     {"name": "system", "description": "System config and the audit log (admin)."},
 ]
@@ -138,6 +140,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         trades,
         configs,
         analytics,
+        portfolios,
         jobs,
         system,
         ws,

@@ -46,3 +46,11 @@ def test_backtest_with_stored_book_counts_exceptions_and_matches_kupiec(db: Data
     expected = kupiec_pof(result.exceptions, result.n, 0.05)
     assert result.kupiec.lr == pytest.approx(expected.lr)
     assert outcome.to_dict()["exceptions"] == int(result.exception_series.sum())
+
+
+def test_var_with_window_too_short_for_betas_skips_monte_carlo(db: Database) -> None:  # noqa: F811
+    outcome = RiskReports(db).var("book", ON, window=30)
+
+    assert outcome.monte_carlo is None
+    assert outcome.to_dict()["monte_carlo"] is None
+    assert outcome.historical.figure(0.99, 1).var > 0

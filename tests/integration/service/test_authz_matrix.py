@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -40,11 +41,12 @@ from tests.integration.service.conftest import Users
 
 from riskdesk.config import Settings
 from riskdesk.domain.caller import Caller
+from riskdesk.risk.history_usecases import PriceHistory
 
 PRINCIPALS = ("anonymous", "viewer", "other", "admin", "trader")
 """Every principal, in the order their rows run (the trader's own edits and deletes last)."""
 
-PRIVATE = ("draft", "leg1", "leg2", "version", "attribution", "job")
+PRIVATE = ("draft", "leg1", "leg2", "version", "attribution", "job", "portfolio")
 """The trader's private resources: anyone else gets a 404 for them."""
 
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
@@ -62,9 +64,13 @@ NEW_USER = {
     "role": "viewer",
 }
 CONFIG_KEY = "matrix.max_daily_loss"
+RISK_ON = date(2026, 11, 20)
+BOOK_CSV = b"ticker,quantity,entry_price,entry_date,tags\nAAPL,10,200,2026-01-05,core\n"
+RISK = "/v1/risk/{portfolio}"
 
 Ids = Mapping[str, str]
 Body = Callable[[Ids], Any]
+"""A row's body: JSON, or bytes sent as it is with ``Content-Type: text/csv``."""
 
 
 @pytest.fixture
@@ -361,6 +367,69 @@ def matrix() -> list[Row]:
             private_write(201),
             path="/v1/trades/drafts/{draft}/commit",
         ),
+        # portfolios and their risk: the trader's portfolio is private to it
+        *op(
+            "POST",
+            "/v1/portfolios",
+            shared_write(trader=201, other=201, admin=201),
+            body=lambda _i: {"name": "a book of one's own"},
+        ),
+        *op("GET", "/v1/portfolios", everyone(200), check=listing("portfolio")),
+        *op(
+            "GET",
+            "/v1/portfolios/{portfolio_id}",
+            private(200),
+            path="/v1/portfolios/{portfolio}",
+        ),
+        *op(
+            "POST",
+            "/v1/portfolios/{portfolio_id}/positions/import",
+            private_write(200),
+            path=f"/v1/portfolios/{{portfolio}}/positions/import?today={RISK_ON}",
+            body=lambda _i: BOOK_CSV,
+        ),
+        *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/exposures",
+            private(200),
+            path=f"{RISK}/exposures?date={RISK_ON}",
+        ),
+        *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/greeks",
+            private(200),
+            path=f"{RISK}/greeks?date={RISK_ON}",
+        ),
+        *op(
+            "POST",
+            "/v1/risk/{portfolio_id}/factors",
+            private_write(200),
+            path=f"{RISK}/factors?date={RISK_ON}&window=60",
+        ),
+        *op(
+            "POST",
+            "/v1/risk/{portfolio_id}/correlation",
+            private_write(200),
+            path=f"{RISK}/correlation?date={RISK_ON}&window=20",
+        ),
+        *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/stress",
+            private(200),
+            path=f"{RISK}/stress?date={RISK_ON}&window=60&scenario=market_crash_35",
+        ),
+        *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/var",
+            private(200),
+            path=f"{RISK}/var?date={RISK_ON}&window=60",
+        ),
+        *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/backtest",
+            private(200),
+            path=f"{RISK}/backtest?date={RISK_ON}&window=20&days=20",
+        ),
         # a viewer may cancel its own jobs: the trader's job is a 404 to it, not a 403
         *op("POST", "/v1/jobs/{job_id}/cancel", private(200), path="/v1/jobs/{job}/cancel"),
         # admin: system config, audit, users (the throwaway user "spare" is deactivated last)
@@ -516,6 +585,18 @@ def _setup(app: FastAPI, client: TestClient, users: Users) -> Ctx:
         202,
     )
     _wait_finished(client, headers, job["id"])
+    portfolio = _ok(client.post("/v1/portfolios", json={"name": "matrix"}, headers=headers), 201)
+    _ok(
+        client.post(
+            f"/v1/portfolios/{portfolio['id']}/positions/import?today={RISK_ON}",
+            content=BOOK_CSV,
+            headers=headers | {"Content-Type": "text/csv"},
+        ),
+        200,
+    )
+    PriceHistory(app.state.riskdesk.db).synthesize(
+        ["AAPL"], seed=11, end=RISK_ON, days=90, include_factors=True
+    )
     spare = app.state.riskdesk.identity.create_user(
         Caller.local(),
         username="spare",
@@ -534,6 +615,7 @@ def _setup(app: FastAPI, client: TestClient, users: Users) -> Ctx:
         "config": config["id"],
         "grid": grid["id"],
         "spare_user": str(spare.id),
+        "portfolio": portfolio["id"],
     }
     return Ctx(client, users, ids)
 
@@ -565,11 +647,17 @@ def _request(ctx: Ctx, row: Row, ids: Ids) -> httpx.Response:
     headers = ctx.headers(row.who)
     if row.session is not None:
         headers = {"Authorization": f"Bearer {ids[row.session]}"}
+    body = None if row.body is None else row.body(ids)
+    if isinstance(body, bytes):  # a file upload: the bytes themselves, as CSV
+        upload: httpx.Response = ctx.client.request(
+            row.method,
+            row.path.format_map(ids),
+            content=body,
+            headers=headers | {"Content-Type": "text/csv"},
+        )
+        return upload
     response: httpx.Response = ctx.client.request(
-        row.method,
-        row.path.format_map(ids),
-        json=None if row.body is None else row.body(ids),
-        headers=headers,
+        row.method, row.path.format_map(ids), json=body, headers=headers
     )
     return response
 

@@ -217,10 +217,11 @@ def test_openapi_with_every_operation_documents_request_body_examples(client: Te
             body = op.get("requestBody")
             if not body:
                 continue
-            ref = body["content"]["application/json"]["schema"].get("$ref", "")
-            target = components.get(ref.rsplit("/", 1)[-1], {})
-            if "examples" not in target and "example" not in body["content"]["application/json"]:
-                missing.append(f"{method.upper()} {path}")
+            for media, content in body["content"].items():
+                schema_ = content.get("schema", {})
+                target = components.get(schema_.get("$ref", "").rsplit("/", 1)[-1], schema_)
+                if not ({"examples", "example"} & (target.keys() | content.keys())):
+                    missing.append(f"{method.upper()} {path} ({media})")
     assert not missing
 
 

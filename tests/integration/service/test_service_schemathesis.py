@@ -96,6 +96,7 @@ def test_live_schema_with_generated_requests_has_no_5xx_and_no_schema_violation(
                 "all",
             ],
             env=env,
+            cwd=tmp_path,  # schemathesis keeps its cache in the working directory
             capture_output=True,
             text=True,
             timeout=900,
