@@ -1223,15 +1223,21 @@ class RiskReports:
             report=report,
         )
 
+    def _log_returns(
+        self, positions: Sequence[BookPosition], on: date, count: int
+    ) -> tuple[list[str], FloatArray]:
+        """The underlyings' daily log returns over the last ``count`` sessions (NaN gaps)."""
+        underlyings = sorted({p.underlying for p in positions})
+        _, closes = self._aligned_closes(underlyings, on, count + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            matrix = np.column_stack([np.diff(np.log(closes[u])) for u in underlyings])
+        return underlyings, matrix
+
     def _var_methods(
         self, book: PortfolioBook, on: date, window: int, rate: float, seed: int
     ) -> VarOutcome:
         marks = self.marks(book, on, rate=rate)
-        underlyings = sorted({p.underlying for p in book.positions})
-        days, closes = self._aligned_closes(underlyings, on, window + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_returns = {u: np.diff(np.log(closes[u])) for u in underlyings}
-        matrix = np.column_stack([log_returns[u] for u in underlyings])
+        underlyings, matrix = self._log_returns(book.positions, on, window)
         historical = historical_var(book.positions, marks, matrix, names=underlyings, window=window)
         inputs = delta_gamma_inputs(book.positions, marks)
         cols = [underlyings.index(u) for u in inputs.underlyings]
@@ -1267,7 +1273,6 @@ class RiskReports:
                 n_paths=MC_PATHS,
                 seed=seed,
             )
-        del days
         return VarOutcome(
             book.portfolio_id, book.name, on, window, historical, delta_gamma, monte_carlo
         )
@@ -1304,10 +1309,7 @@ class RiskReports:
         if not book.positions:
             raise ValueError(f"the portfolio holds no position on {on.isoformat()}")
         marks = self.marks(book, on, rate=rate)
-        underlyings = sorted({p.underlying for p in book.positions})
-        _, closes = self._aligned_closes(underlyings, on, window + days + 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            matrix = np.column_stack([np.diff(np.log(closes[u])) for u in underlyings])
+        underlyings, matrix = self._log_returns(book.positions, on, window + days)
         replay = historical_var(
             book.positions,
             marks,
