@@ -15,6 +15,7 @@ from rich.table import Table
 
 from riskdesk.domain.market import MarketSnapshot
 from riskdesk.domain.numbers import AMOUNT_SCALE, decimal_places
+from riskdesk.reporting.risk_tables import TableSection
 
 GREEK_COLUMNS = ("delta", "gamma", "vega", "theta", "rho")
 
@@ -397,3 +398,19 @@ def attribution(console: Console, data: dict[str, Any]) -> None:
     ):
         if issues is not None:
             console.print(issues)
+
+
+def table_section(console: Console, section: TableSection) -> None:
+    """A report table section: its facts as a two-column grid, then its rows."""
+    if section.facts:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim")
+        grid.add_column(justify="right")
+        for label, value in section.facts.items():
+            grid.add_row(escape(label), escape(value))
+        console.print(grid)
+    if section.rows:
+        table = Table(*section.header)
+        for row in section.rows:
+            table.add_row(*(escape(cell) for cell in row))
+        console.print(table)

@@ -26,6 +26,15 @@ from riskdesk.cli._common import (
 )
 from riskdesk.cli.workbench import MAX_MINUTES, MAX_SEED
 from riskdesk.reporting.html import ReportSection, ServiceTable, write_report
+from riskdesk.reporting.risk_tables import (
+    TableSection,
+    exposure_section,
+    factor_section,
+    stress_section,
+    var_section,
+)
+from riskdesk.risk.demo import DEMO_BOOK_NAME, RiskDemo, run_risk_demo
+from riskdesk.risk.history import last_sessions
 from riskdesk.service.tour import ApiTour
 
 DEMO_AS_OF = "2026-11-20T15:00:00Z"
@@ -88,6 +97,13 @@ def demo_command(
                 snapshot_id=run.pinned.snapshot_id,
                 stored_bytes=condor_outcome.output_bytes,
             )
+            progress.update(task, description="portfolio risk of the sample book")
+            risk = run_risk_demo(
+                db,
+                on=last_sessions(when.date(), 2)[-1],
+                seed=seed,
+                progress=lambda text: progress.update(task, description=text),
+            )
     finally:
         db.dispose()
 
@@ -109,6 +125,10 @@ def demo_command(
     _render.comparison(console, comparison)
     console.print(Rule(f"P&L attribution: iron condor over a {move_minutes}-minute move"))
     _render.attribution(console, attribution)
+    tables = risk_sections(risk)
+    for section in tables:
+        console.print(Rule(escape(section.title)))
+        _render.table_section(console, section)
     console.print(Rule("the same job through the HTTP service (in-process, /v1)"))
     service = _service_table(tour)
     table = Table(*service.header)
@@ -126,6 +146,7 @@ def demo_command(
         comparison=comparison,
         attribution=attribution,
         service=service,
+        tables=tables,
         facts={
             "database": url.split("@")[-1],
             "snapshot": pinned.snapshot_hash,
@@ -134,6 +155,27 @@ def demo_command(
         },
     )
     console.print(f"\nwrote [bold]{path.resolve()}[/] (open it in a browser)")
+
+
+def risk_sections(risk: RiskDemo) -> list[TableSection]:
+    """The report's portfolio-risk sections of a risk demo run."""
+    imported = risk.imported
+    book = TableSection(
+        f"Sample book: {DEMO_BOOK_NAME}",
+        {
+            "rows in the file": str(imported.data_rows),
+            "imported now": str(imported.imported),
+            "already stored": str(len(imported.skipped)),
+            "rejected": str(imported.rejected_rows),
+        },
+    )
+    return [
+        book,
+        exposure_section(risk.exposures.to_dict(), DEMO_BOOK_NAME),
+        factor_section(risk.factors.to_dict()),
+        var_section(risk.var.to_dict()),
+        stress_section(risk.stress.to_dict()),
+    ]
 
 
 def _service_table(tour: ApiTour) -> ServiceTable:

@@ -31,7 +31,8 @@ from riskdesk.store.paging import PageKey
 __all__ = ["app"]
 
 app = typer.Typer(
-    no_args_is_help=True, help="Portfolios and their books: create, import a CSV, show, list."
+    no_args_is_help=True,
+    help="Portfolios and their books: create, import a CSV, show, list, strategy groups.",
 )
 console = Console()
 
@@ -206,3 +207,83 @@ def list_command(
             s.created_at.isoformat(timespec="seconds"),
         )
     console.print(table)
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else _today(text)
+
+
+@app.command("strategies")
+def strategies_command(
+    ref: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = typer.Option(
+        None, "--date", help="The book held on this day (YYYY-MM-DD); default: open positions."
+    ),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """The book's strategy groups: yours (edited) whole, the rest detected, and what is left."""
+    with open_db(database_url) as db, user_errors():
+        report = Portfolios(db).strategies(ref, on=_day(day))
+    data = report.to_dict()
+    if json_out:
+        print_json(data)
+        return
+    table = Table(title=f"strategies of {escape(report.name)}")
+    for col in ("group", "type", "underlying", "ratio", "by", "legs"):
+        table.add_column(col)
+    for group in data["groups"]:
+        legs = ", ".join(f"{leg['quantity']} {leg['ticker']}" for leg in group["legs"])
+        table.add_row(
+            escape(group["name"]),
+            group["strategy_type"],
+            group["underlying"] or "",
+            group["ratio"],
+            "you" if group["user_defined"] else "detected",
+            escape(legs),
+        )
+    console.print(table)
+    if data["ungrouped"]:
+        rest = ", ".join(f"{leg['quantity']} {leg['ticker']}" for leg in data["ungrouped"])
+        console.print(f"ungrouped: {escape(rest)}", soft_wrap=True)
+
+
+@app.command("group")
+def group_command(
+    ref: str = typer.Argument(..., help="Portfolio name or id."),
+    positions: list[str] = typer.Argument(..., help="Positions: ids, or tickers held once."),
+    into: str = typer.Option(..., "--into", help="The group's name (created when new)."),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Move positions, whole, into a strategy group of your own (never re-detected)."""
+    with open_db(database_url) as db, user_errors():
+        edit = Portfolios(db).group(ref, positions, into)
+    if json_out:
+        print_json(edit.to_dict())
+        return
+    console.print(
+        f"group [bold]{escape(into.strip())}[/] ({edit.strategy_type}) now holds "
+        f"{escape(', '.join(edit.moved))}",
+        soft_wrap=True,
+    )
+    if edit.removed_groups:
+        console.print(f"emptied and removed: {escape(', '.join(edit.removed_groups))}")
+
+
+@app.command("ungroup")
+def ungroup_command(
+    ref: str = typer.Argument(..., help="Portfolio name or id."),
+    positions: list[str] = typer.Argument(..., help="Positions: ids, or tickers held once."),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Take positions out of your groups: detection places them again."""
+    with open_db(database_url) as db, user_errors():
+        edit = Portfolios(db).ungroup(ref, positions)
+    if json_out:
+        print_json(edit.to_dict())
+        return
+    console.print(f"ungrouped {escape(', '.join(edit.moved))}", soft_wrap=True)
+    if edit.removed_groups:
+        console.print(f"emptied and removed: {escape(', '.join(edit.removed_groups))}")

@@ -20,7 +20,9 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-__all__ = ["ReportSection", "ServiceTable", "render_report", "write_report"]
+from riskdesk.reporting.risk_tables import TableSection
+
+__all__ = ["ReportSection", "ServiceTable", "TableSection", "render_report", "write_report"]
 
 _GREEKS = ("delta", "gamma", "vega", "theta")
 
@@ -252,8 +254,9 @@ def render_report(
     attribution: dict[str, Any] | None = None,
     facts: dict[str, str] | None = None,
     service: ServiceTable | None = None,
+    tables: Sequence[TableSection] = (),
 ) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string (``tables``: the portfolio-risk sections)."""
     report = _Report(title, subtitle, sections, comparison, attribution, facts or {})
     parts: list[str] = []
     if report.facts:
@@ -273,6 +276,12 @@ def render_report(
         seq = report.attribution["trade"]["sequential"]
         parts.append(_facts_table({f"sequential: {k}": _money(v) for k, v in seq.items()}))
         parts.append(_div(attribution_waterfall(report.attribution)))
+    for table in tables:
+        parts.append(f"<h2>{html.escape(table.title)}</h2>")
+        if table.facts:
+            parts.append(_facts_table(dict(table.facts)))
+        if table.rows:
+            parts.append(_rows_table(table.header, table.rows))
     if service is not None:
         parts.append("<h2>The same job through the HTTP service</h2>")
         parts.append(_facts_table(service.facts))

@@ -18,16 +18,25 @@ note when no close is stored (never guessed).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from riskdesk.domain.caller import Caller
-from riskdesk.domain.instruments import OptionContract
+from riskdesk.domain.instruments import Instrument, OptionContract, Stock
+from riskdesk.domain.occ import parse_occ
 from riskdesk.risk.book_csv import BookRow, RowError, parse_book
-from riskdesk.risk.positions import settlement_value
+from riskdesk.risk.positions import BookPosition, settlement_value
+from riskdesk.risk.strategies import (
+    StrategyLeg,
+    StrategyMatch,
+    StrategyType,
+    describe,
+    detect_strategies,
+    ungrouped,
+)
 from riskdesk.store import Database
 from riskdesk.store import portfolio as repo
 from riskdesk.store.models.portfolio import Portfolio, Position
@@ -45,6 +54,8 @@ __all__ = [
     "SettlementNote",
     "SkippedRow",
     "StoredPosition",
+    "StrategyEdit",
+    "StrategyReport",
 ]
 
 _CURRENCY_LENGTH = 3
@@ -92,6 +103,24 @@ class StoredPosition:
     strike_price: Decimal | None = None
     expiration_date: date | None = None
     underlying_ticker: str | None = None
+    strategy: str | None = None
+    """The user's strategy group holding this position whole (None: left to detection)."""
+
+    def to_book(self) -> BookPosition:
+        """The position as the engines' :class:`~riskdesk.risk.positions.BookPosition`."""
+        instrument: Instrument = (
+            parse_occ(self.symbol) if self.expiration_date is not None else Stock(self.symbol)
+        )
+        return BookPosition(
+            symbol=self.symbol,
+            instrument=instrument,
+            quantity=self.quantity,
+            entry_price=self.entry_price,
+            entry_date=self.entry_date,
+            tags=self.tags,
+            position_id=self.position_id,
+            strategy=self.strategy,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (Decimals as strings)."""
@@ -117,6 +146,7 @@ class StoredPosition:
             "strike_price": dec(self.strike_price),
             "expiration_date": day(self.expiration_date),
             "underlying_ticker": self.underlying_ticker,
+            "strategy": self.strategy,
         }
 
 
@@ -219,6 +249,63 @@ class ImportReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class StrategyReport:
+    """A book's strategy groups: the user's (stored) and the detected ones, and the rest."""
+
+    portfolio_id: uuid.UUID
+    name: str
+    on: date | None
+    positions: tuple[StoredPosition, ...]
+    groups: tuple[StrategyMatch, ...]
+    ungrouped: tuple[StrategyLeg, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types; each leg names its position's ticker."""
+
+        def legs(items: Sequence[StrategyLeg]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "position_id": str(self.positions[leg.index].position_id),
+                    "ticker": self.positions[leg.index].symbol,
+                    "quantity": _plain(leg.quantity),
+                }
+                for leg in items
+            ]
+
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "portfolio": self.name,
+            "date": None if self.on is None else self.on.isoformat(),
+            "groups": [
+                describe(g) | {"legs": legs(g.legs), "user_defined": g.user_defined}
+                for g in self.groups
+            ],
+            "ungrouped": legs(self.ungrouped),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyEdit:
+    """The outcome of a strategy-group edit."""
+
+    portfolio_id: uuid.UUID
+    group: str | None
+    strategy_type: str | None
+    moved: tuple[str, ...]
+    removed_groups: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types."""
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "group": self.group,
+            "strategy_type": self.strategy_type,
+            "moved": list(self.moved),
+            "removed_groups": list(self.removed_groups),
+        }
+
+
 def _plain(value: Decimal) -> str:
     """A Decimal as plain text without trailing zeros (``150.00000000`` -> ``150``)."""
     text = format(value.normalize(), "f")
@@ -231,7 +318,9 @@ def _summary(row: Portfolio) -> PortfolioSummary:
     )
 
 
-def _stored(row: Position, today: date | None) -> StoredPosition:
+def _stored(
+    row: Position, today: date | None, groups: Mapping[uuid.UUID, str] | None = None
+) -> StoredPosition:
     assert row.entry_date is not None
     assert row.position_type is not None
     expiry = row.expiration_date
@@ -251,6 +340,9 @@ def _stored(row: Position, today: date | None) -> StoredPosition:
         strike_price=row.strike_price,
         expiration_date=expiry,
         underlying_ticker=row.underlying_ticker,
+        strategy=None
+        if row.strategy_group_id is None or groups is None
+        else groups.get(row.strategy_group_id),
     )
 
 
@@ -340,7 +432,119 @@ class Portfolios:
         with self._read() as uow:
             row = repo.find_portfolio(uow.session, ref=ref, user_id=self._scope)
             positions = repo.load_positions(uow.session, portfolio_id=row.id)
-            return PortfolioDetail(_summary(row), tuple(_stored(p, today) for p in positions))
+            groups = repo.strategy_group_names(uow.session, portfolio_id=row.id)
+            return PortfolioDetail(
+                _summary(row), tuple(_stored(p, today, groups) for p in positions)
+            )
+
+    # -- strategy groups --------------------------------------------------------------------
+
+    def strategies(self, ref: str | uuid.UUID, *, on: date | None = None) -> StrategyReport:
+        """The book's strategy groups: the user's groups whole, the rest detected.
+
+        Without ``on``, the open positions; with ``on``, the positions held that day (entered
+        on or before it, not closed before it; options expired before it are left out). Detection is recomputed on every call (see
+        :mod:`riskdesk.risk.strategies`); only the user's edits are stored.
+        """
+        detail = self.get(ref)
+        held = tuple(
+            p
+            for p in detail.positions
+            if (
+                p.is_active
+                if on is None
+                else p.entry_date <= on and (p.exit_date is None or p.exit_date >= on)
+            )
+        )
+        book = [p.to_book() for p in held]
+        groups = detect_strategies(book, on=on)
+        rest = ungrouped(book, groups, on=on)
+        return StrategyReport(
+            detail.portfolio.portfolio_id,
+            detail.portfolio.name,
+            on,
+            held,
+            tuple(groups),
+            tuple(rest),
+        )
+
+    def group(
+        self, ref: str | uuid.UUID, positions: Sequence[str | uuid.UUID], name: str
+    ) -> StrategyEdit:
+        """Move ``positions`` (ids, or tickers naming one position each) into the group ``name``.
+
+        The group is the user's: it holds its positions whole and is never re-detected; it is
+        created when the portfolio has no group of that name, and its type is the structure
+        its positions form (``CUSTOM`` when they form none or several). A position leaves the
+        group it was in; a group left empty is deleted.
+
+        Raises
+        ------
+        ValueError
+            For a blank or too long name, no positions, or a reference naming no position or
+            several.
+
+        """
+        clean = name.strip()
+        if not clean:
+            raise ValueError("a strategy group needs a non-empty name")
+        if len(clean) > _NAME_LIMIT:
+            raise ValueError(f"group name has {len(clean)} characters; at most {_NAME_LIMIT}")
+        return self._regroup(ref, positions, clean)
+
+    def ungroup(self, ref: str | uuid.UUID, positions: Sequence[str | uuid.UUID]) -> StrategyEdit:
+        """Take ``positions`` out of the user's groups: detection places them again."""
+        return self._regroup(ref, positions, None)
+
+    def _regroup(
+        self, ref: str | uuid.UUID, positions: Sequence[str | uuid.UUID], name: str | None
+    ) -> StrategyEdit:
+        if not positions:
+            raise ValueError("name at least one position (its id or ticker)")
+        with self._write() as uow:
+            session = uow.session
+            portfolio = repo.find_portfolio(session, ref=ref, user_id=self._scope, for_update=True)
+            rows = repo.load_positions(session, portfolio_id=portfolio.id)
+            chosen = [_position_row(rows, r) for r in positions]
+            ids = list(dict.fromkeys(row.id for row in chosen))
+            group_id: uuid.UUID | None = None
+            strategy_type: str | None = None
+            if name is not None:
+                names = repo.strategy_group_names(session, portfolio_id=portfolio.id)
+                members = [
+                    _stored(r, None, names)
+                    for r in rows
+                    if r.id in ids
+                    or (r.strategy_group_id is not None and names.get(r.strategy_group_id) == name)
+                ]
+                book = [
+                    StoredPosition(**{**_fields(p), "strategy": name}).to_book() for p in members
+                ]
+                found = detect_strategies(book)
+                strategy_type = (found[0].strategy_type if found else StrategyType.CUSTOM).value
+                group = repo.get_or_create_strategy_group(
+                    session, portfolio_id=portfolio.id, name=name, strategy_type=strategy_type
+                )
+                group_id = group.id
+            repo.assign_strategy_group(
+                session, portfolio_id=portfolio.id, position_ids=ids, group_id=group_id
+            )
+            removed = repo.delete_empty_strategy_groups(session, portfolio_id=portfolio.id)
+            moved = tuple(row.symbol for row in chosen)
+            uow.audit(
+                "portfolio.strategy_grouped"
+                if name is not None
+                else "portfolio.strategy_ungrouped",
+                resource_type="portfolio",
+                resource_id=portfolio.id,
+                payload={
+                    "group": name,
+                    "strategy_type": strategy_type,
+                    "positions": [str(i) for i in ids],
+                    "removed_groups": removed,
+                },
+            )
+            return StrategyEdit(portfolio.id, name, strategy_type, moved, tuple(removed))
 
     def import_csv(
         self,
@@ -497,3 +701,34 @@ def _new_positions(
             )
         )
     return new, notes
+
+
+def _fields(p: StoredPosition) -> dict[str, Any]:
+    return {name: getattr(p, name) for name in StoredPosition.__dataclass_fields__}
+
+
+def _position_row(rows: Sequence[Position], ref: str | uuid.UUID) -> Position:
+    """The position ``ref`` names: its id, or a ticker held by exactly one position."""
+    if isinstance(ref, uuid.UUID):
+        wanted: uuid.UUID | None = ref
+    else:
+        try:
+            wanted = uuid.UUID(ref.strip())
+        except ValueError:
+            wanted = None
+    if wanted is not None:
+        for row in rows:
+            if row.id == wanted:
+                return row
+        raise NotFoundError(f"position {wanted}: the portfolio holds no position with this id")
+    ticker = str(ref).strip().upper()
+    matches = [row for row in rows if row.symbol.replace(" ", "") == ticker.replace(" ", "")]
+    if not matches:
+        raise NotFoundError(f"position {ref!r}: the portfolio holds no position with this ticker")
+    if len(matches) > 1:
+        raise ValueError(
+            f"position {ref!r}: {len(matches)} positions have this ticker; name one by its id ("
+            + ", ".join(str(r.id) for r in matches)
+            + ")"
+        )
+    return matches[0]

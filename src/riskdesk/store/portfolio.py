@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from riskdesk.store import models as m
 from riskdesk.store.models import User
 from riskdesk.store.models.market import MarketDataCache
-from riskdesk.store.models.portfolio import Portfolio, Position, PositionTag, Tag
+from riskdesk.store.models.portfolio import Portfolio, Position, PositionTag, StrategyGroup, Tag
 from riskdesk.store.paging import KeysetPage, PageKey, keyset_page
 from riskdesk.store.workbench import AmbiguousReferenceError, NotFoundError
 
@@ -30,14 +30,18 @@ __all__ = [
     "LOCAL_EMAIL",
     "LOCAL_USERNAME",
     "NewPosition",
+    "assign_strategy_group",
     "closes_on",
     "create_portfolio",
+    "delete_empty_strategy_groups",
     "find_portfolio",
     "get_or_create_local_user",
+    "get_or_create_strategy_group",
     "get_or_create_tags",
     "insert_positions",
     "load_positions",
     "page_portfolios",
+    "strategy_group_names",
 ]
 
 LOCAL_USERNAME = "local"
@@ -296,3 +300,72 @@ def replace_position_greeks(
         )
     session.add_all(list(rows))
     session.flush()
+
+
+def strategy_group_names(session: Session, *, portfolio_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Group id -> name of the portfolio's strategy groups."""
+    rows = session.execute(
+        select(StrategyGroup.id, StrategyGroup.name).where(
+            StrategyGroup.portfolio_id == portfolio_id
+        )
+    )
+    return {group_id: name for group_id, name in rows}
+
+
+def get_or_create_strategy_group(
+    session: Session, *, portfolio_id: uuid.UUID, name: str, strategy_type: str | None
+) -> StrategyGroup:
+    """The portfolio's group ``name`` (its type updated), created when missing."""
+    group = _get_or_insert(
+        session,
+        lambda: session.scalars(
+            select(StrategyGroup).where(
+                StrategyGroup.portfolio_id == portfolio_id, StrategyGroup.name == name
+            )
+        ).first(),
+        lambda: StrategyGroup(portfolio_id=portfolio_id, name=name, strategy_type=strategy_type),
+    )
+    group.strategy_type = strategy_type
+    return group
+
+
+def assign_strategy_group(
+    session: Session,
+    *,
+    portfolio_id: uuid.UUID,
+    position_ids: Sequence[uuid.UUID],
+    group_id: uuid.UUID | None,
+) -> int:
+    """Put the portfolio's ``position_ids`` into ``group_id`` (None: out of every group).
+
+    Returns the number of positions updated.
+    """
+    updated = 0
+    wanted = list(position_ids)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = session.scalars(
+            select(Position).where(Position.portfolio_id == portfolio_id, Position.id.in_(chunk))
+        ).all()
+        for row in rows:
+            row.strategy_group_id = group_id
+        updated += len(rows)
+    session.flush()
+    return updated
+
+
+def delete_empty_strategy_groups(session: Session, *, portfolio_id: uuid.UUID) -> list[str]:
+    """Delete the portfolio's groups no position belongs to; their names."""
+    used = select(Position.strategy_group_id).where(
+        Position.portfolio_id == portfolio_id, Position.strategy_group_id.is_not(None)
+    )
+    empty = session.scalars(
+        select(StrategyGroup).where(
+            StrategyGroup.portfolio_id == portfolio_id, StrategyGroup.id.not_in(used)
+        )
+    ).all()
+    names = sorted(g.name for g in empty)
+    for group in empty:
+        session.delete(group)
+    session.flush()
+    return names

@@ -127,3 +127,38 @@ def test_portfolio_show_with_rich_output_lists_positions(db: str, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "AAPL" in result.stdout
     assert "LONG" in result.stdout
+
+
+def test_portfolio_group_with_json_moves_positions_and_strategies_show_it(
+    db: str, tmp_path: Path
+) -> None:
+    run_json(db, "create", "spreads")
+    book = tmp_path / "book.csv"
+    book.write_text(
+        "ticker,quantity,entry_price,entry_date,tags\n"
+        "AAPL261218C00200000,3,12,2026-02-03,\n"
+        "AAPL261218C00220000,-3,6,2026-02-03,\n"
+        "MSFT,10,400,2026-02-03,\n",
+        encoding="utf-8",
+    )
+    run_json(db, "import", str(book), "--portfolio", "spreads", "--today", TODAY)
+    detected = run_json(db, "strategies", "spreads")
+    assert [g["strategy_type"] for g in detected["groups"]] == ["VERTICAL_CALL"]
+    assert [leg["ticker"] for leg in detected["ungrouped"]] == ["MSFT"]
+
+    edit = run_json(db, "group", "spreads", "MSFT", "AAPL261218C00220000", "--into", "mine")
+    assert edit["moved"] == ["MSFT", "AAPL261218C00220000"]
+    shown = run_json(db, "strategies", "spreads")
+    mine = [g for g in shown["groups"] if g["name"] == "mine"]
+    assert mine[0]["user_defined"] is True
+    assert {leg["ticker"] for leg in shown["ungrouped"]} == {"AAPL261218C00200000"}
+
+    undone = run_json(db, "ungroup", "spreads", "MSFT", "AAPL261218C00220000")
+    assert undone["removed_groups"] == ["mine"]
+    table = invoke(db, "strategies", "spreads")
+    assert table.exit_code == 0, table.output
+    assert "VERTICAL_CALL" in table.stdout
+    assert "detected" in table.stdout
+    missing = invoke(db, "group", "spreads", "TSLA", "--into", "x")
+    assert missing.exit_code == 1
+    assert "no position with this ticker" in missing.output

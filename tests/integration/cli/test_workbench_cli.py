@@ -269,6 +269,15 @@ def test_demo_with_fresh_database_writes_report(
     assert "The same job through the HTTP service" in text
     assert "yes (sha256 " in text
     assert "identical to the workbench's: yes" in result.stdout.replace("\n", " ")
+    # the portfolio-risk sections of the sample book
+    for title in (
+        "Exposures of demo book on 2026-11-20",
+        "Factor exposures and risk decomposition",
+        "Value at risk and expected shortfall",
+        "Stress scenarios (options fully repriced)",
+        "Market Crash 35%",
+    ):
+        assert title in text, title
 
 
 def test_names_with_rich_markup_are_shown_literally(db: str) -> None:

@@ -255,3 +255,47 @@ def test_risk_routes_without_history_or_on_a_weekend_answer_409_and_422(
     assert "riskdesk history synth" in problem["detail"]
     assert "not an NYSE session" in _json(weekend, 422)["detail"]
     assert _json(viewer, 403)["code"] == "FORBIDDEN"
+
+
+def test_strategy_routes_with_group_and_ungroup_equal_the_use_case(
+    client: TestClient, users: Users
+) -> None:
+    headers = users.headers["trader"]
+    portfolio = _book(client, headers)
+    before = _json(client.get(f"/v1/portfolios/{portfolio}/strategies", headers=headers), 200)
+    assert [g["strategy_type"] for g in before["groups"]] == ["VERTICAL_CALL"]
+    assert {leg["ticker"] for leg in before["ungrouped"]} == {"AAPL", "NVDA"}
+
+    edit = _json(
+        client.post(
+            f"/v1/portfolios/{portfolio}/strategy-groups",
+            json={"name": "pair", "positions": ["AAPL", "NVDA"]},
+            headers=headers,
+        ),
+        200,
+    )
+    assert edit["group"] == "pair"
+    assert edit["strategy_type"] == "CUSTOM"
+    after = _json(client.get(f"/v1/portfolios/{portfolio}/strategies", headers=headers), 200)
+    assert {g["name"]: g["user_defined"] for g in after["groups"]}["pair"] is True
+    assert after["ungrouped"] == []
+    detail = _json(client.get(f"/v1/portfolios/{portfolio}", headers=headers), 200)
+    assert {p["ticker"]: p["strategy"] for p in detail["positions"]}["NVDA"] == "pair"
+
+    bad = client.post(
+        f"/v1/portfolios/{portfolio}/strategy-groups",
+        json={"name": "x", "positions": ["TSLA"]},
+        headers=headers,
+    )
+    assert bad.status_code == 404, bad.text
+    undone = _json(
+        client.post(
+            f"/v1/portfolios/{portfolio}/strategy-groups/ungroup",
+            json={"positions": ["AAPL", "NVDA"]},
+            headers=headers,
+        ),
+        200,
+    )
+    assert undone["removed_groups"] == ["pair"]
+    again = _json(client.get(f"/v1/portfolios/{portfolio}/strategies", headers=headers), 200)
+    assert again == before

@@ -142,6 +142,9 @@ class PositionOut(BaseModel):
     strike_price: str | None
     expiration_date: date | None
     underlying_ticker: str | None
+    strategy: str | None = Field(
+        None, description="Your strategy group holding it whole (null: left to detection)."
+    )
 
     @classmethod
     def of(cls, position: StoredPosition) -> PositionOut:
@@ -178,6 +181,7 @@ class PortfolioDetailOut(PortfolioOut):
                             "strike_price": None,
                             "expiration_date": None,
                             "underlying_ticker": None,
+                            "strategy": None,
                         }
                     ],
                 }
@@ -399,6 +403,100 @@ def import_positions(
     except BookFileError as exc:
         raise _refused(str(exc)) from exc
     return ImportReportOut.of(report)
+
+
+# -- strategy groups -------------------------------------------------------------------------
+
+
+class StrategyGroupIn(BaseModel):
+    """Positions to move, whole, into a strategy group of yours (created when new)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "AAPL hedge", "positions": ["0193a1f2c3d44e5f8a9b0c1d2e3f4a11"]}]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"\S")
+    positions: list[str] = Field(
+        min_length=1, max_length=1_000, description="Position ids, or tickers held once."
+    )
+
+
+class UngroupIn(BaseModel):
+    """Positions to take out of your groups (detection places them again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    positions: list[str] = Field(min_length=1, max_length=1_000)
+
+
+class StrategyEditOut(BaseModel):
+    """What an edit did: the group, its type, the positions moved, groups emptied."""
+
+    portfolio_id: str
+    group: str | None
+    strategy_type: str | None
+    moved: list[str]
+    removed_groups: list[str]
+
+
+def _edited(compute: Callable[[], Any]) -> StrategyEditOut:
+    try:
+        edit = compute()
+    except ValueError as exc:
+        raise ProblemError(
+            422,
+            ErrorCode.VALIDATION_ERROR,
+            str(exc),
+            errors=[FieldError(field="body.positions", rule="position", message=str(exc))],
+        ) from exc
+    return StrategyEditOut.model_validate(edit.to_dict())
+
+
+@router.get(
+    "/v1/portfolios/{portfolio_id}/strategies",
+    response_model=dict[str, Any],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def strategies(
+    portfolio_id: uuid.UUID,
+    caller: ViewerCaller,
+    state: State,
+    on: Annotated[
+        date | None,
+        Query(alias="date", description="The book held that day (default: open positions)."),
+    ] = None,
+) -> dict[str, Any]:
+    """The book's strategy groups: yours whole, the rest detected, and what no group uses."""
+    return Portfolios(state.db, caller).strategies(portfolio_id, on=on).to_dict()
+
+
+@router.post(
+    "/v1/portfolios/{portfolio_id}/strategy-groups",
+    response_model=StrategyEditOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def group_positions(
+    portfolio_id: uuid.UUID, body: StrategyGroupIn, caller: TraderCaller, state: State
+) -> StrategyEditOut:
+    """Move positions, whole, into your group ``name`` (it is never re-detected)."""
+    use_cases = Portfolios(state.db, caller)
+    return _edited(lambda: use_cases.group(portfolio_id, body.positions, body.name))
+
+
+@router.post(
+    "/v1/portfolios/{portfolio_id}/strategy-groups/ungroup",
+    response_model=StrategyEditOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def ungroup_positions(
+    portfolio_id: uuid.UUID, body: UngroupIn, caller: TraderCaller, state: State
+) -> StrategyEditOut:
+    """Take positions out of your groups; a group left empty is deleted."""
+    use_cases = Portfolios(state.db, caller)
+    return _edited(lambda: use_cases.ungroup(portfolio_id, body.positions))
 
 
 # -- risk ------------------------------------------------------------------------------------
