@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     market_max_days: int = Field(
         default=730, ge=1, description="Longest expiry (days) of the service's synthetic market."
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Address of a Dask scheduler (tcp://host:8786) the daily batch runs on "
+        "(RISKDESK_DASK_SCHEDULER); unset: a local process pool.",
+    )
 
     @field_validator("database_url")
     @classmethod

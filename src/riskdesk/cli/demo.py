@@ -30,8 +30,11 @@ from riskdesk.reporting.risk_tables import (
     TableSection,
     exposure_section,
     factor_section,
+    regime_section,
+    squeeze_section,
     stress_section,
     var_section,
+    whatif_section,
 )
 from riskdesk.risk.demo import DEMO_BOOK_NAME, RiskDemo, run_risk_demo
 from riskdesk.risk.history import last_sessions
@@ -175,6 +178,9 @@ def risk_sections(risk: RiskDemo) -> list[TableSection]:
         factor_section(risk.factors.to_dict()),
         var_section(risk.var.to_dict()),
         stress_section(risk.stress.to_dict()),
+        regime_section(risk.regime.to_dict()),
+        squeeze_section(risk.squeeze.to_dict()),
+        whatif_section(risk.whatif.to_dict(), risk.hedge.to_dict()),
     ]
 
 

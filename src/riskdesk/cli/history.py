@@ -1,4 +1,9 @@
-"""Price history commands: ``riskdesk history synth|import|show`` (``market_data_cache``)."""
+"""Price history commands: ``riskdesk history synth|import|show`` (``market_data_cache``).
+
+``riskdesk history short-interest synth|import`` fills ``short_selling_metrics`` (borrow cost,
+short interest, days to cover) for the squeeze tiers: a seeded synthetic set for a book's
+symbols or named tickers, or a CSV/Parquet file with every bad row reported.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from riskdesk.risk.history_usecases import (
     PriceHistory,
     ProgressCallback,
 )
+from riskdesk.risk.market_risk import MarketRegime, ShortImportReport
 
 __all__ = ["app"]
 
@@ -36,6 +42,12 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Daily price history: synthetic generator, CSV/Parquet import, show.",
 )
+
+short_app = typer.Typer(
+    no_args_is_help=True,
+    help="Short-selling metrics (borrow cost, short interest, days to cover): synth, import.",
+)
+app.add_typer(short_app, name="short-interest")
 
 MAX_SEED = 2**63 - 1
 MAX_DAYS = 10_000
@@ -83,6 +95,11 @@ def synth(
         "--include-factors",
         help="Add the factor ETFs (SPY VTV VUG MTUM QUAL SIZE USMV) and the 10-year yield US10Y.",
     ),
+    include_regime: bool = typer.Option(
+        False,
+        "--include-regime",
+        help="Add seed 001's regime inputs: SPY, QQQ, IWM and the volatility index VIX.",
+    ),
     days: int = typer.Option(
         750, "--days", min=2, max=MAX_DAYS, help="NYSE sessions to generate, ending at --end."
     ),
@@ -95,8 +112,11 @@ def synth(
     end_day = _day(end, "--end")
     assert end_day is not None
     names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
-    if not names and not include_factors:
-        fail("--symbols is empty: name tickers (e.g. --symbols SPY,AAPL) or --include-factors")
+    if not names and not include_factors and not include_regime:
+        fail(
+            "--symbols is empty: name tickers (e.g. --symbols SPY,AAPL), --include-factors "
+            "or --include-regime"
+        )
     with (
         open_db(database_url) as db,
         user_errors(),
@@ -108,6 +128,7 @@ def synth(
             end=end_day,
             days=days,
             include_factors=include_factors,
+            include_regime=include_regime,
             progress=progress,
         )
     if json_out:
@@ -124,10 +145,10 @@ def synth(
     console.print(f"{report.written} bars written over {report.sessions} sessions")
 
 
-def _print_import(report: HistoryImportReport) -> None:
+def _print_import(report: HistoryImportReport | ShortImportReport, what: str = "bars") -> None:
     console.print(
         f"{escape(report.path)}: {report.rows_ok} of {report.rows_read} rows ok, "
-        f"{report.rows_rejected} rejected, {report.written} bars written"
+        f"{report.rows_rejected} rejected, {report.written} {what} written"
         + (f" ({', '.join(report.tickers)})" if report.tickers else "")
     )
     if report.ignored_columns:
@@ -223,3 +244,66 @@ def show(
             escape(b.data_source),
         )
     console.print(table)
+
+
+@short_app.command("synth")
+def short_synth(
+    portfolio: str | None = typer.Option(
+        None, "--portfolio", help="Cover every underlying of this book (name or id)."
+    ),
+    symbols: str = typer.Option("", "--symbols", help="Comma-separated tickers, e.g. GME,TSLA."),
+    days: int = typer.Option(
+        30, "--days", min=1, max=MAX_DAYS, help="NYSE sessions to generate, ending at --end."
+    ),
+    end: str = typer.Option(..., "--end", help="Last day, YYYY-MM-DD (its session or earlier)."),
+    seed: int = typer.Option(7, "--seed", min=0, max=MAX_SEED, help="Random seed."),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Store seeded synthetic short-selling metrics; prints rows per symbol."""
+    end_day = _day(end, "--end")
+    assert end_day is not None
+    names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    if portfolio is None and not names:
+        fail("name a book (--portfolio NAME) or tickers (--symbols GME,TSLA)")
+    with open_db(database_url) as db, user_errors():
+        regime = MarketRegime(db)
+        wanted = sorted({*names, *(regime.book_symbols(portfolio) if portfolio else ())})
+        if not wanted:
+            fail(f"portfolio {portfolio!r} has no positions: import a book first")
+        report = regime.synthesize_short_metrics(wanted, seed=seed, end=end_day, days=days)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    table = Table(
+        title=f"synthetic short metrics {report.start} to {report.end} (seed {report.seed})"
+    )
+    table.add_column("ticker")
+    table.add_column("rows", justify="right")
+    for ticker, rows in report.rows.items():
+        table.add_row(escape(ticker), str(rows))
+    console.print(table)
+    console.print(f"{report.written} rows written")
+
+
+@short_app.command("import")
+def short_import(
+    file: Path = typer.Argument(..., dir_okay=False, help="Metric file (.csv or .parquet)."),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Import ticker,metric_date,cost_to_borrow_rate,short_interest_ratio,days_to_cover rows.
+
+    Exits 1 when the file has rows but none of them is good.
+    """
+    with open_db(database_url) as db, user_errors():
+        try:
+            report = MarketRegime(db).import_short_metrics(file)
+        except HistoryImportError as exc:
+            fail(str(exc))
+    if json_out:
+        print_json(report.to_dict())
+    else:
+        _print_import(report, "metric rows")
+    if report.rows_ok == 0 and report.rows_rejected > 0:
+        raise typer.Exit(1)

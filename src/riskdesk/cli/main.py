@@ -6,7 +6,19 @@ import typer
 from rich.console import Console
 
 from riskdesk import __version__
-from riskdesk.cli import bench, db, demo, history, portfolio, risk, serve, user, workbench
+from riskdesk.cli import (
+    batch,
+    bench,
+    db,
+    demo,
+    history,
+    portfolio,
+    risk,
+    serve,
+    user,
+    whatif,
+    workbench,
+)
 from riskdesk.cli._errors import RiskdeskGroup
 
 app = typer.Typer(
@@ -60,6 +72,10 @@ app.add_typer(
 )
 app.add_typer(risk.app, name="risk", help="Portfolio risk of a book on a date: exposures, Greeks.")
 app.add_typer(history.app, name="history", help="Daily price history: synth, import, show.")
+app.add_typer(batch.app, name="batch", help="The daily risk batch: run, status.")
+app.add_typer(
+    whatif.app, name="whatif", help="What-if sessions: edit a copy of a book, compare, hedge."
+)
 app.add_typer(user.app, name="user", help="Users of the service: create, list, roles, passwords.")
 
 

@@ -12,11 +12,19 @@ factor exposures, EWMA covariance, risk decomposition); ``riskdesk risk correlat
 [--window 90]`` stores the position correlations and prints the diversification measures;
 ``riskdesk risk stress PORTFOLIO [--scenario KEY ...] [--no-propagation]`` runs the packaged
 stress scenarios with full repricing. Every command takes ``--date`` and ``--json``.
+
+``riskdesk risk regime [--date D] [--no-record]`` prints seed 001's market regime (VIX regime
+and sizing factor, 7- and 30-session SPY/QQQ/IWM correlations, volume ratios) and records each
+emergency threshold crossed as a ``risk_events`` row (once per type and date); ``riskdesk risk
+squeeze PORTFOLIO [--date D]`` tiers the book's short equity positions for squeeze risk.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -36,6 +44,7 @@ from riskdesk.cli._common import (
 from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.exposures import ExcludedPosition, Exposures, GreeksReport, Grouping
 from riskdesk.risk.factors import REGRESSION_WINDOW
+from riskdesk.risk.market_risk import MarketRegime, RegimeReport, SqueezeReport
 from riskdesk.risk.reports import (
     BACKTEST_DAYS,
     CORRELATION_WINDOW,
@@ -51,7 +60,10 @@ __all__ = ["app"]
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Portfolio risk of a book on a date: exposures, Greeks, factors, correlation, stress.",
+    help=(
+        "Portfolio risk of a book on a date: exposures, Greeks, factors, correlation, stress; "
+        "the market regime and short-squeeze tiers."
+    ),
 )
 console = Console()
 
@@ -333,6 +345,15 @@ def stress_command(
         "--scenario",
         help="A packaged scenario key, e.g. market_crash_35 (repeat; default all).",
     ),
+    scenario_file: Path | None = typer.Option(
+        None,
+        "--scenario-file",
+        help='Your own scenarios: a JSON list (or {"scenarios": [...]}) in the packaged '
+        "file's format, run after the packaged ones.",
+    ),
+    no_packaged: bool = typer.Option(
+        False, "--no-packaged", help="Run only --scenario-file's scenarios."
+    ),
     no_propagation: bool = typer.Option(
         False, "--no-propagation", help="Apply the direct shocks only (no correlated phase)."
     ),
@@ -346,14 +367,33 @@ def stress_command(
     """Stress scenarios with correlated propagation and full option repricing."""
     on = _day(day)
     r = parse_rate(rate, "--rate")
+    custom = _scenario_file(scenario_file) if scenario_file is not None else []
+    if no_packaged and scenarios:
+        fail("--no-packaged runs only your file's scenarios: drop --scenario")
+    keys: list[str] | None = [] if no_packaged else (scenarios or None)
     with open_db(database_url) as db, user_errors():
         outcome = RiskReports(db).stress(
-            portfolio, on, scenarios or None, not no_propagation, window=window, rate=r
+            portfolio, on, keys, not no_propagation, window=window, rate=r, custom=custom
         )
     if json_out:
         print_json(outcome.to_dict())
         return
     _render_stress(outcome)
+
+
+def _scenario_file(path: Path) -> list[Any]:
+    """The scenario definitions of a JSON file: a list, or an object with ``scenarios``."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{path} is not a JSON file: {exc}")
+    if isinstance(doc, dict) and isinstance(doc.get("scenarios"), list):
+        doc = doc["scenarios"]
+    if not isinstance(doc, list) or not doc:
+        fail(f'{path} must hold a non-empty list of scenarios (or {{"scenarios": [...]}})')
+    return doc
 
 
 def _render_stress(outcome: StressOutcome) -> None:
@@ -463,3 +503,114 @@ def backtest_command(
         f"({'rejected' if c['rejected_at_5pct'] else 'not rejected'} at 5%)",
         soft_wrap=True,
     )
+
+
+@app.command("regime")
+def regime_command(
+    day: str | None = DateOption,
+    record: bool = typer.Option(
+        True, "--record/--no-record", help="Write crossed thresholds to risk_events (once a day)."
+    ),
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """VIX regime and sizing factor, SPY/QQQ/IWM correlations, emergency thresholds."""
+    on = _day(day)
+    with open_db(database_url) as db, user_errors():
+        report = MarketRegime(db).regime(on, record=record)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _render_regime(report)
+
+
+def _render_regime(report: RegimeReport) -> None:
+    data = report.to_dict()
+    console.print(
+        f"[bold]market regime[/] on {data['date']}: VIX {report.vix:.2f} -> "
+        f"[bold]{report.regime}[/], position size x{report.position_size_multiplier:.2f}",
+        soft_wrap=True,
+    )
+    table = Table(title="correlations of daily log returns")
+    table.add_column("pair")
+    windows = list(data["correlations"])
+    for window in windows:
+        table.add_column(window, justify="right")
+    for pair in data["correlations"][windows[0]]:
+        cells = [data["correlations"][w][pair] for w in windows]
+        table.add_row(pair, *("n/a" if c is None else f"{c:.3f}" for c in cells))
+    console.print(table)
+    ratios = ", ".join(
+        f"{s} {'n/a' if r is None else f'{r:.2f}x'}" for s, r in data["volume_ratios"].items()
+    )
+    console.print(f"volume vs 30-session mean: {ratios}", soft_wrap=True)
+    if not report.breaches:
+        console.print("no emergency threshold crossed")
+        return
+    events = Table(title="emergency thresholds crossed")
+    for col in ("event", "severity", "value", "threshold", "action", "recorded"):
+        events.add_column(col)
+    for breach in report.breaches:
+        state = (
+            "new"
+            if breach.event_type in report.recorded
+            else "already"
+            if breach.event_type in report.already_recorded
+            else "not recorded"
+        )
+        events.add_row(
+            breach.event_type,
+            breach.severity,
+            f"{breach.triggered_value:.4g}",
+            f"{breach.threshold_value:g}",
+            breach.action_taken,
+            state,
+        )
+    console.print(events)
+    for breach in report.breaches:
+        console.print(f"[yellow]{escape(breach.description)}[/]", soft_wrap=True)
+
+
+@app.command("squeeze")
+def squeeze_command(
+    portfolio: str = typer.Argument(..., help="Portfolio name or id."),
+    day: str | None = DateOption,
+    database_url: str | None = DatabaseUrlOption,
+    json_out: bool = JsonOption,
+) -> None:
+    """Short-squeeze tiers of the book's short shares and short calls."""
+    on = _day(day)
+    with open_db(database_url) as db, user_errors():
+        report = MarketRegime(db).squeeze(portfolio, on)
+    if json_out:
+        print_json(report.to_dict())
+        return
+    _render_squeeze(report)
+
+
+def _render_squeeze(report: SqueezeReport) -> None:
+    console.print(
+        f"[bold]{escape(report.portfolio)}[/] on {report.on.isoformat()}: "
+        f"{len(report.rows)} short equity positions, worst tier {report.worst or 'n/a'}",
+        soft_wrap=True,
+    )
+    if not report.rows:
+        return
+    table = Table()
+    for col in ("symbol", "type", "shares short", "borrow", "days to cover", "as of", "tier"):
+        table.add_column(col, justify="right" if col in {"shares short"} else "left")
+    for row in report.rows:
+        metric = row.metric.to_dict() if row.metric is not None else {}
+        table.add_row(
+            escape(row.symbol),
+            row.position_type,
+            format(row.shares_short.normalize(), "f"),
+            metric.get("cost_to_borrow_rate") or "",
+            metric.get("days_to_cover") or "",
+            metric.get("metric_date") or "",
+            (row.tier or "") + ("" if row.status == "ok" else f" ({row.status})"),
+        )
+    console.print(table)
+    for row in report.rows:
+        if row.reason:
+            console.print(f"[yellow]{escape(row.symbol)}: {escape(row.reason)}[/]", soft_wrap=True)

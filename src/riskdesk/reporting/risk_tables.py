@@ -15,8 +15,11 @@ __all__ = [
     "TableSection",
     "exposure_section",
     "factor_section",
+    "regime_section",
+    "squeeze_section",
     "stress_section",
     "var_section",
+    "whatif_section",
 ]
 
 
@@ -145,5 +148,105 @@ def stress_section(data: Mapping[str, Any]) -> TableSection:
         "Stress scenarios (options fully repriced)",
         facts,
         ["scenario", "category", "direct P&L", "correlated P&L", "P&L", "impact", "severity"],
+        rows,
+    )
+
+
+def regime_section(data: Mapping[str, Any]) -> TableSection:
+    """VIX regime, sizing factor, rolling correlations and the thresholds crossed."""
+    windows = data["correlations"]
+    short, long = windows.get("7d", {}), windows.get("30d", {})
+    rows = [
+        [pair.replace("_", "/"), _corr(short.get(pair)), _corr(long.get(pair))]
+        for pair in dict.fromkeys([*short, *long])
+    ]
+    breaches = ", ".join(b["event_type"] for b in data["breaches"]) or "none"
+    facts = {
+        "VIX": f"{data['vix_level']:.2f}",
+        "regime": data["regime"],
+        "position size multiplier": f"{data['position_size_multiplier']:.2f}",
+        "emergency thresholds crossed": breaches,
+    }
+    return TableSection(
+        f"Market regime on {data['date']} (seed 001)",
+        facts,
+        ["pair", "7-session correlation", "30-session correlation"],
+        rows,
+    )
+
+
+def _corr(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.3f}"
+
+
+def squeeze_section(data: Mapping[str, Any]) -> TableSection:
+    """Each short equity position's squeeze tier, with its borrow cost and days to cover."""
+    rows = []
+    for p in data["positions"]:
+        metric = p["metric"] or {}
+        rows.append(
+            [
+                p["symbol"],
+                p["shares_short"],
+                _text(metric.get("cost_to_borrow_rate")),
+                _text(metric.get("days_to_cover")),
+                p["tier"] or "-",
+                p["status"],
+            ]
+        )
+    facts = {"worst tier": data["worst_tier"] or "-"}
+    return TableSection(
+        "Short-squeeze tiers",
+        facts,
+        ["position", "shares short", "borrow cost", "days to cover", "tier", "status"],
+        rows,
+    )
+
+
+def _text(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+WHATIF_MEASURES: tuple[tuple[str, str], ...] = (
+    ("exposures.net", "net exposure"),
+    ("exposures.gross", "gross exposure"),
+    ("exposures.delta_adjusted.net", "delta-adjusted net"),
+    ("exposures.beta_weighted.dollars", "beta-weighted delta $"),
+    ("greeks.delta", "delta (shares)"),
+    ("greeks.gamma", "gamma"),
+    ("greeks.vega", "vega"),
+    ("greeks.theta", "theta"),
+    ("factors.Market.dollars", "Market factor exposure $"),
+    ("factors.risk.annual_volatility", "annual volatility $"),
+    ("var.historical.99.1d.var", "VaR 99% 1d (historical)"),
+    ("var.historical.99.10d.var", "VaR 99% 10d (historical)"),
+    ("var.historical.99.1d.es", "ES 99% 1d (historical)"),
+    ("stress.market_crash_35.pnl", "stress: market crash -35%"),
+    ("stress.financial_crisis_2008.pnl", "stress: 2008 replay"),
+    ("stress.rates_up_100bp.pnl", "stress: rates +100bp"),
+)
+"""The comparison rows the report shows, in order (the full list is in the JSON export)."""
+
+
+def whatif_section(comparison: Mapping[str, Any], hedge: Mapping[str, Any]) -> TableSection:
+    """A what-if session's headline measures: baseline, pro forma, change."""
+    by_name = {m["measure"]: m for m in comparison["measures"]}
+    rows = [
+        [label, money(m["baseline"]), money(m["pro_forma"]), money(m["change"])]
+        for key, label in WHATIF_MEASURES
+        if (m := by_name.get(key)) is not None
+    ]
+    facts = {
+        "session": comparison["name"],
+        "changes": str(comparison["changes"]),
+        "hedge": f"{hedge['shares']} {hedge['etf']} shares ({hedge['method']}), residual "
+        f"{money(hedge['residual'])}",
+        "measures compared": str(len(comparison["measures"])),
+        "not available": ", ".join(comparison["unavailable"]) or "none",
+    }
+    return TableSection(
+        f"What-if: {comparison['name']}",
+        facts,
+        ["measure", "baseline", "pro forma", "change"],
         rows,
     )

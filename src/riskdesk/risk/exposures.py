@@ -51,6 +51,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -417,6 +418,11 @@ def _totals(sums: FloatArray, count: int) -> GreekTotals:
     return GreekTotals(d, g, v, t, dd, dg, mv, count)
 
 
+def _totals_of(sums: list[float], count: int) -> GreekTotals:
+    d, g, v, t, dd, dg, mv = sums
+    return GreekTotals(d, g, v, t, dd, dg, mv, count)
+
+
 def _bucketed(
     rows: Sequence[int],
     keys: Sequence[str],
@@ -428,10 +434,8 @@ def _bucketed(
     """Sum ``measures[:, rows] x weights`` by ``keys`` (one entry per (row, key))."""
     if not rows:
         return ()
-    index: dict[str, int] = {}
-    inverse = np.fromiter(
-        (index.setdefault(k, len(index)) for k in keys), dtype=np.intp, count=len(keys)
-    )
+    index = {key: j for j, key in enumerate(dict.fromkeys(keys))}  # first-seen order
+    inverse = np.fromiter(map(index.__getitem__, keys), dtype=np.intp, count=len(keys))
     cols = np.asarray(rows, dtype=np.intp)
     picked = measures[:, cols]
     if weights is not None:
@@ -440,24 +444,35 @@ def _bucketed(
     sums = np.vstack([np.bincount(inverse, weights=m, minlength=n) for m in picked]).astype(
         np.float64
     )
-    counts = np.bincount(inverse, minlength=n)
+    counts = np.bincount(inverse, minlength=n).tolist()
+    # One row of Python floats per bucket (``tolist`` gives the same values as ``float(x)``).
+    columns = sums.T.tolist()
+    kind_of = kinds or {}
     buckets = [
-        GreekBucket(key, _totals(sums[:, j], int(counts[j])), (kinds or {}).get(key))
+        GreekBucket(key, _totals_of(columns[j], counts[j]), kind_of.get(key))
         for key, j in index.items()
     ]
     return tuple(sorted(buckets, key=lambda b: order(b.key)))
 
 
-def _expiry_key(p: BookPosition) -> str:
-    inst = p.instrument
-    return inst.expiry.isoformat() if isinstance(inst, OptionContract) else NO_EXPIRY
-
-
-def _dte_key(p: BookPosition, on: date) -> str:
+def _expiry_key(p: BookPosition, memo: dict[date, str]) -> str:
     inst = p.instrument
     if not isinstance(inst, OptionContract):
         return NO_EXPIRY
-    return dte_bucket(max((inst.expiry - on).days, 0))
+    key = memo.get(inst.expiry)
+    if key is None:
+        key = memo[inst.expiry] = inst.expiry.isoformat()
+    return key
+
+
+def _dte_key(p: BookPosition, on: date, memo: dict[date, str]) -> str:
+    inst = p.instrument
+    if not isinstance(inst, OptionContract):
+        return NO_EXPIRY
+    key = memo.get(inst.expiry)
+    if key is None:
+        key = memo[inst.expiry] = dte_bucket(max((inst.expiry - on).days, 0))
+    return key
 
 
 def _last(special: str) -> Callable[[str], tuple[bool, str]]:
@@ -466,6 +481,11 @@ def _last(special: str) -> Callable[[str], tuple[bool, str]]:
 
 def _dte_order(key: str) -> int:
     return DTE_BUCKETS.index(key) if key in DTE_BUCKETS else len(DTE_BUCKETS)
+
+
+def _weight(used: Decimal, quantity: Decimal) -> float:
+    """The share ``used / quantity`` of a position a group uses (1.0 for all of it)."""
+    return 1.0 if used == quantity else float(used / quantity)
 
 
 def _strategy_rows(
@@ -486,15 +506,16 @@ def _strategy_rows(
             n += 1
         kinds[name] = match.strategy_type.value
         for leg in match.legs:
-            if ok[leg.index]:
-                rows.append(leg.index)
+            i = leg.index
+            if ok[i]:
+                rows.append(i)
                 keys.append(name)
-                weights.append(float(leg.quantity / positions[leg.index].quantity))
+                weights.append(_weight(leg.quantity, positions[i].quantity))
     for leg in ungrouped(positions, strategies, on=on):
         if ok[leg.index]:
             rows.append(leg.index)
             keys.append(UNGROUPED)
-            weights.append(float(leg.quantity / positions[leg.index].quantity))
+            weights.append(_weight(leg.quantity, positions[leg.index].quantity))
     return rows, keys, weights, kinds
 
 
@@ -547,10 +568,12 @@ def aggregate_greeks(
             keys = [positions[i].underlying for i in live]
             out[g] = _bucketed(live, keys, None, measures, lambda k: k)
         elif g is Grouping.EXPIRY:
-            keys = [_expiry_key(positions[i]) for i in live]
+            dates: dict[date, str] = {}
+            keys = [_expiry_key(positions[i], dates) for i in live]
             out[g] = _bucketed(live, keys, None, measures, _last(NO_EXPIRY))
         elif g is Grouping.DTE:
-            keys = [_dte_key(positions[i], on) for i in live]
+            memo: dict[date, str] = {}
+            keys = [_dte_key(positions[i], on, memo) for i in live]
             out[g] = _bucketed(live, keys, None, measures, _dte_order)
         elif g is Grouping.TAG:
             rows = [i for i in live for _ in positions[i].tags or (UNTAGGED,)]

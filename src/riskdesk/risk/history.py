@@ -47,6 +47,17 @@ The rate factor :data:`RATE_SYMBOL` (``US10Y``, like Yahoo's ``^TNX``) is the 10
 yield in percent: a mean-reverting (Ornstein-Uhlenbeck) walk around 4% with daily moves of
 about 6 basis points, half-life of about six months, weakly correlated with the market factor,
 rounded to 3 decimals. It has no volume (``None``).
+
+The volatility index :data:`VIX_SYMBOL` (``VIX``, like Yahoo's ``^VIX``) is tied to the market
+factor's GARCH variance: on each session it is the annualised expected market volatility over
+the next 21 sessions (the GARCH forecast ``LR + (a+b)**(k-1) * (s2_t+1 - LR)`` averaged over
+``k = 1..21``, times ``sqrt(252)``, in percent) times a volatility risk premium of 1.10, times
+``exp(x_t)`` where ``x_t`` is a mean-reverting (AR(1), half-life 10 sessions) log deviation
+whose shocks are -0.6 correlated with the market shocks (volatility rises when the market
+falls). It is strictly positive (a product of positive terms, floored at 0.01), clusters with
+the market's volatility and reverts to about 17 (range about 10-35 over years). It has no volume (``None``), like the index.
+QQQ and IWM (seed 001's correlation basket, :data:`REGIME_ETFS` with SPY) have their own
+loadings (:data:`INDEX_ETF_SPECS`) when no spec is given.
 """
 
 from __future__ import annotations
@@ -71,8 +82,11 @@ __all__ = [
     "FACTORS",
     "FACTOR_ETFS",
     "FACTOR_ETF_SPECS",
+    "INDEX_ETF_SPECS",
     "RATE_SYMBOL",
+    "REGIME_ETFS",
     "SYNTHETIC_SOURCE",
+    "VIX_SYMBOL",
     "HistoryBar",
     "SymbolSpec",
     "SyntheticHistory",
@@ -90,6 +104,12 @@ FACTOR_ETFS: tuple[str, ...] = ("SPY", "VTV", "VUG", "MTUM", "QUAL", "SIZE", "US
 
 RATE_SYMBOL = "US10Y"
 """The 10-year Treasury yield in percent (the rate factor), like Yahoo's ``^TNX``."""
+
+VIX_SYMBOL = "VIX"
+"""The CBOE volatility index level (annualised percent), like Yahoo's ``^VIX``."""
+
+REGIME_ETFS: tuple[str, ...] = ("SPY", "QQQ", "IWM")
+"""Seed 001's correlation basket: S&P 500, Nasdaq-100 and Russell 2000 ETFs."""
 
 SYNTHETIC_SOURCE = "synthetic"
 """``data_source`` of every synthetic bar."""
@@ -112,6 +132,13 @@ _YIELD_DAILY_MOVE = 0.06
 _YIELD_REVERSION = math.log(2.0) / 126.0
 _YIELD_MARKET_CORR = 0.25
 _YIELD_FLOOR = 0.25
+
+_VIX_PREMIUM = 1.10
+_VIX_HORIZON = 21
+_VIX_PERSISTENCE = math.exp(-math.log(2.0) / 10.0)
+_VIX_NOISE = 0.05
+_VIX_MARKET_CORR = -0.6
+_TRADING_DAYS = 252
 
 _CENT = Decimal("0.01")
 _YIELD_QUANTUM = Decimal("0.001")
@@ -165,6 +192,14 @@ FACTOR_ETF_SPECS: Mapping[str, SymbolSpec] = MappingProxyType(
     }
 )
 """Loadings of the factor ETFs (realised correlation with SPY about 0.75-0.94)."""
+
+INDEX_ETF_SPECS: Mapping[str, SymbolSpec] = MappingProxyType(
+    {
+        "QQQ": SymbolSpec((1.12, -0.55, -0.10, 0.30, 0.20), 0.0035, 510.0, 45_000_000),
+        "IWM": SymbolSpec((1.15, 0.30, 0.85, 0.0, -0.20), 0.0045, 220.0, 30_000_000),
+    }
+)
+"""Loadings of QQQ (growth tilt) and IWM (small-cap tilt), used when no spec is given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +390,8 @@ def synthesize_history(
     ----------
     symbols : Iterable[str]
         Upper-case tickers; duplicates are dropped and order does not matter.
-        :data:`RATE_SYMBOL` (``US10Y``) gives the 10-year yield in percent.
+        :data:`RATE_SYMBOL` (``US10Y``) gives the 10-year yield in percent and
+        :data:`VIX_SYMBOL` (``VIX``) the volatility index tied to the market's variance.
     start, end : date
         First and last calendar day; only XNYS sessions between them get bars (at least 2).
     seed : int
@@ -400,7 +436,15 @@ def synthesize_history(
         if name == RATE_SYMBOL:
             bars.extend(_yield_bars(rng, sessions, market_z))
             continue
-        spec = overrides.get(name) or FACTOR_ETF_SPECS.get(name) or default_spec(name)
+        if name == VIX_SYMBOL:
+            bars.extend(_vix_bars(rng, sessions, market_z, factors[:, 0]))
+            continue
+        spec = (
+            overrides.get(name)
+            or FACTOR_ETF_SPECS.get(name)
+            or INDEX_ETF_SPECS.get(name)
+            or default_spec(name)
+        )
         used[name] = spec
         bars.extend(_price_bars(name, spec, rng, sessions, factors))
     return SyntheticHistory(
@@ -487,6 +531,65 @@ def _yield_bars(
         bars.append(
             HistoryBar(
                 ticker=RATE_SYMBOL,
+                date=day,
+                open=open_,
+                high=high,
+                low=low,
+                close=close,
+                volume=None,
+            )
+        )
+    return bars
+
+
+def _vix_levels(
+    rng: np.random.Generator,
+    market_z: npt.NDArray[np.float64],
+    market_returns: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """The VIX level on each session (module docstring), strictly positive."""
+    alpha, beta = _MARKET_GARCH
+    persistence = alpha + beta
+    long_run = MARKET_DAILY_VOL**2
+    omega = long_run * (1.0 - persistence)
+    count = len(market_returns)
+    horizon = np.arange(_VIX_HORIZON, dtype=np.float64)
+    weight = float(np.mean(persistence**horizon))
+    own = rng.normal(size=count)
+    shocks = _VIX_MARKET_CORR * market_z + math.sqrt(1.0 - _VIX_MARKET_CORR**2) * own
+    levels = np.empty(count, dtype=np.float64)
+    variance = long_run
+    deviation = float(rng.normal(0.0, _VIX_NOISE))
+    for t in range(count):
+        value = float(market_returns[t])
+        variance = omega + alpha * value * value + beta * variance
+        expected = long_run + weight * (variance - long_run)
+        deviation = _VIX_PERSISTENCE * deviation + _VIX_NOISE * float(shocks[t])
+        levels[t] = 100.0 * math.sqrt(_TRADING_DAYS * expected) * _VIX_PREMIUM * math.exp(deviation)
+    return levels
+
+
+def _vix_bars(
+    rng: np.random.Generator,
+    sessions: Sequence[date],
+    market_z: npt.NDArray[np.float64],
+    market_returns: npt.NDArray[np.float64],
+) -> list[HistoryBar]:
+    count = len(sessions)
+    levels = _vix_levels(rng, market_z, market_returns)
+    previous = np.concatenate([[levels[0]], levels[:-1]])
+    opens = previous * np.exp(rng.normal(0.0, 0.02, size=count))
+    highs = np.maximum(opens, levels) * np.exp(np.abs(rng.normal(0.0, 0.03, size=count)))
+    lows = np.minimum(opens, levels) * np.exp(-np.abs(rng.normal(0.0, 0.03, size=count)))
+    bars: list[HistoryBar] = []
+    for t, day in enumerate(sessions):
+        close = max(_cents(float(levels[t])), _CENT)
+        open_ = max(_cents(float(opens[t])), _CENT)
+        high = max(_cents(float(highs[t]), ROUND_CEILING), open_, close)
+        low = max(min(_cents(float(lows[t]), ROUND_FLOOR), open_, close), _CENT)
+        bars.append(
+            HistoryBar(
+                ticker=VIX_SYMBOL,
                 date=day,
                 open=open_,
                 high=high,

@@ -14,7 +14,7 @@ skipped; the good rows are upserted in one transaction with ``data_source="impor
 importing the same file again changes nothing. Rules:
 
 * ``ticker``: 1-10 letters, digits, ``.``, ``/``, ``-`` (upper-cased), or the rate symbol
-  ``US10Y``;
+  ``US10Y`` or the volatility index ``VIX``;
 * ``date``: ``YYYY-MM-DD``, ``YYYYMMDD`` or ``MM/DD/YYYY`` (or a Parquet date);
 * ``close`` (and ``open``/``high``/``low`` when given): a number > 0 with at most 8 decimal
   places; ``low <= open, close <= high`` when those are given;
@@ -58,7 +58,9 @@ from riskdesk.risk.history import (
     FACTOR_ETFS,
     MARKET_DAILY_VOL,
     RATE_SYMBOL,
+    REGIME_ETFS,
     STYLE_DAILY_VOL,
+    VIX_SYMBOL,
     SymbolSpec,
     last_sessions,
     synthesize_history,
@@ -225,12 +227,15 @@ class PriceHistory:
         days: int | None = None,
         start: date | None = None,
         include_factors: bool = False,
+        include_regime: bool = False,
         progress: ProgressCallback | None = None,
     ) -> SynthReport:
         """Generate and store a synthetic history (see :mod:`riskdesk.risk.history`).
 
         Give either ``days`` (the last ``days`` NYSE sessions up to ``end``) or ``start``.
-        ``include_factors`` adds the factor ETFs and the 10-year yield ``US10Y``. Symbols of
+        ``include_factors`` adds the factor ETFs and the 10-year yield ``US10Y``;
+        ``include_regime`` adds seed 001's regime inputs (SPY, QQQ, IWM and the volatility
+        index ``VIX``, tied to the synthetic market's volatility clustering). Symbols of
         the synthetic market end at its reference spots (:func:`reference_specs`). Stored
         bars of the same tickers and dates are overwritten (one transaction).
         """
@@ -240,6 +245,9 @@ class PriceHistory:
         if include_factors:
             wanted.update(FACTOR_ETFS)
             wanted.add(RATE_SYMBOL)
+        if include_regime:
+            wanted.update(REGIME_ETFS)
+            wanted.add(VIX_SYMBOL)
         if not wanted:
             raise ValueError("no symbols: name at least one, or include the factors")
         if days is not None:
@@ -423,8 +431,8 @@ def _map_columns(header: Sequence[str], file: Path) -> tuple[dict[str, str], tup
 
 
 def _history_ticker(value: object) -> str:
-    if isinstance(value, str) and value.strip().upper() == RATE_SYMBOL:
-        return RATE_SYMBOL
+    if isinstance(value, str) and value.strip().upper() in (RATE_SYMBOL, VIX_SYMBOL):
+        return value.strip().upper()
     return parse_ticker(value)
 
 

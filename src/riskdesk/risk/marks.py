@@ -8,7 +8,9 @@ with Black-Scholes-Merton) and returns per-position value and Greeks in money. I
 vectorised over positions *and* scenarios: pass spot and vol multipliers of shape (n_scen,)
 or (n_scen, n_positions) to revalue the whole book under every scenario in one call, which
 is how historical VaR, stress tests and what-if sessions reprice options fully instead of
-using linear shortcuts.
+using linear shortcuts. Positions holding the same contract (same pricing inputs) are priced
+once per scenario and scaled by their quantities: the kernels are elementwise, so the numbers
+are those of pricing every position.
 
 Expired options are not priced: they are worth their stored settlement (or nothing to value:
 their status says why), never a live price.
@@ -17,8 +19,9 @@ their status says why), never a live price.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 AMERICAN_ENGINE = "bjerksund_stensland_2002"
 
 
@@ -117,27 +122,172 @@ def _expiry_instant(expiry: date, settlement: Settlement, memo: dict[Any, dateti
     return found
 
 
-def _option_rows(
-    positions: Sequence[BookPosition], marks: Marks, memo: dict[Any, datetime]
-) -> tuple[list[int], list[MarkStatus]]:
+@dataclass(frozen=True)
+class _BookPlan:
+    """What valuing a book on its marks needs, gathered once (no pricing yet).
+
+    Per position: ``status``, ``spot`` (NaN without one) and ``qty`` (quantity x multiplier).
+    ``stock_rows`` / ``option_rows`` are the priceable shares and options (book order). The
+    options are deduplicated: positions whose pricing inputs are all equal (underlying,
+    strike, year fraction, vol, dividend yield, right, style) share one *unique contract*;
+    ``unique_of[k]`` is the contract of ``option_rows[k]`` and ``first[u]`` the index (into
+    ``option_rows``) of contract ``u``'s first position. ``K`` ... ``american`` describe the
+    unique contracts, ``spot_u`` their underlying's spot and ``underlying_u`` its symbol.
+    Pricing each unique contract once and scaling by each position's quantity gives exactly
+    the numbers of pricing every position (the kernels are elementwise).
+    """
+
+    status: tuple[MarkStatus, ...]
+    spot: FloatArray
+    qty: FloatArray
+    stock_rows: IntArray
+    option_rows: IntArray
+    unique_of: IntArray
+    first: IntArray
+    K: FloatArray
+    T: FloatArray
+    sigma0: FloatArray
+    q: FloatArray
+    is_call: BoolArray
+    american: BoolArray
+    spot_u: FloatArray
+    underlying_u: tuple[str, ...]
+
+
+def _book_plan(positions: Sequence[BookPosition], marks: Marks) -> _BookPlan:
+    """Gather the per-position arrays and the unique option contracts of ``positions``.
+
+    One pass over the book (a status for each position, a row for each priceable one).
+    """
+    memo: dict[Any, datetime] = {}
+    spots, valuation_time = marks.spots, marks.valuation_time
+    vols, yields = marks.vols, marks.dividend_yields
+    n = len(positions)
+    spot_list: list[float] = [math.nan] * n
+    qty_list: list[float] = [0.0] * n
     status: list[MarkStatus] = []
+    stock_rows: list[int] = []
     option_rows: list[int] = []
+    fractions: dict[datetime, float] = {}
+    index: dict[tuple[Any, ...], int] = {}
+    unique_of: list[int] = []
+    first: list[int] = []
+    ok, no_spot = MarkStatus.OK, MarkStatus.NO_SPOT
     for i, p in enumerate(positions):
-        if p.underlying not in marks.spots:
-            status.append(MarkStatus.NO_SPOT)
-        elif p.is_option:
-            assert isinstance(p.instrument, OptionContract)
-            expiry = _expiry_instant(p.instrument.expiry, p.instrument.settlement, memo)
-            if expiry <= marks.valuation_time:
-                status.append(MarkStatus.EXPIRED)
-            elif marks.vol_for(p) is None:
-                status.append(MarkStatus.NO_VOL)
-            else:
-                status.append(MarkStatus.OK)
-                option_rows.append(i)
-        else:
-            status.append(MarkStatus.OK)
-    return option_rows, status
+        c = p.instrument
+        qty_list[i] = float(p.quantity) * c.multiplier
+        if not isinstance(c, OptionContract):
+            spot = spots.get(p.underlying)
+            if spot is None:
+                status.append(no_spot)
+                continue
+            spot_list[i] = spot
+            status.append(ok)
+            stock_rows.append(i)
+            continue
+        underlying = c.underlying
+        spot = spots.get(underlying)
+        if spot is None:
+            status.append(no_spot)
+            continue
+        spot_list[i] = spot
+        instant = _expiry_instant(c.expiry, c.settlement, memo)
+        if instant <= valuation_time:
+            status.append(MarkStatus.EXPIRED)
+            continue
+        own = vols.get(p.symbol)
+        sigma = own if own is not None else vols.get(underlying)
+        if sigma is None:
+            status.append(MarkStatus.NO_VOL)
+            continue
+        status.append(ok)
+        t = fractions.get(instant)
+        if t is None:
+            t = fractions[instant] = year_fraction(valuation_time, instant)
+        key = (
+            underlying,
+            float(c.strike),
+            t,
+            sigma,
+            yields.get(underlying, 0.0),
+            c.right is OptionRight.CALL,
+            c.style is ExerciseStyle.AMERICAN,
+        )
+        u = index.get(key)
+        if u is None:
+            u = index[key] = len(first)
+            first.append(len(option_rows))
+        unique_of.append(u)
+        option_rows.append(i)
+    keys = list(index)
+    return _BookPlan(
+        status=tuple(status),
+        spot=np.array(spot_list, dtype=np.float64),
+        qty=np.array(qty_list, dtype=np.float64),
+        stock_rows=np.array(stock_rows, dtype=np.intp),
+        option_rows=np.array(option_rows, dtype=np.intp),
+        unique_of=np.array(unique_of, dtype=np.intp),
+        first=np.array(first, dtype=np.intp),
+        K=np.array([k[1] for k in keys], dtype=np.float64),
+        T=np.array([k[2] for k in keys], dtype=np.float64),
+        sigma0=np.array([k[3] for k in keys], dtype=np.float64),
+        q=np.array([k[4] for k in keys], dtype=np.float64),
+        is_call=np.array([k[5] for k in keys], dtype=np.bool_),
+        american=np.array([k[6] for k in keys], dtype=np.bool_),
+        spot_u=np.array([spots[k[0]] for k in keys], dtype=np.float64),
+        underlying_u=tuple(str(k[0]) for k in keys),
+    )
+
+
+def _check_rate_shift(rate_shift: npt.ArrayLike, n_scen: int) -> FloatArray:
+    rs = np.asarray(rate_shift, dtype=np.float64).reshape(-1)
+    if rs.shape[0] not in (1, n_scen) or not np.all(np.isfinite(rs)):
+        raise ValueError(
+            f"rate_shift must be a finite number or {n_scen} finite numbers (one per "
+            f"scenario), got shape {np.asarray(rate_shift).shape}"
+        )
+    return rs
+
+
+def _price_unique(
+    plan: _BookPlan,
+    S: FloatArray,
+    sigma: FloatArray,
+    r: FloatArray,
+    *,
+    with_greeks: bool,
+) -> dict[str, FloatArray]:
+    """Price (and Greeks) of every unique contract under every scenario, per unit.
+
+    ``S``, ``sigma`` and ``r`` have shape ``(n_scen, n_unique)``; American contracts go to
+    Bjerksund-Stensland 2002, European ones to BSM, each model in one kernel call.
+    """
+    which = ("price", "delta", "gamma", "vega", "theta") if with_greeks else ("price",)
+    shape_all = S.shape
+    out = {name: np.empty(shape_all) for name in which}
+    for mask, model, engine in (
+        (plan.american, "american", AMERICAN_ENGINE),
+        (~plan.american, "bsm", None),
+    ):
+        if not mask.any():
+            continue
+        cols = np.nonzero(mask)[0]
+        shape = (shape_all[0], len(cols))
+        res = price_greeks(
+            model=model,
+            engine=engine,
+            S=S[:, cols].ravel(),
+            K=np.broadcast_to(plan.K[cols], shape).ravel(),
+            T=np.broadcast_to(plan.T[cols], shape).ravel(),
+            r=r[:, cols].ravel(),
+            q=np.broadcast_to(plan.q[cols], shape).ravel(),
+            sigma=sigma[:, cols].ravel(),
+            is_call=np.broadcast_to(plan.is_call[cols], shape).ravel(),
+            which=which,
+        )
+        for name in which:
+            out[name][:, cols] = res[name].reshape(shape)
+    return out
 
 
 def value_book(
@@ -156,12 +306,33 @@ def value_book(
     underlying, e.g. historical returns mapped to positions). ``rate_shift`` moves the rate
     (decimal) for a rate scenario: one number, or one per scenario. ``with_greeks=False``
     prices only (the Greeks come back NaN), which is what scenario P&L needs.
+
+    Positions holding the same contract with the same inputs are priced once per scenario
+    (when their scenario moves are equal too) and scaled by their own quantity, which gives
+    the same numbers as pricing each of them.
     """
-    n = len(positions)
-    memo: dict[Any, datetime] = {}
-    option_rows, status = _option_rows(positions, marks, memo)
-    spot = np.array([marks.spots.get(p.underlying, np.nan) for p in positions], dtype=np.float64)
-    qty = np.array([float(p.quantity) * p.multiplier for p in positions], dtype=np.float64)
+    return _value_planned(
+        _book_plan(positions, marks),
+        marks,
+        spot_multipliers=spot_multipliers,
+        vol_multipliers=vol_multipliers,
+        rate_shift=rate_shift,
+        with_greeks=with_greeks,
+    )
+
+
+def _value_planned(
+    plan: _BookPlan,
+    marks: Marks,
+    *,
+    spot_multipliers: npt.ArrayLike | None = None,
+    vol_multipliers: npt.ArrayLike | None = None,
+    rate_shift: npt.ArrayLike = 0.0,
+    with_greeks: bool = True,
+) -> BookValuation:
+    """:func:`value_book` on a gathered :class:`_BookPlan`."""
+    n = plan.spot.shape[0]
+    spot, qty = plan.spot, plan.qty
     scenario = spot_multipliers is not None or vol_multipliers is not None
     sm = _scenario_array(spot_multipliers, n)
     vm = _scenario_array(vol_multipliers, n)
@@ -174,71 +345,64 @@ def value_book(
     gamma = np.full((n_scen, n), np.nan)
     vega = np.full((n_scen, n), np.nan)
     theta = np.full((n_scen, n), np.nan)
-    stock_rows = [i for i, p in enumerate(positions) if not p.is_option and status[i] == "ok"]
-    if stock_rows:
-        idx = np.array(stock_rows)
+    if plan.stock_rows.size:
+        idx = plan.stock_rows
         value[:, idx] = s[:, idx] * qty[idx]
         delta[:, idx] = np.broadcast_to(qty[idx], (n_scen, len(idx)))
         gamma[:, idx] = 0.0
         vega[:, idx] = 0.0
         theta[:, idx] = 0.0
-    if option_rows:
-        idx = np.array(option_rows)
-        opts = [positions[i] for i in option_rows]
-        contracts = [p.instrument for p in opts]
-        assert all(isinstance(c, OptionContract) for c in contracts)
-        K = np.array([float(c.strike) for c in contracts])  # type: ignore[union-attr]
-        fractions: dict[datetime, float] = {}
-        instants = [_expiry_instant(c.expiry, c.settlement, memo) for c in contracts]  # type: ignore[union-attr]
-        for instant in set(instants):
-            fractions[instant] = year_fraction(marks.valuation_time, instant)
-        T = np.array([fractions[i] for i in instants])
-        is_call = np.array([c.right is OptionRight.CALL for c in contracts])  # type: ignore[union-attr]
-        american = np.array([c.style is ExerciseStyle.AMERICAN for c in contracts])  # type: ignore[union-attr]
-        sigma0 = np.array([marks.vol_for(p) for p in opts], dtype=np.float64)
-        q = np.array([marks.dividend_yields.get(p.underlying, 0.0) for p in opts])
-        S = s[:, idx]
-        sigma = sigma0[None, :] * vm[:, idx]
-        rs = np.asarray(rate_shift, dtype=np.float64).reshape(-1)
-        if rs.shape[0] not in (1, n_scen) or not np.all(np.isfinite(rs)):
-            raise ValueError(
-                f"rate_shift must be a finite number or {n_scen} finite numbers (one per "
-                f"scenario), got shape {np.asarray(rate_shift).shape}"
-            )
-        r_all = np.broadcast_to((marks.rate + rs)[:, None], (n_scen, len(option_rows)))
-        for mask, model, engine in (
-            (american, "american", AMERICAN_ENGINE),
-            (~american, "bsm", None),
-        ):
-            if not mask.any():
-                continue
-            cols = np.nonzero(mask)[0]
-            shape = (n_scen, len(cols))
-            out = price_greeks(
-                model=model,
-                engine=engine,
-                S=S[:, cols].ravel(),
-                K=np.broadcast_to(K[cols], shape).ravel(),
-                T=np.broadcast_to(T[cols], shape).ravel(),
-                r=r_all[:, cols].ravel(),
-                q=np.broadcast_to(q[cols], shape).ravel(),
-                sigma=sigma[:, cols].ravel(),
-                is_call=np.broadcast_to(is_call[cols], shape).ravel(),
-                which=("price", "delta", "gamma", "vega", "theta") if with_greeks else ("price",),
-            )
-            scale = qty[idx[cols]]
-            target = idx[cols]
-            value[:, target] = out["price"].reshape(shape) * scale
-            if with_greeks:
-                delta[:, target] = out["delta"].reshape(shape) * scale
-                gamma[:, target] = out["gamma"].reshape(shape) * scale
-                vega[:, target] = out["vega"].reshape(shape) * scale
-                theta[:, target] = out["theta"].reshape(shape) * scale
+    if plan.option_rows.size:
+        idx = plan.option_rows
+        rs = _check_rate_shift(rate_shift, n_scen)
+        unique_of, first = plan.unique_of, plan.first
+        rep = idx[first][unique_of]  # the position priced for each option row
+        if not (np.array_equal(sm[:, idx], sm[:, rep]) and np.array_equal(vm[:, idx], vm[:, rep])):
+            # Positions sharing a contract move differently: price every position.
+            plan = _undeduplicated(plan)
+            unique_of, first = plan.unique_of, plan.first
+        lead = idx[first]
+        S = s[:, lead]
+        sigma = plan.sigma0[None, :] * vm[:, lead]
+        r = np.broadcast_to((marks.rate + rs)[:, None], S.shape)
+        out = _price_unique(plan, S, sigma, r, with_greeks=with_greeks)
+        scale = qty[idx]
+        value[:, idx] = out["price"][:, unique_of] * scale
+        if with_greeks:
+            delta[:, idx] = out["delta"][:, unique_of] * scale
+            gamma[:, idx] = out["gamma"][:, unique_of] * scale
+            vega[:, idx] = out["vega"][:, unique_of] * scale
+            theta[:, idx] = out["theta"][:, unique_of] * scale
     if not scenario:
         return BookValuation(
-            value[0], delta[0], gamma[0], vega[0], theta[0], s[0].copy(), tuple(status)
+            value[0], delta[0], gamma[0], vega[0], theta[0], s[0].copy(), plan.status
         )
-    return BookValuation(value, delta, gamma, vega, theta, s, tuple(status))
+    return BookValuation(value, delta, gamma, vega, theta, s, plan.status)
+
+
+def _undeduplicated(plan: _BookPlan) -> _BookPlan:
+    """``plan`` with one contract per option position (no sharing)."""
+    arange = np.arange(plan.unique_of.shape[0], dtype=np.intp)
+    return replace(_select(plan, plan.unique_of), unique_of=arange, first=arange)
+
+
+def _select(plan: _BookPlan, contracts: IntArray) -> _BookPlan:
+    """``plan`` whose unique-contract arrays are those of ``contracts`` (in that order).
+
+    Only the contract arrays (``K`` ... ``underlying_u``) are selected; ``unique_of`` and
+    ``first`` still refer to the full plan's contracts.
+    """
+    return replace(
+        plan,
+        K=plan.K[contracts],
+        T=plan.T[contracts],
+        sigma0=plan.sigma0[contracts],
+        q=plan.q[contracts],
+        is_call=plan.is_call[contracts],
+        american=plan.american[contracts],
+        spot_u=plan.spot_u[contracts],
+        underlying_u=tuple(plan.underlying_u[j] for j in contracts),
+    )
 
 
 def _scenario_array(values: npt.ArrayLike | None, n: int) -> FloatArray:

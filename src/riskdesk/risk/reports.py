@@ -45,6 +45,15 @@ Factor model, correlations and stress on a date ``on``
   of the underlyings) of the priced positions, replacing that date's pairs.
 - :meth:`RiskReports.stress` takes the ridge betas and the EWMA factor correlation of the same
   window as the factor model.
+
+Pro forma books
+---------------
+``exposures``, ``greeks``, ``factors``, ``correlation``, ``stress`` and ``var`` take a
+:class:`PortfolioBook` in place of the portfolio reference: a book whose positions were
+modified (a what-if session's; new positions have ``position_id=None``), measured exactly as
+the stored book would be on its date. ``factors`` and ``correlation`` then need
+``store=False`` (a pro forma computation writes nothing): storing rows of positions that are
+not stored is refused.
 """
 
 from __future__ import annotations
@@ -62,8 +71,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from riskdesk.domain.caller import Caller
-from riskdesk.domain.instruments import Instrument, OptionContract, Settlement, Stock
-from riskdesk.domain.occ import parse_occ
+from riskdesk.domain.instruments import OptionContract, Settlement
 from riskdesk.domain.timeutil import expiry_datetime, is_trading_day
 from riskdesk.risk.backtest import VarBacktest, rolling_historical_var, var_backtest
 from riskdesk.risk.correlation import (
@@ -102,14 +110,19 @@ from riskdesk.risk.factors import (
 )
 from riskdesk.risk.history import RATE_SYMBOL, last_sessions
 from riskdesk.risk.marks import BookValuation, Marks, MarkStatus, value_book
-from riskdesk.risk.portfolios import NotFoundError, Portfolios, StoredPosition
+from riskdesk.risk.portfolios import NotFoundError, Portfolios
 from riskdesk.risk.positions import BookPosition
 from riskdesk.risk.stress import (
     RATE_FACTOR,
+    RETURN_FACTORS,
     FactorCorrelation,
+    Scenario,
+    ScenarioError,
+    ScenarioFile,
     StressReport,
     load_scenario_file,
     run_stress,
+    scenario_from_dict,
 )
 from riskdesk.risk.var import (
     DeltaGammaNormalVar,
@@ -143,9 +156,11 @@ __all__ = [
     "REALIZED_SESSIONS",
     "VOL_REALIZED",
     "VOL_SNAPSHOT",
+    "BookRef",
     "CorrelationReport",
     "FactorReport",
     "HistoryMissingError",
+    "InsignificantBookError",
     "NotFoundError",
     "PortfolioBook",
     "RiskReports",
@@ -196,6 +211,30 @@ used as seeded; Low Volatility (USMV) and Rates (US10Y) have no seeded row and a
 first use with the same fixed ids in every database (``reference_data.factor_id``)."""
 
 
+def _user_scenarios(
+    custom: Sequence[Mapping[str, Any]], packaged: ScenarioFile, *, taken: set[str]
+) -> tuple[Scenario, ...]:
+    """The user's scenario definitions, validated like the packaged file's."""
+    factors = {*packaged.factor_proxies, *RETURN_FACTORS, RATE_FACTOR}
+    out: list[Scenario] = []
+    seen = set(taken)
+    for i, raw in enumerate(custom):
+        try:
+            scenario = scenario_from_dict(raw, factors=factors, config=packaged.config)
+        except ScenarioError as exc:
+            raise ScenarioError(f"custom[{i}].{exc.field}", str(exc).split(": ", 1)[1]) from exc
+        if scenario.key in seen:
+            what = "a packaged scenario's key" if scenario.key in taken else "a repeated key"
+            raise ScenarioError(f"custom[{i}].key", f"{scenario.key!r} is {what}")
+        seen.add(scenario.key)
+        out.append(scenario)
+    return tuple(out)
+
+
+class InsignificantBookError(ValueError):
+    """No position of a book meets the correlation significance thresholds."""
+
+
 class HistoryMissingError(LookupError):
     """The price history a measure needs is not stored; the message says how to add it."""
 
@@ -237,24 +276,6 @@ def realized_vol(closes: Sequence[float], sessions: int = REALIZED_SESSIONS) -> 
     return vol if math.isfinite(vol) and vol > 0 else None
 
 
-def _instrument(stored: StoredPosition) -> Instrument:
-    if stored.expiration_date is not None:
-        return parse_occ(stored.symbol)
-    return Stock(stored.symbol)
-
-
-def _book_position(stored: StoredPosition) -> BookPosition:
-    return BookPosition(
-        symbol=stored.symbol,
-        instrument=_instrument(stored),
-        quantity=stored.quantity,
-        entry_price=stored.entry_price,
-        entry_date=stored.entry_date,
-        tags=stored.tags,
-        position_id=stored.position_id,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class PortfolioBook:
     """A portfolio's book as held on one date."""
@@ -263,6 +284,10 @@ class PortfolioBook:
     name: str
     on: date
     positions: tuple[BookPosition, ...]
+
+
+BookRef = str | uuid.UUID | PortfolioBook
+"""A portfolio reference (name or id) or a loaded, possibly modified, :class:`PortfolioBook`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +494,7 @@ class CorrelationReport:
     metrics: DiversificationMetrics
     excluded: tuple[ExcludedPosition, ...]
     stored: int
+    below_threshold: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (correlations to 6 places, weights as money strings)."""
@@ -505,6 +531,7 @@ class CorrelationReport:
             ],
             "stored": self.stored,
             "excluded": [e.to_dict() for e in self.excluded],
+            "below_threshold": list(self.below_threshold),
         }
 
 
@@ -591,6 +618,16 @@ def _delta_dollars(
         if status is not MarkStatus.OK
     )
     return dollars, excluded
+
+
+def _refuse_pro_forma(book: PortfolioBook) -> None:
+    """Storing per-position rows needs stored positions: a pro forma book has new ones."""
+    new = [p.symbol for p in book.positions if p.position_id is None]
+    if new:
+        raise ValueError(
+            f"the book of {book.name!r} holds positions that are not stored "
+            f"({', '.join(new[:5])}): measure a pro forma book with store=False"
+        )
 
 
 def _stress_betas(model: _FactorModel) -> dict[str, dict[str, float]]:
@@ -764,8 +801,19 @@ class RiskReports:
 
         """
         detail = Portfolios(self.db, self.caller).get(portfolio_ref)
-        positions = tuple(_book_position(p) for p in detail.positions if p.entry_date <= on)
+        positions = tuple(p.to_book() for p in detail.positions if p.entry_date <= on)
         return PortfolioBook(detail.portfolio.portfolio_id, detail.portfolio.name, on, positions)
+
+    def _book_of(self, portfolio: BookRef, on: date) -> PortfolioBook:
+        """The book to measure: loaded from the store, or the one given (its date must match)."""
+        if isinstance(portfolio, PortfolioBook):
+            if portfolio.on != on:
+                raise ValueError(
+                    f"the book given is held on {portfolio.on.isoformat()}, not on "
+                    f"{on.isoformat()}: measure a book on its own date"
+                )
+            return portfolio
+        return self.book(portfolio, on)
 
     def marks(
         self,
@@ -817,9 +865,9 @@ class RiskReports:
         return tuple(portfolio)
 
     def _valued(
-        self, portfolio_ref: str | uuid.UUID, on: date, rate: float, extra: Sequence[str] = ()
+        self, portfolio_ref: BookRef, on: date, rate: float, extra: Sequence[str] = ()
     ) -> tuple[PortfolioBook, Marks, BookValuation]:
-        book = self.book(portfolio_ref, on)
+        book = self._book_of(portfolio_ref, on)
         marks = self.marks(book, on, rate=rate, extra_symbols=extra)
         return book, marks, value_book(book.positions, marks)
 
@@ -827,7 +875,7 @@ class RiskReports:
 
     def exposures(
         self,
-        portfolio_ref: str | uuid.UUID,
+        portfolio_ref: BookRef,
         on: date,
         benchmark: str = "SPY",
         *,
@@ -853,9 +901,58 @@ class RiskReports:
             betas=betas,
         )
 
+    def benchmark_betas(
+        self,
+        portfolio: BookRef,
+        on: date,
+        benchmark: str = "SPY",
+        *,
+        window: int = REGRESSION_WINDOW,
+    ) -> dict[str, float]:
+        """Each underlying's beta to ``benchmark`` on ``on`` (the benchmark's own is 1.0).
+
+        The seed's univariate beta: OLS with intercept of the underlying's daily simple
+        returns on the benchmark's over the last ``window`` sessions, capped at +/-3. An
+        underlying with fewer than 60 common observations has no beta (left out, so the
+        exposures report lists it in ``missing_betas``).
+
+        Raises
+        ------
+        HistoryMissingError
+            When the benchmark has no close in the window.
+
+        """
+        symbol = benchmark.strip().upper()
+        if not symbol:
+            raise ValueError("benchmark must be a ticker such as SPY")
+        book = self._book_of(portfolio, on)
+        underlyings = sorted({p.underlying for p in book.positions} - {symbol})
+        days, closes = self._aligned_closes([symbol, *underlyings], on, window + 1)
+        if not np.isfinite(closes[symbol]).any():
+            raise HistoryMissingError(
+                f"no price history for the benchmark {symbol} between {days[0].isoformat()} "
+                f"and {on.isoformat()}: run `riskdesk history synth` or `riskdesk history "
+                "import FILE` first"
+            )
+        out: dict[str, float] = {symbol: 1.0}
+        if not underlyings:
+            return out
+        returns = np.column_stack([simple_returns(closes[u])[:, 0] for u in underlyings])
+        fit = univariate_betas(
+            returns,
+            simple_returns(closes[symbol]),
+            window=window,
+            positions=underlyings,
+            factors=(symbol,),
+        )
+        for i, u in enumerate(underlyings):
+            if not fit.limited_history[i, 0] and math.isfinite(float(fit.beta[i, 0])):
+                out[u] = float(fit.beta[i, 0])
+        return out
+
     def greeks(
         self,
-        portfolio_ref: str | uuid.UUID,
+        portfolio_ref: BookRef,
         on: date,
         *,
         by: Sequence[Grouping | str] = tuple(Grouping),
@@ -958,26 +1055,32 @@ class RiskReports:
 
     def factors(
         self,
-        portfolio_ref: str | uuid.UUID,
+        portfolio_ref: BookRef,
         on: date,
         window: int = REGRESSION_WINDOW,
         *,
         rate: float = DEFAULT_RATE,
+        store: bool = True,
     ) -> FactorReport:
         """The factor model of the portfolio on ``on``, stored (module docstring for the rules).
 
         Writes, replacing that date's rows: ``position_factor_betas`` (the univariate beta of
         each held position's underlying, with R^2 and observations), the portfolio's
         ``portfolio_factor_exposures`` (univariate; ``exposure_value`` is the dollars over the
-        gross delta-adjusted exposure) and ``factor_covariance_matrix`` (daily EWMA).
+        gross delta-adjusted exposure) and ``factor_covariance_matrix`` (daily EWMA). With
+        ``store=False`` nothing is written (the ``stored_*`` counts are 0).
 
         Raises
         ------
         HistoryMissingError
             When a factor proxy has no close in the window (names them, says how to add them).
+        ValueError
+            When asked to store the rows of a pro forma book (positions not stored).
 
         """
         book, _, valuation = self._valued(portfolio_ref, on, rate)
+        if store:
+            _refuse_pro_forma(book)
         positions = book.positions
         model = self._factor_model(positions, on, window)
         exposure, excluded = _delta_dollars(positions, valuation)
@@ -1006,6 +1109,26 @@ class RiskReports:
             specific,
         )
         uni = model.univariate
+        if not store:
+            return FactorReport(
+                portfolio_id=book.portfolio_id,
+                name=book.name,
+                on=on,
+                window=window,
+                positions=positions,
+                position_exposure=exposure,
+                univariate=uni,
+                ridge=model.ridge,
+                covariance=model.covariance,
+                exposures=exposures,
+                ridge_exposures=ridge_exposures,
+                decomposition=decomposition,
+                excluded=excluded,
+                unmodelled=unmodelled,
+                stored_betas=0,
+                stored_exposures=0,
+                stored_covariances=0,
+            )
         with self.db.unit_of_work_for(self.caller) as uow:
             ids = risk_repo.ensure_factor_definitions(
                 uow.session, specs=[FACTOR_ROWS[f] for f in names]
@@ -1092,18 +1215,34 @@ class RiskReports:
 
     def correlation(
         self,
-        portfolio_ref: str | uuid.UUID,
+        portfolio_ref: BookRef,
         on: date,
         window: int = CORRELATION_WINDOW,
         *,
         rate: float = DEFAULT_RATE,
+        store: bool = True,
+        min_position_value: float = 0.0,
+        min_portfolio_weight: float = 0.0,
     ) -> CorrelationReport:
         """Position correlations and diversification of the priced positions on ``on``, stored.
 
         Correlations are of the underlyings' daily log returns over the last ``window``
         sessions (pairwise, at least 20 common days); the weights are the delta-dollar
         exposures. Usable pairs replace that date's ``position_correlation_matrix`` rows of
-        the portfolio's positions.
+        the portfolio's positions; with ``store=False`` nothing is written (``stored`` is 0).
+
+        Seed 002's significance filter: a priced position takes part only when its absolute
+        delta-dollar exposure is at least ``min_position_value`` and its share of the priced
+        positions' gross delta-dollar exposure at least ``min_portfolio_weight`` (the seed's
+        defaults, 10,000 and 0.01, bound a book to 100 positions and 4,950 pairs; the default
+        here, 0 and 0, keeps every priced position). The others are listed in
+        ``below_threshold``.
+
+        Raises
+        ------
+        ValueError
+            When asked to store the pairs of a pro forma book (positions not stored).
+
         """
         if isinstance(window, bool) or not isinstance(window, int) or window < MIN_OVERLAP:
             raise ValueError(
@@ -1111,6 +1250,8 @@ class RiskReports:
                 f"days of a correlation), got {window!r}"
             )
         book, _, valuation = self._valued(portfolio_ref, on, rate)
+        if store:
+            _refuse_pro_forma(book)
         exposure, excluded = _delta_dollars(book.positions, valuation)
         priced = [i for i, s in enumerate(valuation.status) if s is MarkStatus.OK]
         if not priced:
@@ -1118,6 +1259,26 @@ class RiskReports:
                 f"no position of {book.name!r} is priced on {on.isoformat()} "
                 "(see `riskdesk risk exposures` for why)"
             )
+        if min_position_value < 0 or not 0 <= min_portfolio_weight < 1:
+            raise ValueError(
+                "min_position_value must be >= 0 and min_portfolio_weight in [0, 1), got "
+                f"{min_position_value} and {min_portfolio_weight}"
+            )
+        gross = float(np.abs(exposure[priced]).sum())
+        significant = [
+            i
+            for i in priced
+            if abs(exposure[i]) >= min_position_value
+            and (gross > 0 and abs(exposure[i]) / gross >= min_portfolio_weight)
+        ]
+        kept = set(significant)
+        below = tuple(book.positions[i].symbol for i in priced if i not in kept)
+        if not significant:
+            raise InsignificantBookError(
+                f"no priced position of {book.name!r} meets the thresholds (delta-dollar "
+                f"exposure >= {min_position_value:,.2f} and weight >= {min_portfolio_weight})"
+            )
+        priced = significant
         positions = tuple(book.positions[i] for i in priced)
         weights = exposure[priced]
         _, closes = self._aligned_closes([p.underlying for p in positions], on, window + 1)
@@ -1145,6 +1306,20 @@ class RiskReports:
                     ),
                 )
             )
+        if not store:
+            return CorrelationReport(
+                portfolio_id=book.portfolio_id,
+                name=book.name,
+                on=on,
+                window=window,
+                positions=positions,
+                weights=weights,
+                correlations=correlations,
+                metrics=metrics,
+                excluded=excluded,
+                stored=0,
+                below_threshold=below,
+            )
         ids = [p.position_id for p in book.positions if p.position_id is not None]
         with self.db.unit_of_work_for(self.caller) as uow:
             risk_repo.replace_position_correlations(
@@ -1167,37 +1342,54 @@ class RiskReports:
             metrics=metrics,
             excluded=excluded,
             stored=len(rows),
+            below_threshold=below,
         )
 
     def stress(
         self,
-        portfolio_ref: str | uuid.UUID,
+        portfolio_ref: BookRef,
         on: date,
         scenarios: Sequence[str] | None = None,
         propagate: bool = True,
         *,
         window: int = REGRESSION_WINDOW,
         rate: float = DEFAULT_RATE,
+        custom: Sequence[Mapping[str, Any]] = (),
     ) -> StressOutcome:
-        """Stress the portfolio on ``on`` under packaged scenarios (all when None), by key.
+        """Stress the portfolio on ``on`` under packaged scenarios and the user's own.
+
+        ``scenarios`` picks packaged scenarios by key (None: all of them; empty: none);
+        ``custom`` adds the user's scenario definitions, in the scenario file's format
+        (:func:`~riskdesk.risk.stress.scenario_from_dict`: key, name, description, category,
+        severity, shocks per factor, optional vol_shock), each validated with the packaged
+        file's factors and caps; a key may not repeat or reuse a packaged key.
 
         Betas are the factor model's ridge betas over ``window`` sessions (the rate beta
         converted to the stress engine's decimal yield change), propagation uses the EWMA
         factor correlation and vols of the same window, marks are :meth:`marks`'s, and the
         scenario file's configuration (clamp, caps, bands) applies. Nothing is stored.
+
+        Raises
+        ------
+        ScenarioError
+            For a bad user scenario, naming it (``custom[1].shocks.Market: ...``).
+
         """
         packaged = load_scenario_file()
+        by_key = {s.key: s for s in packaged.scenarios}
         if scenarios is None:
             chosen = packaged.scenarios
         else:
-            by_key = {s.key: s for s in packaged.scenarios}
             unknown = [k for k in scenarios if k not in by_key]
             if unknown:
                 raise ValueError(
                     f"unknown scenario {', '.join(unknown)}; scenarios: {', '.join(by_key)}"
                 )
             chosen = tuple(by_key[k] for k in dict.fromkeys(scenarios))
-        book = self.book(portfolio_ref, on)
+        chosen = chosen + _user_scenarios(custom, packaged, taken=set(by_key))
+        if not chosen:
+            raise ValueError("no scenario to run: name packaged scenarios or give your own")
+        book = self._book_of(portfolio_ref, on)
         marks = self.marks(book, on, rate=rate)
         model = self._factor_model(book.positions, on, window)
         betas = _stress_betas(model)
@@ -1234,22 +1426,36 @@ class RiskReports:
         return underlyings, matrix
 
     def _var_methods(
-        self, book: PortfolioBook, on: date, window: int, rate: float, seed: int
+        self,
+        book: PortfolioBook,
+        on: date,
+        window: int,
+        rate: float,
+        seed: int,
+        *,
+        monte_carlo: bool = True,
     ) -> VarOutcome:
         marks = self.marks(book, on, rate=rate)
         underlyings, matrix = self._log_returns(book.positions, on, window)
         historical = historical_var(book.positions, marks, matrix, names=underlyings, window=window)
+        if book.positions and len(historical.excluded) == len(book.positions):
+            reasons = sorted({e.reason for e in historical.excluded})
+            raise HistoryMissingError(
+                f"no position of the book can be priced on {on.isoformat()} "
+                f"({', '.join(reasons)}): a VaR of such a book would be a silent zero; store "
+                "the underlyings' closes (`riskdesk history synth` or `riskdesk history import`)"
+            )
         inputs = delta_gamma_inputs(book.positions, marks)
         cols = [underlyings.index(u) for u in inputs.underlyings]
         complete = matrix[:, cols][np.all(np.isfinite(matrix[:, cols]), axis=1)]
         cov = np.cov(np.expm1(complete), rowvar=False, ddof=1).reshape(len(cols), len(cols))
         delta_gamma = delta_gamma_normal_var(inputs.delta_dollars, inputs.gamma_dollars, cov)
-        monte_carlo = None
+        simulated = None
         try:
             model = (
                 self._factor_model(book.positions, on, min(window, REGRESSION_WINDOW))
-                if window >= MIN_OBSERVATIONS
-                else None  # too short for betas: no Monte Carlo on the factor model
+                if window >= MIN_OBSERVATIONS and monte_carlo
+                else None  # too short for betas (or not asked): no Monte Carlo
             )
         except HistoryMissingError:
             model = None
@@ -1264,7 +1470,7 @@ class RiskReports:
                 for i, u in enumerate(model.underlyings)
                 if np.isfinite(model.ridge.specific_var[i]) and model.ridge.specific_var[i] >= 0
             }
-            monte_carlo = monte_carlo_var(
+            simulated = monte_carlo_var(
                 book.positions,
                 marks,
                 betas,
@@ -1274,25 +1480,30 @@ class RiskReports:
                 seed=seed,
             )
         return VarOutcome(
-            book.portfolio_id, book.name, on, window, historical, delta_gamma, monte_carlo
+            book.portfolio_id, book.name, on, window, historical, delta_gamma, simulated
         )
 
     def var(
         self,
-        portfolio_ref: str | uuid.UUID,
+        portfolio_ref: BookRef,
         on: date,
         *,
         window: int = VAR_WINDOW,
         rate: float = DEFAULT_RATE,
         seed: int = 7,
+        monte_carlo: bool = True,
     ) -> VarOutcome:
-        """VaR and ES (95/99%, 1 and 10 days) of the portfolio on ``on`` by three methods."""
+        """VaR and ES (95/99%, 1 and 10 days) of the portfolio on ``on`` by three methods.
+
+        ``monte_carlo=False`` leaves out the Monte Carlo on the factor model (its figures are
+        then None), e.g. for the daily batch, which keeps the historical figures only.
+        """
         if window < 20:
             raise ValueError(f"window must be at least 20 sessions, got {window}")
-        book = self.book(portfolio_ref, on)
+        book = self._book_of(portfolio_ref, on)
         if not book.positions:
             raise ValueError(f"the portfolio holds no position on {on.isoformat()}")
-        return self._var_methods(book, on, window, rate, seed)
+        return self._var_methods(book, on, window, rate, seed, monte_carlo=monte_carlo)
 
     def backtest(
         self,

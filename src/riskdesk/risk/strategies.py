@@ -611,7 +611,12 @@ def ungrouped(
     for i, p in enumerate(positions):
         if on is not None and p.expired(on):
             continue
-        left = abs(p.quantity) - used.get(i, Decimal(0))
+        taken = used.get(i)
+        if taken is None:  # no group touches it: all of it is left (the common case)
+            if p.quantity != 0:
+                rest.append(StrategyLeg(i, p.position_id, p.quantity))
+            continue
+        left = abs(p.quantity) - taken
         if left > 0:
             sign = 1 if p.quantity > 0 else -1
             rest.append(StrategyLeg(i, p.position_id, left * sign))

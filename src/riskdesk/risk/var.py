@@ -33,7 +33,9 @@ Historical simulation (:func:`historical_var`)
 The last ``window`` daily log returns of each position's underlying are the scenarios.
 ``h``-day scenarios are the *overlapping* sums of ``h`` consecutive daily log returns inside
 that window (``window - h + 1`` of them), each applied to today's spots and the book fully
-revalued with :func:`~riskdesk.risk.marks.value_book` (options repriced, no delta shortcut).
+revalued with :func:`~riskdesk.risk.marks.value_book`'s engine (options repriced, no delta
+shortcut; each distinct contract priced once per scenario, whatever the number of positions
+holding it).
 Beside each ``h``-day figure, the ``sqrt(h)``-scaled 1-day figure is reported for
 comparison (:attr:`VarReport.scaled_figures`).
 
@@ -72,7 +74,16 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from riskdesk.risk.marks import Marks, MarkStatus, value_book
+from riskdesk.risk.marks import (
+    Marks,
+    MarkStatus,
+    _book_plan,
+    _BookPlan,
+    _price_unique,
+    _select,
+    _value_planned,
+    value_book,
+)
 from riskdesk.risk.positions import BookPosition
 
 __all__ = [
@@ -92,6 +103,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
 
 QUANTILE_METHOD: Final = "linear"
 """``numpy.quantile`` method of every empirical VaR (Hyndman-Fan type 7)."""
@@ -302,62 +314,105 @@ def _base_exclusions(
     }
 
 
-def _revalue(
-    positions: Sequence[BookPosition],
+def _scenario_values(
+    plan: _BookPlan,
     marks: Marks,
+    rows: IntArray,
     underlying_returns: FloatArray,
-    columns: npt.NDArray[np.intp],
+    column_of: Mapping[str, int],
     vol_rule: VolRule,
-) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Scenario values ``(n_scen, n_pos)``, revalued in chunks, and which columns are finite.
+    underlyings: Sequence[str],
+) -> FloatArray:
+    """Values ``(n_scen, len(rows))`` of the positions ``rows`` under every scenario.
 
-    ``underlying_returns`` is ``(n_scen, n_underlyings)``; ``columns[j]`` is the column of
-    ``positions[j]``'s underlying.
+    ``underlying_returns`` is ``(n_scen, n_underlyings)`` (log returns); ``underlyings[i]``
+    is position ``i``'s underlying. Each unique option contract among ``rows`` is priced once
+    per scenario (in chunks of scenarios, bounding the memory) and scaled by each position's
+    quantity: the numbers of :func:`~riskdesk.risk.marks.value_book` with the spot
+    multipliers ``exp(r)``, without repricing positions that share a contract.
     """
-    n_scen, n_pos = underlying_returns.shape[0], len(positions)
-    values = np.empty((n_scen, n_pos))
-    step = max(1, _CHUNK_ELEMENTS // max(n_pos, 1))
+    n_scen, n_rows = underlying_returns.shape[0], rows.shape[0]
+    values = np.empty((n_scen, n_rows))
+    if n_rows == 0:
+        return values
+    where = np.full(plan.spot.shape[0], -1, dtype=np.intp)
+    where[plan.option_rows] = np.arange(plan.option_rows.shape[0], dtype=np.intp)
+    k = where[rows]
+    is_option = k >= 0
+    option_cols = np.nonzero(is_option)[0]
+    stock_cols = np.nonzero(~is_option)[0]
+    contract_of = plan.unique_of[k[is_option]]
+    used, local = np.unique(contract_of, return_inverse=True)
+    contracts = _select(plan, used)
+    names = sorted({underlyings[int(i)] for i in rows})
+    needed = np.array([column_of[name] for name in names], dtype=np.intp)
+    at = {name: j for j, name in enumerate(names)}
+    contract_col = np.array([at[u] for u in contracts.underlying_u], dtype=np.intp)
+    stock_col = np.array([at[underlyings[int(i)]] for i in rows[stock_cols]], dtype=np.intp)
+    stock_spot = plan.spot[rows[stock_cols]]
+    stock_qty = plan.qty[rows[stock_cols]]
+    option_qty = plan.qty[rows[option_cols]]
+    step = max(1, _CHUNK_ELEMENTS // max(used.shape[0], 1))
     for start in range(0, n_scen, step):
-        r = underlying_returns[start : start + step][:, columns]
-        out = value_book(
-            positions,
-            marks,
-            spot_multipliers=np.exp(r),
-            vol_multipliers=None if vol_rule.holds_vol else vol_rule.multipliers(r),
-            with_greeks=False,
-        )
-        values[start : start + step] = out.value
-    return values, np.all(np.isfinite(values), axis=0)
+        r = underlying_returns[start : start + step][:, needed]
+        multiplier = np.exp(r)
+        if not np.all(np.isfinite(multiplier)) or np.any(multiplier <= 0):
+            raise ValueError("scenario multipliers must be positive finite numbers")
+        block = values[start : start + step]
+        block[:, stock_cols] = (stock_spot[None, :] * multiplier[:, stock_col]) * stock_qty
+        if used.shape[0]:
+            S = contracts.spot_u[None, :] * multiplier[:, contract_col]
+            sigma = contracts.sigma0[None, :]
+            if not vol_rule.holds_vol:
+                sigma = sigma * vol_rule.multipliers(r)[:, contract_col]
+            rate = np.full(S.shape, marks.rate + 0.0)  # the rate of value_book's rate_shift 0
+            prices = _price_unique(
+                contracts, S, np.broadcast_to(sigma, S.shape), rate, with_greeks=False
+            )["price"]
+            block[:, option_cols] = prices[:, local] * option_qty
+    return values
 
 
 def _simulated_pnl(
-    positions: Sequence[BookPosition],
+    plan: _BookPlan,
     marks: Marks,
+    underlyings: Sequence[str],
     rows: list[int],
     base_value: FloatArray,
     underlying_returns: FloatArray,
     column_of: Mapping[str, int],
     vol_rule: VolRule,
     excluded: dict[int, ExcludedPosition],
+    symbols: Sequence[str],
 ) -> tuple[FloatArray, list[int]]:
     """Total scenario P&L of ``rows``; a position that fails in any scenario is excluded.
 
-    Returns the P&L ``(n_scen,)`` and the rows finally included (the P&L is recomputed
-    without the failing positions, so every scenario covers the same positions).
+    ``underlyings[i]`` and ``symbols[i]`` are position ``i``'s underlying and symbol.
+    Returns the P&L ``(n_scen,)`` and the rows finally included (the P&L is summed without
+    the failing positions, so every scenario covers the same positions).
     """
-    while True:
+    if not rows:
+        return np.zeros(underlying_returns.shape[0]), rows
+    values = _scenario_values(
+        plan,
+        marks,
+        np.array(rows, dtype=np.intp),
+        underlying_returns,
+        column_of,
+        vol_rule,
+        underlyings,
+    )
+    finite = np.all(np.isfinite(values), axis=0)
+    if not finite.all():
+        for j in np.nonzero(~finite)[0]:
+            i = rows[int(j)]
+            excluded[i] = ExcludedPosition(i, symbols[i], "unpriceable_in_scenario")
+        rows = [i for i, ok in zip(rows, finite, strict=True) if ok]
         if not rows:
             return np.zeros(underlying_returns.shape[0]), rows
-        subset = [positions[i] for i in rows]
-        columns = np.array([column_of[p.underlying] for p in subset], dtype=np.intp)
-        values, finite = _revalue(subset, marks, underlying_returns, columns, vol_rule)
-        bad = [rows[j] for j in np.nonzero(~finite)[0]]
-        if not bad:
-            pnl: FloatArray = (values - base_value[rows][None, :]).sum(axis=1)
-            return pnl, rows
-        for i in bad:
-            excluded[i] = ExcludedPosition(i, positions[i].symbol, "unpriceable_in_scenario")
-        rows = [i for i in rows if i not in excluded]
+        values = values[:, finite]
+    pnl: FloatArray = (values - base_value[rows][None, :]).sum(axis=1)
+    return pnl, rows
 
 
 def _split(pnl_all: FloatArray, sizes: Mapping[int, int]) -> dict[int, FloatArray]:
@@ -422,7 +477,8 @@ def historical_var(
             f"a {max(horizons)}-day horizon needs at least {max(horizons)} days of returns, "
             f"got {n_days}"
         )
-    base = value_book(positions, marks)
+    plan = _book_plan(positions, marks)
+    base = _value_planned(plan, marks, with_greeks=False)
     excluded = _base_exclusions(positions, base.status)
     col_of = {name: j for j, name in enumerate(cols)}
     complete = np.all(np.isfinite(recent), axis=0)
@@ -439,7 +495,16 @@ def historical_var(
     simulated = horizons if 1 in horizons else (1, *horizons)
     blocks = [cumulative[h:] - cumulative[:-h] for h in simulated]
     pnl_all, rows = _simulated_pnl(
-        positions, marks, rows, base.value, np.vstack(blocks), col_of, vol_rule, excluded
+        plan,
+        marks,
+        [p.underlying for p in positions],
+        rows,
+        base.value,
+        np.vstack(blocks),
+        col_of,
+        vol_rule,
+        excluded,
+        [p.symbol for p in positions],
     )
     every = _split(pnl_all, {h: b.shape[0] for h, b in zip(simulated, blocks, strict=True)})
     one_day = {c: loss_var_es(every[1], c) for c in levels}
@@ -661,7 +726,8 @@ def monte_carlo_var(
     if n_paths < 1:
         raise ValueError(f"n_paths must be >= 1, got {n_paths}")
     betas, cov, spec = _factor_inputs(factor_betas, factor_cov, specific_vol)
-    base = value_book(positions, marks)
+    plan = _book_plan(positions, marks)
+    base = _value_planned(plan, marks, with_greeks=False)
     excluded = _base_exclusions(positions, base.status)
     for i, p in enumerate(positions):
         if i not in excluded and (p.underlying not in betas or p.underlying not in spec):
@@ -678,7 +744,16 @@ def monte_carlo_var(
     daily = (z_factor @ _psd_root(cov).T) @ loadings.T + z_specific * specific[None, :]
     stacked = np.vstack([daily * math.sqrt(h) for h in horizons])
     pnl_all, rows = _simulated_pnl(
-        positions, marks, rows, base.value, stacked, col_of, vol_rule, excluded
+        plan,
+        marks,
+        [p.underlying for p in positions],
+        rows,
+        base.value,
+        stacked,
+        col_of,
+        vol_rule,
+        excluded,
+        [p.symbol for p in positions],
     )
     pnl = _split(pnl_all, dict.fromkeys(horizons, n_paths))
     return VarReport(

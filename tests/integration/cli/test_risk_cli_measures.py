@@ -4,6 +4,7 @@ with a book imported and a synthetic history (factors included) generated throug
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,3 +141,48 @@ def test_risk_backtest_with_json_prints_both_tests(db: str) -> None:
     assert data["days"] == 60
     assert 0.0 <= data["kupiec"]["p_value"] <= 1.0
     assert "p_conditional_coverage" in data["christoffersen"]
+
+
+def test_risk_stress_with_scenario_file_runs_user_scenarios_like_packaged_ones(
+    db: str, tmp_path: Path
+) -> None:
+    from riskdesk.risk.stress import load_scenario_file
+
+    crash = next(s for s in load_scenario_file().scenarios if s.key == "market_crash_35")
+    mine = {
+        "key": "my_crash",
+        "name": "My crash",
+        "description": "the packaged -35% crash under another name",
+        "category": crash.category,
+        "severity": crash.severity,
+        "shocks": dict(crash.shocks),
+    }
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"scenarios": [mine]}), encoding="utf-8")
+
+    both = run_json(
+        db, "stress", "main", "--date", ON, "--scenario", "market_crash_35",
+        "--scenario-file", str(path),
+    )  # fmt: skip
+    assert [s["key"] for s in both["scenarios"]] == ["market_crash_35", "my_crash"]
+    packaged, own = both["scenarios"]
+    assert own["pnl"] == packaged["pnl"]
+    assert own["pnl_by_position"] == packaged["pnl_by_position"]
+
+    only = run_json(
+        db, "stress", "main", "--date", ON, "--scenario-file", str(path), "--no-packaged"
+    )
+    assert [s["key"] for s in only["scenarios"]] == ["my_crash"]
+
+    path.write_text(json.dumps([mine | {"shocks": {"Oil": 0.05}}]), encoding="utf-8")
+    bad = CliRunner().invoke(
+        app, ["stress", "main", "--date", ON, "--scenario-file", str(path), "--database-url", db]
+    )
+    assert bad.exit_code == 1
+    assert "custom[0].shocks.Oil" in bad.output
+    path.write_text(json.dumps([mine | {"key": "market_crash_35"}]), encoding="utf-8")
+    clash = CliRunner().invoke(
+        app, ["stress", "main", "--date", ON, "--scenario-file", str(path), "--database-url", db]
+    )
+    assert clash.exit_code == 1
+    assert "packaged scenario's key" in clash.output

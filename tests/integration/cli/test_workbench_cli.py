@@ -276,6 +276,9 @@ def test_demo_with_fresh_database_writes_report(
         "Value at risk and expected shortfall",
         "Stress scenarios (options fully repriced)",
         "Market Crash 35%",
+        "Market regime on 2026-11-20",
+        "Short-squeeze tiers",
+        "What-if: cover the NVDA short",
     ):
         assert title in text, title
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -155,3 +156,26 @@ def test_group_with_other_users_portfolio_is_not_found(
         Portfolios(db, stranger).group("strats", ["AAPL"], "mine")
     with pytest.raises(NotFoundError):
         Portfolios(db, stranger).strategies("strats")
+
+
+def test_greeks_by_strategy_with_user_group_bucket_it_whole(
+    book: tuple[Portfolios, Database],
+) -> None:
+    from riskdesk.risk.exposures import Grouping
+    from riskdesk.risk.history_usecases import PriceHistory
+    from riskdesk.risk.reports import RiskReports
+
+    use_cases, db = book
+    PriceHistory(db).synthesize(["SPY", "AAPL", "MSFT"], seed=5, end=TODAY, days=40)
+    use_cases.group("strats", ["AAPL", "MSFT261218P00380000"], "my hedge")
+    report = RiskReports(db).greeks("strats", TODAY, by=(Grouping.STRATEGY,)).to_dict()
+    buckets = {b["key"]: b for b in report["by"]["strategy"]}
+    assert "my hedge" in buckets
+    assert buckets["my hedge"]["count"] == 2
+    assert buckets["my hedge"]["kind"] == "CUSTOM"
+    whole = RiskReports(db).greeks("strats", TODAY, by=(Grouping.UNDERLYING,)).to_dict()
+    underlying = {b["key"]: b for b in whole["by"]["underlying"]}
+    # the group holds all of MSFT's delta (its one position) and all of AAPL's shares
+    assert Decimal(buckets["my hedge"]["delta"]) == Decimal(underlying["MSFT"]["delta"]) + (
+        Decimal(300)
+    )

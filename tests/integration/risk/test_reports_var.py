@@ -54,3 +54,14 @@ def test_var_with_window_too_short_for_betas_skips_monte_carlo(db: Database) -> 
     assert outcome.monte_carlo is None
     assert outcome.to_dict()["monte_carlo"] is None
     assert outcome.historical.figure(0.99, 1).var > 0
+
+
+def test_var_with_no_close_on_the_date_refuses_instead_of_a_zero(db: Database) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from riskdesk.risk.history import last_sessions
+    from riskdesk.risk.reports import HistoryMissingError
+
+    later = last_sessions(ON + timedelta(days=10), 2)[-1]  # a session after the stored history
+    with pytest.raises(HistoryMissingError, match="silent zero"):
+        RiskReports(db).var("book", later, window=30)

@@ -4,6 +4,7 @@ position is priced, a second run stores nothing new and gives the same numbers."
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from riskdesk.config import Settings
@@ -32,6 +33,22 @@ def test_risk_demo_with_fresh_database_prices_every_position_and_reruns_idempote
         assert first.stress.to_dict()["excluded"] == []
         assert len(first.stress.to_dict()["scenarios"]) == 18
         assert steps[0] == "synthesizing the book's price history"
+        regime = first.regime.to_dict()
+        assert set(regime["correlations"]) == {"7d", "30d"}
+        assert all(len(pairs) == 3 for pairs in regime["correlations"].values())
+        squeeze = first.squeeze.to_dict()
+        shorts = {p["symbol"] for p in squeeze["positions"]}
+        assert {"NVDA", "IWM"} <= shorts
+        assert squeeze["statuses"] == {"ok": len(squeeze["positions"])}
+        # the what-if: NVDA short covered, then a whole-share SPY delta hedge applied
+        whatif = first.whatif.to_dict()
+        assert whatif["unavailable"] == {}
+        assert whatif["changes"] == 2
+        hedge = first.hedge.to_dict()
+        assert hedge["etf"] == "SPY"
+        net = {m["measure"]: m for m in whatif["measures"]}["exposures.delta_adjusted.net"]
+        spy_close = Decimal(str(first.exposures.to_dict()["beta_weighted"]["benchmark_price"]))
+        assert abs(Decimal(net["pro_forma"])) <= spy_close / 2
 
         second = run_risk_demo(db, on=ON, seed=7)
         assert second.imported.imported == 0

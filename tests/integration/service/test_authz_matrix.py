@@ -46,7 +46,7 @@ from riskdesk.risk.history_usecases import PriceHistory
 PRINCIPALS = ("anonymous", "viewer", "other", "admin", "trader")
 """Every principal, in the order their rows run (the trader's own edits and deletes last)."""
 
-PRIVATE = ("draft", "leg1", "leg2", "version", "attribution", "job", "portfolio")
+PRIVATE = ("draft", "leg1", "leg2", "version", "attribution", "job", "portfolio", "whatif")
 """The trader's private resources: anyone else gets a 404 for them."""
 
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
@@ -67,6 +67,9 @@ CONFIG_KEY = "matrix.max_daily_loss"
 RISK_ON = date(2026, 11, 20)
 BOOK_CSV = b"ticker,quantity,entry_price,entry_date,tags\nAAPL,10,200,2026-01-05,core\n"
 RISK = "/v1/risk/{portfolio}"
+WHATIF = "/v1/modeling-sessions/{whatif}"
+WHATIF_ROUTE = "/v1/modeling-sessions/{session_id}"
+WHATIF_WINDOWS = {"factor_window": 60, "var_window": 60}
 
 Ids = Mapping[str, str]
 Body = Callable[[Ids], Any]
@@ -390,6 +393,26 @@ def matrix() -> list[Row]:
         ),
         *op(
             "GET",
+            "/v1/portfolios/{portfolio_id}/strategies",
+            private(200),
+            path="/v1/portfolios/{portfolio}/strategies",
+        ),
+        *op(
+            "POST",
+            "/v1/portfolios/{portfolio_id}/strategy-groups",
+            private_write(200),
+            path="/v1/portfolios/{portfolio}/strategy-groups",
+            body=lambda _i: {"name": "core", "positions": ["AAPL"]},
+        ),
+        *op(
+            "POST",
+            "/v1/portfolios/{portfolio_id}/strategy-groups/ungroup",
+            private_write(200),
+            path="/v1/portfolios/{portfolio}/strategy-groups/ungroup",
+            body=lambda _i: {"positions": ["AAPL"]},
+        ),
+        *op(
+            "GET",
             "/v1/risk/{portfolio_id}/exposures",
             private(200),
             path=f"{RISK}/exposures?date={RISK_ON}",
@@ -419,6 +442,13 @@ def matrix() -> list[Row]:
             path=f"{RISK}/stress?date={RISK_ON}&window=60&scenario=market_crash_35",
         ),
         *op(
+            "POST",
+            "/v1/risk/{portfolio_id}/stress",
+            private(200),
+            path=f"{RISK}/stress?date={RISK_ON}",
+            body=lambda _i: {"scenarios": ["market_crash_35"]},
+        ),
+        *op(
             "GET",
             "/v1/risk/{portfolio_id}/var",
             private(200),
@@ -430,6 +460,85 @@ def matrix() -> list[Row]:
             private(200),
             path=f"{RISK}/backtest?date={RISK_ON}&window=20&days=20",
         ),
+        # seed 001's regime (market-wide: every logged-in principal) and the squeeze tiers of
+        # the trader's book (private)
+        *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/squeeze",
+            private(200),
+            path=f"{RISK}/squeeze?on={RISK_ON}",
+        ),
+        *op("GET", "/v1/risk/regime", everyone(200), path=f"/v1/risk/regime?on={RISK_ON}"),
+        *op(
+            "POST",
+            "/v1/risk/regime",
+            shared_write(trader=200, other=200, admin=200),
+            path=f"/v1/risk/regime?on={RISK_ON}",
+        ),
+        *op("GET", "/v1/risk-events", everyone(200), path="/v1/risk-events?severity=critical"),
+        # the daily batch: a trader runs its own portfolios, an admin everyone's (a job each;
+        # the day after the stored history, so every portfolio fails fast at its prices step);
+        # everyone reads the audit log of the portfolios it may see
+        *op(
+            "POST",
+            "/v1/batch/runs",
+            shared_write(trader=202, other=202, admin=202),
+            body=lambda _i: {"date": "2026-11-23"},
+        ),
+        *op("GET", "/v1/batch/runs", everyone(200), path=f"/v1/batch/runs?date={RISK_ON}"),
+        # what-if sessions: the trader's session (on its portfolio) is private to it; the
+        # trader completes it, so its cancel after that is a 409 (a closed session)
+        *op(
+            "POST",
+            "/v1/modeling-sessions",
+            private_write(201),
+            body=lambda i: {"portfolio_id": i["portfolio"], "date": RISK_ON.isoformat()},
+        ),
+        *op("GET", "/v1/modeling-sessions", everyone(200), check=listing("whatif")),
+        *op("GET", WHATIF_ROUTE, private(200), path=WHATIF),
+        *op(
+            "POST",
+            f"{WHATIF_ROUTE}/positions",
+            private_write(200),
+            path=f"{WHATIF}/positions",
+            body=lambda _i: {"symbol": "MSFT", "quantity": "5", "price": "400"},
+        ),
+        *op(
+            "POST",
+            f"{WHATIF_ROUTE}/positions/resize",
+            private_write(200),
+            path=f"{WHATIF}/positions/resize",
+            body=lambda _i: {"symbol": "AAPL", "quantity": "20"},
+        ),
+        *op(
+            "POST",
+            f"{WHATIF_ROUTE}/positions/remove",
+            private_write(200),
+            path=f"{WHATIF}/positions/remove",
+            body=lambda _i: {"symbol": "MSFT"},
+        ),
+        *op(
+            "POST",
+            f"{WHATIF_ROUTE}/compare",
+            private_write(200),
+            path=f"{WHATIF}/compare?factor_window=60&var_window=60",
+        ),
+        *op(
+            "POST",
+            f"{WHATIF_ROUTE}/hedge",
+            private_write(200),
+            path=f"{WHATIF}/hedge",
+            body=lambda _i: {"method": "delta"},
+        ),
+        *op(
+            "POST",
+            f"{WHATIF_ROUTE}/export",
+            private_write(200),
+            path=f"{WHATIF}/export",
+            body=lambda _i: {"format": "csv"} | WHATIF_WINDOWS,
+        ),
+        *op("POST", f"{WHATIF_ROUTE}/complete", private_write(200), path=f"{WHATIF}/complete"),
+        *op("POST", f"{WHATIF_ROUTE}/cancel", private_write(409), path=f"{WHATIF}/cancel"),
         # a viewer may cancel its own jobs: the trader's job is a 404 to it, not a 403
         *op("POST", "/v1/jobs/{job_id}/cancel", private(200), path="/v1/jobs/{job}/cancel"),
         # admin: system config, audit, users (the throwaway user "spare" is deactivated last)
@@ -595,7 +704,15 @@ def _setup(app: FastAPI, client: TestClient, users: Users) -> Ctx:
         200,
     )
     PriceHistory(app.state.riskdesk.db).synthesize(
-        ["AAPL"], seed=11, end=RISK_ON, days=90, include_factors=True
+        ["AAPL"], seed=11, end=RISK_ON, days=90, include_factors=True, include_regime=True
+    )
+    whatif = _ok(
+        client.post(
+            "/v1/modeling-sessions",
+            json={"portfolio_id": portfolio["id"], "date": RISK_ON.isoformat()},
+            headers=headers,
+        ),
+        201,
     )
     spare = app.state.riskdesk.identity.create_user(
         Caller.local(),
@@ -616,6 +733,7 @@ def _setup(app: FastAPI, client: TestClient, users: Users) -> Ctx:
         "grid": grid["id"],
         "spare_user": str(spare.id),
         "portfolio": portfolio["id"],
+        "whatif": whatif["id"],
     }
     return Ctx(client, users, ids)
 

@@ -299,3 +299,35 @@ def test_strategy_routes_with_group_and_ungroup_equal_the_use_case(
     assert undone["removed_groups"] == ["pair"]
     again = _json(client.get(f"/v1/portfolios/{portfolio}/strategies", headers=headers), 200)
     assert again == before
+
+
+def test_stress_post_with_custom_scenario_equals_the_use_case(
+    client: TestClient, users: Users, app: FastAPI
+) -> None:
+    headers = users.headers["trader"]
+    portfolio = _book(client, headers)
+    _history(app)
+    mine = {
+        "key": "tech_wreck",
+        "name": "Tech wreck",
+        "description": "growth down hard",
+        "category": "rotation",
+        "severity": "severe",
+        "shocks": {"Market": -0.12, "Growth": -0.25},
+    }
+    body = {"scenarios": ["market_crash_35"], "custom": [mine]}
+    got = _json(
+        client.post(f"/v1/risk/{portfolio}/stress?date={ON}", json=body, headers=headers), 200
+    )
+    assert [s["key"] for s in got["scenarios"]] == ["market_crash_35", "tech_wreck"]
+    direct = RiskReports(app.state.riskdesk.db).stress(
+        "growth", ON, ["market_crash_35"], custom=[mine]
+    )
+    assert got == _plain(direct.to_dict()) | {"portfolio_id": got["portfolio_id"]}
+    bad = client.post(
+        f"/v1/risk/{portfolio}/stress?date={ON}",
+        json={"custom": [mine | {"shocks": {"Oil": 0.1}}]},
+        headers=headers,
+    )
+    assert bad.status_code == 422, bad.text
+    assert "custom[0].shocks.Oil" in bad.text

@@ -427,7 +427,10 @@ class StrategyGroupIn(BaseModel):
 class UngroupIn(BaseModel):
     """Positions to take out of your groups (detection places them again)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"positions": ["0193a1f2c3d44e5f8a9b0c1d2e3f4a11"]}]},
+    )
 
     positions: list[str] = Field(min_length=1, max_length=1_000)
 
@@ -635,6 +638,58 @@ def stress(
     day = _session(on)
     keys = None if not scenario else list(scenario)
     return _measured(lambda: reports.stress(portfolio_id, day, keys, propagate=propagate).to_dict())
+
+
+class StressIn(BaseModel):
+    """Packaged scenarios by key and your own scenario definitions, run on the book."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "scenarios": ["market_crash_35"],
+                    "custom": [
+                        {
+                            "key": "tech_wreck",
+                            "name": "Tech wreck",
+                            "description": "Growth -25% with the market -12%",
+                            "category": "rotation",
+                            "severity": "severe",
+                            "shocks": {"Market": -0.12, "Growth": -0.25},
+                        }
+                    ],
+                    "propagate": True,
+                }
+            ]
+        },
+    )
+
+    scenarios: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        None, max_length=100, description="Packaged keys (null: all of them; []: none)."
+    )
+    custom: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Your scenarios in the packaged file's format (key, name, description, "
+        "category, severity, shocks, optional vol_shock).",
+    )
+    propagate: bool = True
+
+
+@router.post(
+    "/v1/risk/{portfolio_id}/stress", response_model=dict[str, Any], responses=_READ_ERRORS
+)
+def stress_custom(
+    portfolio_id: uuid.UUID, body: StressIn, reports: Reports, on: RiskDate = None
+) -> dict[str, Any]:
+    """Stress the book under packaged scenarios and your own (nothing stored)."""
+    day = _session(on)
+    return _measured(
+        lambda: reports.stress(
+            portfolio_id, day, body.scenarios, body.propagate, custom=body.custom
+        ).to_dict()
+    )
 
 
 @router.get(
