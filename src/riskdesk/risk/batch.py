@@ -383,15 +383,13 @@ def _position_values(ctx: _Context) -> _StepResult:
 
 
 def _greeks(ctx: _Context) -> _StepResult:
-    stored = ctx.reports.store_position_greeks(
-        ctx.book.portfolio_id, ctx.day, rate=ctx.settings.rate
-    )
+    stored = ctx.reports.store_position_greeks(ctx.book, ctx.day, rate=ctx.settings.rate)
     return stored.written, {"excluded": len(stored.excluded)}
 
 
 def _factors(ctx: _Context) -> _StepResult:
     report = ctx.reports.factors(
-        ctx.book.portfolio_id, ctx.day, ctx.settings.factor_window, rate=ctx.settings.rate
+        ctx.book, ctx.day, ctx.settings.factor_window, rate=ctx.settings.rate
     )
     records = report.stored_betas + report.stored_exposures + report.stored_covariances
     return records, {
@@ -403,7 +401,7 @@ def _factors(ctx: _Context) -> _StepResult:
 
 def _market_risk(ctx: _Context) -> _StepResult:
     outcome = ctx.reports.var(
-        ctx.book.portfolio_id,
+        ctx.book,
         ctx.day,
         window=ctx.settings.var_window,
         rate=ctx.settings.rate,
@@ -448,7 +446,7 @@ def _market_risk(ctx: _Context) -> _StepResult:
 
 def _stress(ctx: _Context) -> _StepResult:
     outcome = ctx.reports.stress(
-        ctx.book.portfolio_id,
+        ctx.book,
         ctx.day,
         window=ctx.settings.factor_window,
         rate=ctx.settings.rate,
@@ -506,7 +504,7 @@ def _snapshot(ctx: _Context) -> _StepResult:
 def _correlations(ctx: _Context) -> _StepResult:
     try:
         report = ctx.reports.correlation(
-            ctx.book.portfolio_id,
+            ctx.book,
             ctx.day,
             ctx.settings.correlation_window,
             rate=ctx.settings.rate,

@@ -135,7 +135,7 @@ class SessionView:
     def book(self, *, pro_forma: bool = True) -> PortfolioBook:
         """The pro forma book (or the baseline) as a :class:`PortfolioBook` on the date."""
         positions = self.positions if pro_forma else self.baseline
-        return PortfolioBook(self.portfolio_id, self.portfolio_name, self.on, positions)
+        return PortfolioBook(self.portfolio_id, self.portfolio_name, self.on, positions, copy=True)
 
     def summary_dict(self) -> dict[str, Any]:
         """Identity and state only (what a list shows)."""
@@ -586,6 +586,7 @@ class ModelingSessions:
                 str((row.base_portfolio_snapshot or {}).get("portfolio", "")),
                 on,
                 modified,
+                copy=True,
             )
             row.modified_portfolio_snapshot = _snapshot(book)
             uow.session.flush()

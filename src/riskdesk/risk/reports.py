@@ -278,12 +278,17 @@ def realized_vol(closes: Sequence[float], sessions: int = REALIZED_SESSIONS) -> 
 
 @dataclass(frozen=True, slots=True)
 class PortfolioBook:
-    """A portfolio's book as held on one date."""
+    """A portfolio's book as held on one date.
+
+    ``copy`` marks a book that is not the stored one (a what-if session's baseline or pro
+    forma book): measures run on it, but nothing is stored from it.
+    """
 
     portfolio_id: uuid.UUID
     name: str
     on: date
     positions: tuple[BookPosition, ...]
+    copy: bool = False
 
 
 BookRef = str | uuid.UUID | PortfolioBook
@@ -621,7 +626,11 @@ def _delta_dollars(
 
 
 def _refuse_pro_forma(book: PortfolioBook) -> None:
-    """Storing per-position rows needs stored positions: a pro forma book has new ones."""
+    """Storing rows needs the stored book: never a copy, never one with unstored positions."""
+    if book.copy:
+        raise ValueError(
+            f"the book of {book.name!r} is a copy (a what-if book): measure it with store=False"
+        )
     new = [p.symbol for p in book.positions if p.position_id is None]
     if new:
         raise ValueError(
@@ -963,7 +972,7 @@ class RiskReports:
         return aggregate_greeks(book.positions, valuation, on=on, by=by)
 
     def store_position_greeks(
-        self, portfolio_ref: str | uuid.UUID, on: date, *, rate: float = DEFAULT_RATE
+        self, portfolio_ref: BookRef, on: date, *, rate: float = DEFAULT_RATE
     ) -> StoredGreeks:
         """Write one ``position_greeks`` row per priced position for ``on``.
 
@@ -973,6 +982,7 @@ class RiskReports:
         computed (NULL).
         """
         book, _, valuation = self._valued(portfolio_ref, on, rate)
+        _refuse_pro_forma(book)
         rows: list[PositionGreeks] = []
         excluded: list[ExcludedPosition] = []
         for i, p in enumerate(book.positions):

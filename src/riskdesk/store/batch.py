@@ -236,11 +236,17 @@ def portfolio_names(
 
 def write_position_marks(session: Session, *, marks: Sequence[PositionMark]) -> int:
     """Set ``mark_price`` and ``unrealized_pnl`` of each position; returns rows updated."""
-    for mark in marks:
+    if marks:  # one executemany: an ORM bulk UPDATE by primary key
         session.execute(
-            update(Position)
-            .where(Position.id == mark.position_id)
-            .values(mark_price=mark.mark_price, unrealized_pnl=mark.unrealized_pnl)
+            update(Position),
+            [
+                {
+                    "id": m.position_id,
+                    "mark_price": m.mark_price,
+                    "unrealized_pnl": m.unrealized_pnl,
+                }
+                for m in marks
+            ],
         )
     return len(marks)
 

@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, selectinload
 
 from riskdesk.store import models as m
+from riskdesk.store.bulk import insert_rows
 from riskdesk.store.models import User
 from riskdesk.store.models.market import MarketDataCache
 from riskdesk.store.models.portfolio import Portfolio, Position, PositionTag, StrategyGroup, Tag
@@ -298,8 +299,7 @@ def replace_position_greeks(
                 m.PositionGreeks.calculation_date == day,
             )
         )
-    session.add_all(list(rows))
-    session.flush()
+    insert_rows(session, rows)
 
 
 def strategy_group_names(session: Session, *, portfolio_id: uuid.UUID) -> dict[uuid.UUID, str]:

@@ -17,6 +17,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from riskdesk.store.bulk import insert_rows
 from riskdesk.store.models.portfolio import (
     FactorCovariance,
     FactorDefinition,
@@ -117,8 +118,7 @@ def replace_position_factor_betas(
                 PositionFactorBeta.calculation_date == day,
             )
         )
-    session.add_all(list(rows))
-    session.flush()
+    insert_rows(session, rows)
 
 
 def replace_portfolio_factor_exposures(
@@ -135,8 +135,7 @@ def replace_portfolio_factor_exposures(
             PortfolioFactorExposure.calculation_date == day,
         )
     )
-    session.add_all(list(rows))
-    session.flush()
+    insert_rows(session, rows)
 
 
 def replace_factor_covariance(
@@ -158,8 +157,7 @@ def replace_factor_covariance(
             FactorCovariance.factor2_id.in_(ids),
         )
     )
-    session.add_all(list(rows))
-    session.flush()
+    insert_rows(session, rows)
 
 
 def replace_position_correlations(
@@ -183,5 +181,4 @@ def replace_position_correlations(
                 ),
             )
         )
-    session.add_all(list(rows))
-    session.flush()
+    insert_rows(session, rows)

@@ -290,3 +290,14 @@ def test_reports_with_pro_forma_book_refuse_to_store_and_match_stored_book(db: D
     with pytest.raises(ValueError, match="its own date"):
         reports.exposures(pro_forma, date(2026, 11, 19))
     assert _count(db, PortfolioFactorExposure) == 0
+    # a resized copy keeps every position id: only the copy flag stops it being stored
+    resized = dataclasses.replace(
+        stored,
+        positions=tuple(dataclasses.replace(p, quantity=p.quantity * 2) for p in stored.positions),
+        copy=True,
+    )
+    with pytest.raises(ValueError, match="is a copy"):
+        reports.factors(resized, ON, 60)
+    with pytest.raises(ValueError, match="is a copy"):
+        reports.store_position_greeks(resized, ON)
+    assert _count(db, PortfolioFactorExposure) == 0
