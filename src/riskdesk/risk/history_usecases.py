@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -75,10 +75,15 @@ __all__ = [
     "HistoryImportError",
     "HistoryImportReport",
     "HistoryRowError",
+    "KeyedFile",
     "PriceHistory",
     "ProgressCallback",
+    "RowCheck",
     "SynthReport",
+    "map_columns",
+    "read_keyed_file",
     "reference_specs",
+    "validate_rows",
 ]
 
 IMPORT_SOURCE = "import"
@@ -299,14 +304,15 @@ class PriceHistory:
             For a missing or unreadable file or missing required columns (nothing imported).
 
         """
-        file = Path(path)
-        try:
-            header, raw_rows = read_rows(file)
-        except ChainImportError as exc:
-            raise HistoryImportError(str(exc)) from exc
-        names, ignored = _map_columns(header, file)
-        offset = 1 if file.name.lower().endswith(_CSV_SUFFIXES) else 0
-        bars, errors, rejected = _validate(raw_rows, names, offset=offset, width=len(header))
+        loaded = read_keyed_file(
+            path,
+            aliases=_COLUMNS,
+            required_columns=_REQUIRED,
+            hint=" (a price file needs ticker, date and close; open, high, low, volume are "
+            "optional)",
+            validate=_validate,
+        )
+        file, bars, rejected = loaded.file, loaded.good, loaded.rejected
         written = 0
         if bars:
             with self.db.unit_of_work_for(self.caller) as uow:
@@ -325,17 +331,7 @@ class PriceHistory:
                         "written": written,
                     },
                 )
-        tickers = tuple(sorted({str(b["ticker"]) for b in bars}))
-        return HistoryImportReport(
-            path=str(file),
-            rows_read=len(raw_rows),
-            rows_ok=len(bars),
-            rows_rejected=rejected,
-            written=written,
-            tickers=tickers,
-            errors=tuple(errors),
-            ignored_columns=ignored,
-        )
+        return loaded.report(written)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -405,8 +401,28 @@ def _normalize(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def _map_columns(header: Sequence[str], file: Path) -> tuple[dict[str, str], tuple[str, ...]]:
-    lookup = {alias: canonical for canonical, aliases in _COLUMNS.items() for alias in aliases}
+def map_columns(
+    header: Sequence[str],
+    file: Path,
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+    any_of: Sequence[str] = (),
+    hint: str = "",
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Map a file's header: canonical field -> its column, and the columns ignored.
+
+    A column means a field when its name, in any case and with spaces or dashes as ``_``, is
+    one of the field's ``aliases``.
+
+    Raises
+    ------
+    HistoryImportError
+        For two columns meaning one field, or a missing ``required`` column (or none of
+        ``any_of`` when given); the message lists the header and ends with ``hint``.
+
+    """
+    lookup = {alias: canonical for canonical, names in aliases.items() for alias in names}
     names: dict[str, str] = {}
     ignored: list[str] = []
     for column in header:
@@ -420,14 +436,70 @@ def _map_columns(header: Sequence[str], file: Path) -> tuple[dict[str, str], tup
                 f"{canonical!r}; keep one"
             )
         names[canonical] = column
-    missing = [c for c in _REQUIRED if c not in names]
+    missing = [c for c in required if c not in names]
+    if any_of and not any(m in names for m in any_of):
+        missing.append("one of " + ", ".join(any_of))
     if missing:
         found = ", ".join(clip(c) for c in header[:20]) or "(none)"
         raise HistoryImportError(
-            f"{file}: missing required column(s): {', '.join(missing)}; found: {found} "
-            "(a price file needs ticker, date and close; open, high, low, volume are optional)"
+            f"{file}: missing required column(s): {'; '.join(missing)}; found: {found}{hint}"
         )
     return names, tuple(ignored)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedFile:
+    """A (ticker, date)-keyed CSV or Parquet file read and checked row by row."""
+
+    file: Path
+    rows_read: int
+    good: list[dict[str, object]]
+    errors: tuple[HistoryRowError, ...]
+    rejected: int
+    ignored_columns: tuple[str, ...]
+
+    def report(self, written: int) -> HistoryImportReport:
+        """The import report once the good rows are stored (``written`` new or changed)."""
+        return HistoryImportReport(
+            path=str(self.file),
+            rows_read=self.rows_read,
+            rows_ok=len(self.good),
+            rows_rejected=self.rejected,
+            written=written,
+            tickers=tuple(sorted({str(r["ticker"]) for r in self.good})),
+            errors=self.errors,
+            ignored_columns=self.ignored_columns,
+        )
+
+
+def read_keyed_file(
+    path: Path | str,
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    required_columns: Sequence[str],
+    any_of: Sequence[str] = (),
+    hint: str = "",
+    validate: Callable[..., tuple[list[dict[str, object]], list[HistoryRowError], int]],
+) -> KeyedFile:
+    """Read ``path`` (CSV or Parquet), map its columns, and ``validate`` its rows.
+
+    Raises
+    ------
+    HistoryImportError
+        For a missing or unreadable file or missing required columns (nothing imported).
+
+    """
+    file = Path(path)
+    try:
+        header, raw_rows = read_rows(file)
+    except ChainImportError as exc:
+        raise HistoryImportError(str(exc)) from exc
+    names, ignored = map_columns(
+        header, file, aliases=aliases, required=required_columns, any_of=any_of, hint=hint
+    )
+    offset = 1 if file.name.lower().endswith(_CSV_SUFFIXES) else 0
+    good, errors, rejected = validate(raw_rows, names, offset=offset, width=len(header))
+    return KeyedFile(file, len(raw_rows), good, tuple(errors), rejected, ignored)
 
 
 def _history_ticker(value: object) -> str:
@@ -467,15 +539,33 @@ _PARSERS: Mapping[str, Callable[[object], object]] = {
 }
 
 
-def _validate(
+RowCheck = Callable[[Mapping[str, object], Mapping[str, str], int], list[HistoryRowError]]
+"""Checks of a row whose cells all parsed: ``(values, column names, line) -> errors``."""
+
+
+def validate_rows(
     raw_rows: Sequence[Mapping[str, object]],
     names: Mapping[str, str],
     *,
+    parsers: Mapping[str, Callable[[object], object]],
+    required: Collection[str],
+    date_field: str,
     offset: int,
     width: int,
+    check: RowCheck | None = None,
+    reason: Callable[[str, str], str] | None = None,
 ) -> tuple[list[dict[str, object]], list[HistoryRowError], int]:
-    """Parse every row; return the good bars, the errors and the number of rejected rows."""
-    bars: list[dict[str, object]] = []
+    """Parse every row of a (ticker, date)-keyed file: the good rows, the errors, rejected count.
+
+    ``names`` maps each canonical field to its column; ``parsers`` parse a cell (raising
+    :class:`FieldError`); a ``required`` field may not be empty. A row is rejected with every
+    reason found: a ragged row, a missing required cell, a cell that does not parse (a date
+    error reads ``bad date: ...``; ``reason(field, text)`` may reword the others), the
+    ``check`` of a fully parsed row, or a (ticker, date) already seen (naming its first line).
+    Lines count from the header (``offset``); a good row holds every parsed field (None when
+    empty).
+    """
+    good: list[dict[str, object]] = []
     errors: list[HistoryRowError] = []
     rejected = 0
     seen: dict[tuple[str, date], int] = {}
@@ -495,35 +585,34 @@ def _validate(
         for canonical, column in names.items():
             cell = raw.get(column)
             if is_missing(cell):
-                if canonical in _REQUIRED:
+                if canonical in required:
                     row_errors.append(
                         HistoryRowError(line, clip(column), "", "missing required value")
                     )
                 values[canonical] = None
                 continue
             try:
-                values[canonical] = _PARSERS[canonical](cell)
+                values[canonical] = parsers[canonical](cell)
             except FieldError as exc:
-                reason = str(exc)
-                if canonical == "date":
-                    reason = f"bad date: {reason}"
-                elif canonical == "close" and "> 0" in reason:
-                    reason = f"non-positive close: {reason}"
-                row_errors.append(HistoryRowError(line, clip(column), clip(raw_text(cell)), reason))
+                text = str(exc)
+                if canonical == date_field:
+                    text = f"bad date: {text}"
+                elif reason is not None:
+                    text = reason(canonical, text)
+                row_errors.append(HistoryRowError(line, clip(column), clip(raw_text(cell)), text))
+        if not row_errors and check is not None:
+            row_errors.extend(check(values, names, line))
         if not row_errors:
-            row_errors.extend(_check_range(values, names, line))
-        if not row_errors:
-            day = values["date"]
+            day = values[date_field]
             assert isinstance(day, date)
             key = (str(values["ticker"]), day)
             first = seen.get(key)
             if first is not None:
-                shown = f"{key[0]} {key[1].isoformat()}"
                 row_errors.append(
                     HistoryRowError(
                         line,
                         "(ticker, date)",
-                        shown,
+                        f"{key[0]} {key[1].isoformat()}",
                         f"duplicate (ticker, date) (first seen at line {first})",
                     )
                 )
@@ -533,18 +622,46 @@ def _validate(
             rejected += 1
             errors.extend(row_errors)
             continue
-        bars.append(
-            {
-                "ticker": values["ticker"],
-                "date": values["date"],
-                "open": values.get("open"),
-                "high": values.get("high"),
-                "low": values.get("low"),
-                "close": values["close"],
-                "volume": values.get("volume"),
-                "data_source": IMPORT_SOURCE,
-            }
-        )
+        good.append(values)
+    return good, errors, rejected
+
+
+def _close_reason(field: str, text: str) -> str:
+    return f"non-positive close: {text}" if field == "close" and "> 0" in text else text
+
+
+def _validate(
+    raw_rows: Sequence[Mapping[str, object]],
+    names: Mapping[str, str],
+    *,
+    offset: int,
+    width: int,
+) -> tuple[list[dict[str, object]], list[HistoryRowError], int]:
+    """Parse every bar; return the good bars, the errors and the number of rejected rows."""
+    good, errors, rejected = validate_rows(
+        raw_rows,
+        names,
+        parsers=_PARSERS,
+        required=_REQUIRED,
+        date_field="date",
+        offset=offset,
+        width=width,
+        check=_check_range,
+        reason=_close_reason,
+    )
+    bars = [
+        {
+            "ticker": values["ticker"],
+            "date": values["date"],
+            "open": values.get("open"),
+            "high": values.get("high"),
+            "low": values.get("low"),
+            "close": values["close"],
+            "volume": values.get("volume"),
+            "data_source": IMPORT_SOURCE,
+        }
+        for values in good
+    ]
     return bars, errors, rejected
 
 

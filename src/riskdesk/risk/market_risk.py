@@ -41,20 +41,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from riskdesk.adapters.files.chains import RAGGED_MARK, ChainImportError, read_rows
 from riskdesk.adapters.files.parsing import (
     FieldError,
-    clip,
-    is_missing,
     parse_date,
     parse_decimal,
     parse_ticker,
-    raw_text,
 )
 from riskdesk.domain import numbers
 from riskdesk.domain.caller import Caller
 from riskdesk.risk.history import REGIME_ETFS, VIX_SYMBOL, last_sessions
-from riskdesk.risk.history_usecases import HistoryImportError, HistoryRowError
+from riskdesk.risk.history_usecases import (
+    HistoryImportReport,
+    HistoryRowError,
+    read_keyed_file,
+    validate_rows,
+)
 from riskdesk.risk.portfolios import Portfolios
 from riskdesk.risk.regime import (
     CORRELATION_WINDOWS,
@@ -110,7 +111,6 @@ _COLUMNS: Mapping[str, tuple[str, ...]] = {
     "days_to_cover": ("days_to_cover", "dtc"),
 }
 _MEASURES = ("cost_to_borrow_rate", "short_interest_ratio", "days_to_cover")
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -222,31 +222,9 @@ class SqueezeReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class ShortImportReport:
-    """Outcome of one short-metric import (rows read, kept, rejected; rows written)."""
-
-    path: str
-    rows_read: int
-    rows_ok: int
-    rows_rejected: int
-    written: int
-    tickers: tuple[str, ...] = ()
-    errors: tuple[HistoryRowError, ...] = ()
-    ignored_columns: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types."""
-        return {
-            "path": self.path,
-            "rows_read": self.rows_read,
-            "rows_ok": self.rows_ok,
-            "rows_rejected": self.rows_rejected,
-            "written": self.written,
-            "tickers": list(self.tickers),
-            "errors": [e.to_dict() for e in self.errors],
-            "ignored_columns": list(self.ignored_columns),
-        }
+ShortImportReport = HistoryImportReport
+"""Outcome of one short-metric import: the history importer's report (rows read, kept,
+rejected with their errors; rows written)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,40 +545,31 @@ class MarketRegime:
             For a missing or unreadable file or missing required columns (nothing imported).
 
         """
-        file = Path(path)
-        try:
-            header, raw_rows = read_rows(file)
-        except ChainImportError as exc:
-            raise HistoryImportError(str(exc)) from exc
-        names, ignored = _map_columns(header, file)
-        offset = 1 if file.name.lower().endswith(_CSV_SUFFIXES) else 0
-        good, errors, rejected = _validate(raw_rows, names, offset=offset, width=len(header))
+        loaded = read_keyed_file(
+            path,
+            aliases=_COLUMNS,
+            required_columns=("ticker", "metric_date"),
+            any_of=_MEASURES,
+            validate=_validate,
+        )
+        good = loaded.good
         written = 0
         if good:
             with self.db.unit_of_work_for(self.caller) as uow:
                 written = repo.upsert_short_metrics(uow.session, good)
                 if progress is not None:
-                    progress(file.name, len(good), len(good))
+                    progress(loaded.file.name, len(good), len(good))
                 uow.audit(
                     "short_metrics.imported",
                     resource_type="short_selling_metrics",
                     payload={
-                        "path": str(file),
+                        "path": str(loaded.file),
                         "rows_ok": len(good),
-                        "rows_rejected": rejected,
+                        "rows_rejected": loaded.rejected,
                         "written": written,
                     },
                 )
-        return ShortImportReport(
-            path=str(file),
-            rows_read=len(raw_rows),
-            rows_ok=len(good),
-            rows_rejected=rejected,
-            written=written,
-            tickers=tuple(sorted({str(r["ticker"]) for r in good})),
-            errors=tuple(errors),
-            ignored_columns=ignored,
-        )
+        return loaded.report(written)
 
 
 def _volume_ratio(volumes: Sequence[int | None]) -> float | None:
@@ -618,32 +587,6 @@ def _volume_ratio(volumes: Sequence[int | None]) -> float | None:
 
 def _normalize(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
-
-
-def _map_columns(header: Sequence[str], file: Path) -> tuple[dict[str, str], tuple[str, ...]]:
-    lookup = {alias: canonical for canonical, aliases in _COLUMNS.items() for alias in aliases}
-    names: dict[str, str] = {}
-    ignored: list[str] = []
-    for column in header:
-        canonical = lookup.get(_normalize(column))
-        if canonical is None:
-            ignored.append(column)
-            continue
-        if canonical in names:
-            raise HistoryImportError(
-                f"{file}: columns {clip(names[canonical])!r} and {clip(column)!r} both mean "
-                f"{canonical!r}; keep one"
-            )
-        names[canonical] = column
-    missing = [c for c in ("ticker", "metric_date") if c not in names]
-    if not any(m in names for m in _MEASURES):
-        missing.append("one of " + ", ".join(_MEASURES))
-    if missing:
-        found = ", ".join(clip(c) for c in header[:20]) or "(none)"
-        raise HistoryImportError(
-            f"{file}: missing required column(s): {'; '.join(missing)}; found: {found}"
-        )
-    return names, tuple(ignored)
 
 
 def _measure(value: object) -> Decimal:
@@ -666,6 +609,18 @@ _PARSERS: Mapping[str, Callable[[object], object]] = {
 }
 
 
+def _one_measure(
+    values: Mapping[str, object], names: Mapping[str, str], line: int
+) -> list[HistoryRowError]:
+    if all(values.get(m) is None for m in _MEASURES):
+        return [
+            HistoryRowError(
+                line, "(row)", "", "no measure: give cost to borrow, short interest or days"
+            )
+        ]
+    return []
+
+
 def _validate(
     raw_rows: Sequence[Mapping[str, object]],
     names: Mapping[str, str],
@@ -673,60 +628,17 @@ def _validate(
     offset: int,
     width: int,
 ) -> tuple[list[dict[str, Any]], list[HistoryRowError], int]:
-    good: list[dict[str, Any]] = []
-    errors: list[HistoryRowError] = []
-    rejected = 0
-    seen: dict[tuple[str, date], int] = {}
-    for number, raw in enumerate(raw_rows, start=1):
-        line = number + offset
-        if RAGGED_MARK in raw:
-            count, _, text = str(raw[RAGGED_MARK]).partition(":")
-            errors.append(
-                HistoryRowError(
-                    line, "(row)", text, f"row has {count} fields but the header has {width}"
-                )
-            )
-            rejected += 1
-            continue
-        row_errors: list[HistoryRowError] = []
-        values: dict[str, Any] = {m: None for m in _MEASURES}
-        for canonical, column in names.items():
-            cell = raw.get(column)
-            if is_missing(cell):
-                if canonical in ("ticker", "metric_date"):
-                    row_errors.append(
-                        HistoryRowError(line, clip(column), "", "missing required value")
-                    )
-                values[canonical] = None
-                continue
-            try:
-                values[canonical] = _PARSERS[canonical](cell)
-            except FieldError as exc:
-                reason = f"bad date: {exc}" if canonical == "metric_date" else str(exc)
-                row_errors.append(HistoryRowError(line, clip(column), clip(raw_text(cell)), reason))
-        if not row_errors and all(values[m] is None for m in _MEASURES):
-            row_errors.append(
-                HistoryRowError(
-                    line, "(row)", "", "no measure: give cost to borrow, short interest or days"
-                )
-            )
-        if not row_errors:
-            key = (str(values["ticker"]), values["metric_date"])
-            first = seen.get(key)
-            if first is not None:
-                row_errors.append(
-                    HistoryRowError(
-                        line,
-                        "(ticker, date)",
-                        f"{key[0]} {key[1].isoformat()}",
-                        f"duplicate (ticker, date) (first seen at line {first})",
-                    )
-                )
-            else:
-                seen[key] = line
-        if row_errors:
-            rejected += 1
-            errors.extend(row_errors)
-            continue
-        good.append({**values, "data_source": _IMPORT_SOURCE})
-    return good, errors, rejected
+    good, errors, rejected = validate_rows(
+        raw_rows,
+        names,
+        parsers=_PARSERS,
+        required=("ticker", "metric_date"),
+        date_field="metric_date",
+        offset=offset,
+        width=width,
+        check=_one_measure,
+    )
+    rows = [
+        {**{m: None for m in _MEASURES}, **values, "data_source": _IMPORT_SOURCE} for values in good
+    ]
+    return rows, errors, rejected

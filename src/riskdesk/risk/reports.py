@@ -58,6 +58,7 @@ not stored is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -1119,26 +1120,27 @@ class RiskReports:
             specific,
         )
         uni = model.univariate
+        report = FactorReport(
+            portfolio_id=book.portfolio_id,
+            name=book.name,
+            on=on,
+            window=window,
+            positions=positions,
+            position_exposure=exposure,
+            univariate=uni,
+            ridge=model.ridge,
+            covariance=model.covariance,
+            exposures=exposures,
+            ridge_exposures=ridge_exposures,
+            decomposition=decomposition,
+            excluded=excluded,
+            unmodelled=unmodelled,
+            stored_betas=0,
+            stored_exposures=0,
+            stored_covariances=0,
+        )
         if not store:
-            return FactorReport(
-                portfolio_id=book.portfolio_id,
-                name=book.name,
-                on=on,
-                window=window,
-                positions=positions,
-                position_exposure=exposure,
-                univariate=uni,
-                ridge=model.ridge,
-                covariance=model.covariance,
-                exposures=exposures,
-                ridge_exposures=ridge_exposures,
-                decomposition=decomposition,
-                excluded=excluded,
-                unmodelled=unmodelled,
-                stored_betas=0,
-                stored_exposures=0,
-                stored_covariances=0,
-            )
+            return report
         with self.db.unit_of_work_for(self.caller) as uow:
             ids = risk_repo.ensure_factor_definitions(
                 uow.session, specs=[FACTOR_ROWS[f] for f in names]
@@ -1203,21 +1205,8 @@ class RiskReports:
                     "factor_covariance_matrix": len(covariance_rows),
                 },
             )
-        return FactorReport(
-            portfolio_id=book.portfolio_id,
-            name=book.name,
-            on=on,
-            window=window,
-            positions=positions,
-            position_exposure=exposure,
-            univariate=uni,
-            ridge=model.ridge,
-            covariance=model.covariance,
-            exposures=exposures,
-            ridge_exposures=ridge_exposures,
-            decomposition=decomposition,
-            excluded=excluded,
-            unmodelled=unmodelled,
+        return dataclasses.replace(
+            report,
             stored_betas=len(beta_rows),
             stored_exposures=len(exposure_rows),
             stored_covariances=len(covariance_rows),
@@ -1316,31 +1305,18 @@ class RiskReports:
                     ),
                 )
             )
-        if not store:
-            return CorrelationReport(
-                portfolio_id=book.portfolio_id,
-                name=book.name,
-                on=on,
-                window=window,
-                positions=positions,
-                weights=weights,
-                correlations=correlations,
-                metrics=metrics,
-                excluded=excluded,
-                stored=0,
-                below_threshold=below,
-            )
-        ids = [p.position_id for p in book.positions if p.position_id is not None]
-        with self.db.unit_of_work_for(self.caller) as uow:
-            risk_repo.replace_position_correlations(
-                uow.session, position_ids=ids, day=on, rows=rows
-            )
-            uow.audit(
-                "risk.correlations_stored",
-                resource_type="portfolio",
-                resource_id=book.portfolio_id,
-                payload={"date": on.isoformat(), "window": window, "pairs": len(rows)},
-            )
+        if store:
+            ids = [p.position_id for p in book.positions if p.position_id is not None]
+            with self.db.unit_of_work_for(self.caller) as uow:
+                risk_repo.replace_position_correlations(
+                    uow.session, position_ids=ids, day=on, rows=rows
+                )
+                uow.audit(
+                    "risk.correlations_stored",
+                    resource_type="portfolio",
+                    resource_id=book.portfolio_id,
+                    payload={"date": on.isoformat(), "window": window, "pairs": len(rows)},
+                )
         return CorrelationReport(
             portfolio_id=book.portfolio_id,
             name=book.name,
@@ -1351,7 +1327,7 @@ class RiskReports:
             correlations=correlations,
             metrics=metrics,
             excluded=excluded,
-            stored=len(rows),
+            stored=len(rows) if store else 0,
             below_threshold=below,
         )
 

@@ -17,12 +17,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from riskdesk.store.limits import check_text_lengths
+from riskdesk.store.bulk import upsert_changed
 from riskdesk.store.models import MarketDataCache
 
 __all__ = [
@@ -92,31 +90,16 @@ def upsert_bars(session: Session, bars: Iterable[Mapping[str, Any]]) -> int:
     already equal the new ones are not rewritten and not counted, so the count is the number
     of bars inserted or changed. Runs in ``session``'s transaction (nothing is committed here).
     """
-    latest: dict[tuple[str, date], dict[str, Any]] = {}
-    for bar in bars:
-        missing = [c for c in BAR_COLUMNS if c not in bar]
-        if missing:
-            raise ValueError(f"bar {dict(bar)!r} lacks {', '.join(missing)}")
-        latest[(bar["ticker"], bar["date"])] = {c: bar[c] for c in BAR_COLUMNS}
-    if not latest:
-        return 0
-    rows = list(latest.values())
-    table = _table()
-    check_text_lengths(table, rows)
-    connection = session.connection()
-    dialect = connection.dialect.name
-    written = 0
-    for offset in range(0, len(rows), _BATCH):
-        chunk = rows[offset : offset + _BATCH]
-        insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        changed = or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in _VALUE_COLUMNS))
-        statement = insert.on_conflict_do_update(
-            index_elements=[table.c.ticker, table.c.date],
-            set_={c: insert.excluded[c] for c in _VALUE_COLUMNS},
-            where=changed,
-        ).returning(table.c.id)
-        written += len(connection.execute(statement, chunk).all())
-    return written
+    value_columns = _VALUE_COLUMNS
+    return upsert_changed(
+        session,
+        _table(),
+        bars,
+        keys=("ticker", "date"),
+        values=value_columns,
+        batch=_BATCH,
+        what="bar",
+    )
 
 
 def _stored(row: MarketDataCache) -> StoredBar:

@@ -19,11 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, and_, func, or_, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from riskdesk.store.limits import check_text_lengths
+from riskdesk.store.bulk import upsert_changed
 from riskdesk.store.models import RiskEvent, ShortSellingMetric
 from riskdesk.store.paging import KeysetPage, PageKey, keyset_page
 
@@ -66,31 +64,15 @@ def _table() -> Table:
 
 def upsert_short_metrics(session: Session, metrics: Iterable[Mapping[str, Any]]) -> int:
     """Insert or update metrics by ``(ticker, metric_date)``; return rows inserted or changed."""
-    latest: dict[tuple[str, date], dict[str, Any]] = {}
-    for metric in metrics:
-        missing = [c for c in METRIC_COLUMNS if c not in metric]
-        if missing:
-            raise ValueError(f"metric {dict(metric)!r} lacks {', '.join(missing)}")
-        latest[(metric["ticker"], metric["metric_date"])] = {c: metric[c] for c in METRIC_COLUMNS}
-    if not latest:
-        return 0
-    rows = list(latest.values())
-    table = _table()
-    check_text_lengths(table, rows)
-    connection = session.connection()
-    dialect = connection.dialect.name
-    written = 0
-    for offset in range(0, len(rows), _BATCH):
-        chunk = [{"id": uuid.uuid4(), **row} for row in rows[offset : offset + _BATCH]]
-        insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        changed = or_(*(table.c[c].is_distinct_from(insert.excluded[c]) for c in _VALUES))
-        statement = insert.on_conflict_do_update(
-            index_elements=[table.c.ticker, table.c.metric_date],
-            set_={c: insert.excluded[c] for c in _VALUES},
-            where=changed,
-        ).returning(table.c.id)
-        written += len(connection.execute(statement, chunk).all())
-    return written
+    return upsert_changed(
+        session,
+        _table(),
+        metrics,
+        keys=("ticker", "metric_date"),
+        values=_VALUES,
+        batch=_BATCH,
+        what="metric",
+    )
 
 
 def latest_short_metrics(

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from riskdesk.store.bulk import insert_rows
+from riskdesk.store.bulk import insert_rows, upsert_changed
 from riskdesk.store.models.portfolio import (
     FactorCovariance,
     FactorDefinition,
@@ -145,19 +145,41 @@ def replace_factor_covariance(
     day: date,
     rows: Sequence[FactorCovariance],
 ) -> None:
-    """Replace the ``factor_covariance_matrix`` pairs among ``factor_ids`` on ``day``.
+    """Store the ``factor_covariance_matrix`` pairs of ``day`` (each pair once, replaced).
 
-    Each row must hold its pair ordered (``factor1_id <= factor2_id``, the table's rule).
+    The matrix is market-wide: every portfolio measured on ``day`` writes the same pairs, and
+    the daily batch writes them from several processes at once. So this is an upsert by
+    (pair, date) in key order (two writers wait for each other; a delete-then-insert would
+    make the second fail on the unique pair), never a duplicate. Each row must hold its pair
+    ordered (``factor1_id <= factor2_id``, the table's rule) and be one of ``factor_ids``.
     """
-    ids = sorted(set(factor_ids))
-    session.execute(
-        delete(FactorCovariance).where(
-            FactorCovariance.calculation_date == day,
-            FactorCovariance.factor1_id.in_(ids),
-            FactorCovariance.factor2_id.in_(ids),
-        )
+    wanted = set(factor_ids)
+    stray = [r for r in rows if r.factor1_id not in wanted or r.factor2_id not in wanted]
+    if stray:
+        raise ValueError("a covariance row names a factor outside factor_ids")
+    table = FactorCovariance.__table__
+    assert isinstance(table, Table)
+    values = sorted(
+        (
+            {
+                "factor1_id": r.factor1_id,
+                "factor2_id": r.factor2_id,
+                "calculation_date": day,
+                "covariance": r.covariance,
+                "correlation": r.correlation,
+            }
+            for r in rows
+        ),
+        key=lambda v: (str(v["factor1_id"]), str(v["factor2_id"])),
     )
-    insert_rows(session, rows)
+    upsert_changed(
+        session,
+        table,
+        values,
+        keys=("factor1_id", "factor2_id", "calculation_date"),
+        values=("covariance", "correlation"),
+        what="factor covariance",
+    )
 
 
 def replace_position_correlations(

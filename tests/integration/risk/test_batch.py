@@ -323,7 +323,9 @@ def test_batch_with_local_dask_cluster_stores_the_same_numbers_as_in_process(
 
     assert distributed.executor is Executor.DASK
     assert distributed.workers == 2
-    assert all(p.status is PortfolioStatus.COMPLETED for p in distributed.portfolios)
+    assert all(p.status is PortfolioStatus.COMPLETED for p in distributed.portfolios), [
+        (p.name, p.status, [s.error for s in p.steps if s.error]) for p in distributed.portfolios
+    ]
     assert sorted(name for name, _, _ in progress) == ["book", "second"]
     assert [(done, total) for _, done, total in progress] == [(1, 2), (2, 2)]
     assert _stored_numbers(db) == inline
