@@ -10,7 +10,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,6 +36,7 @@ from riskdesk.domain.configs import (
 from riskdesk.domain.hashing import canonical_json
 from riskdesk.domain.instruments import ExerciseStyle
 from riskdesk.domain.numbers import check_amount, check_whole, parse_decimal, parse_float
+from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.store import Database, StoreError, require_head
 from riskdesk.store.errors import MigrationError
 
@@ -449,3 +450,22 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+SESSION_LOOKBACK_DAYS = 10
+"""How far back ``session_day`` looks for the last NYSE session (a long holiday is < 10)."""
+
+
+def session_day(text: str | None, option: str = "--date") -> date:
+    """The date ``text`` (YYYY-MM-DD), or the last NYSE session on or before today (UTC)."""
+    if text is not None:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            fail(f"{option} {text!r} is not a date written YYYY-MM-DD")
+    today = datetime.now(UTC).date()
+    for back in range(SESSION_LOOKBACK_DAYS):
+        day = today - timedelta(days=back)
+        if is_trading_day(day):
+            return day
+    fail(f"no NYSE session in the {SESSION_LOOKBACK_DAYS} days up to {today}: pass {option}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import typer
@@ -31,9 +31,9 @@ from riskdesk.cli._common import (
     fail,
     open_db,
     print_json,
+    session_day,
     user_errors,
 )
-from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.batch import (
     BatchResult,
     DailyBatch,
@@ -49,7 +49,6 @@ app = typer.Typer(
     help="The daily risk batch: run it for a date, show its audit log.",
 )
 console = Console()
-_LOOKBACK_DAYS = 10
 _WORKER_LIMIT = 256
 
 DateOption = typer.Option(
@@ -63,17 +62,7 @@ PortfolioOption = typer.Option(
 
 
 def _day(text: str | None) -> date:
-    if text is not None:
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            fail(f"--date {text!r} is not a date written YYYY-MM-DD")
-    today = datetime.now(UTC).date()
-    for back in range(_LOOKBACK_DAYS):
-        day = today - timedelta(days=back)
-        if is_trading_day(day):
-            return day
-    fail(f"no NYSE session in the {_LOOKBACK_DAYS} days up to {today}: pass --date")
+    return session_day(text)
 
 
 @contextmanager

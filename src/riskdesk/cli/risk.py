@@ -22,7 +22,7 @@ squeeze PORTFOLIO [--date D]`` tiers the book's short equity positions for squee
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,9 @@ from riskdesk.cli._common import (
     parse_number,
     parse_rate,
     print_json,
+    session_day,
     user_errors,
 )
-from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.exposures import ExcludedPosition, Exposures, GreeksReport, Grouping
 from riskdesk.risk.factors import REGRESSION_WINDOW
 from riskdesk.risk.market_risk import MarketRegime, RegimeReport, SqueezeReport
@@ -68,7 +68,6 @@ app = typer.Typer(
 console = Console()
 
 _BETA_LIMIT = 10.0
-_LOOKBACK_DAYS = 10
 
 DateOption = typer.Option(
     None,
@@ -81,17 +80,7 @@ RateOption = typer.Option(
 
 
 def _day(text: str | None) -> date:
-    if text is not None:
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            fail(f"--date {text!r} is not a date written YYYY-MM-DD")
-    today = datetime.now(UTC).date()
-    for back in range(_LOOKBACK_DAYS):
-        day = today - timedelta(days=back)
-        if is_trading_day(day):
-            return day
-    fail(f"no NYSE session in the {_LOOKBACK_DAYS} days up to {today}: pass --date")
+    return session_day(text)
 
 
 def _betas(items: list[str] | None) -> dict[str, float]:

@@ -10,7 +10,7 @@ takes ``--json``. Quantities are options (``--quantity -40``) so a short sale re
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -24,9 +24,9 @@ from riskdesk.cli._common import (
     fail,
     open_db,
     print_json,
+    session_day,
     user_errors,
 )
-from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.factors import REGRESSION_WINDOW
 from riskdesk.risk.modeling import STATUSES, Comparison, ModelingSessions, SessionView
 from riskdesk.risk.reports import VAR_WINDOW
@@ -42,7 +42,6 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-_LOOKBACK_DAYS = 10
 
 SessionArg = typer.Argument(..., help="Session id (see `riskdesk whatif list`).")
 SymbolOption = typer.Option(None, "--symbol", help="The position's ticker or OCC symbol.")
@@ -57,17 +56,7 @@ VarWindowOption = typer.Option(
 
 
 def _day(text: str | None) -> date:
-    if text is not None:
-        try:
-            return date.fromisoformat(text.strip())
-        except ValueError:
-            fail(f"--date {text!r} is not a date written YYYY-MM-DD")
-    today = datetime.now(UTC).date()
-    for back in range(_LOOKBACK_DAYS):
-        day = today - timedelta(days=back)
-        if is_trading_day(day):
-            return day
-    fail(f"no NYSE session in the {_LOOKBACK_DAYS} days up to {today}: pass --date")
+    return session_day(text)
 
 
 def _position_id(text: str | None) -> uuid.UUID | None:

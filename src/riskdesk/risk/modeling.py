@@ -46,8 +46,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from riskdesk.domain.caller import Caller
 from riskdesk.domain.instruments import Stock
+from riskdesk.risk._scoped import ScopedUseCases
 from riskdesk.risk.factors import REGRESSION_WINDOW
 from riskdesk.risk.portfolios import NotFoundError
 from riskdesk.risk.positions import BookPosition
@@ -72,13 +72,11 @@ from riskdesk.risk.whatif import (
     position_to_dict,
     suggest_hedge,
 )
-from riskdesk.store import Database
 from riskdesk.store import modeling as repo
 from riskdesk.store import portfolio as portfolio_repo
 from riskdesk.store.errors import WriteConflictError
 from riskdesk.store.models.portfolio import ModelingSessionSnapshot
 from riskdesk.store.paging import PageKey
-from riskdesk.store.uow import UnitOfWork
 from riskdesk.workbench.usecases import Listing
 
 __all__ = [
@@ -379,7 +377,7 @@ def _read_measures(stored: Mapping[str, Any]) -> dict[str, Decimal | None]:
 # -- use case --------------------------------------------------------------------------------
 
 
-class ModelingSessions:
+class ModelingSessions(ScopedUseCases):
     """What-if modeling sessions on one database, for one caller.
 
     Parameters
@@ -391,20 +389,6 @@ class ModelingSessions:
         sessions and portfolios. None is the local desktop user (the CLI), not scoped.
 
     """
-
-    def __init__(self, db: Database, caller: Caller | None = None) -> None:
-        self.db = db
-        self.caller = caller if caller is not None else Caller.local(db.actor)
-
-    @property
-    def _scope(self) -> uuid.UUID | None:
-        return self.caller.user_id
-
-    def _write(self) -> UnitOfWork:
-        return self.db.unit_of_work_for(self.caller)
-
-    def _read(self) -> UnitOfWork:
-        return self.db.unit_of_work_for(self.caller, read_only=True)
 
     # -- lifecycle -------------------------------------------------------------------------
 

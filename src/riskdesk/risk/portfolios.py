@@ -24,9 +24,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from riskdesk.domain.caller import Caller
 from riskdesk.domain.instruments import Instrument, OptionContract, Stock
 from riskdesk.domain.occ import parse_occ
+from riskdesk.risk._scoped import ScopedUseCases
 from riskdesk.risk.book_csv import BookRow, RowError, parse_book
 from riskdesk.risk.positions import BookPosition, settlement_value
 from riskdesk.risk.strategies import (
@@ -37,11 +37,9 @@ from riskdesk.risk.strategies import (
     detect_strategies,
     ungrouped,
 )
-from riskdesk.store import Database
 from riskdesk.store import portfolio as repo
 from riskdesk.store.models.portfolio import Portfolio, Position
 from riskdesk.store.paging import PageKey
-from riskdesk.store.uow import UnitOfWork
 from riskdesk.store.workbench import NotFoundError
 from riskdesk.workbench.usecases import Listing
 
@@ -350,7 +348,7 @@ def _same_amount(a: Decimal, b: Decimal) -> bool:
     return a.compare(b) == 0
 
 
-class Portfolios:
+class Portfolios(ScopedUseCases):
     """Portfolio use cases on one database, for one caller.
 
     Parameters
@@ -362,20 +360,6 @@ class Portfolios:
         portfolios. None is the local desktop user (the CLI), not scoped.
 
     """
-
-    def __init__(self, db: Database, caller: Caller | None = None) -> None:
-        self.db = db
-        self.caller = caller if caller is not None else Caller.local(db.actor)
-
-    @property
-    def _scope(self) -> uuid.UUID | None:
-        return self.caller.user_id
-
-    def _write(self) -> UnitOfWork:
-        return self.db.unit_of_work_for(self.caller)
-
-    def _read(self) -> UnitOfWork:
-        return self.db.unit_of_work_for(self.caller, read_only=True)
 
     def create(
         self, name: str, description: str | None = None, base_currency: str = "USD"
