@@ -17,6 +17,12 @@ EXPECTED = {
     },
     "riskdesk.adapters.files": None,
     "riskdesk.adapters.simulated": None,
+    "riskdesk.trading.model": None,
+    "riskdesk.trading.fills": None,
+    "riskdesk.trading.gates": None,
+    "riskdesk.trading.killswitch": None,
+    "riskdesk.trading.ledger": None,
+    "riskdesk.trading.performance": None,
 }
 
 

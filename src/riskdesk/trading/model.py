@@ -137,9 +137,11 @@ class OrderLeg:
 class OrderRequest:
     """An order: its legs, how many units, its type, prices and time in force.
 
-    ``limit_price`` and ``stop_price`` are net prices per unit (see the module docstring):
-    required for limit / stop-limit and stop / stop-limit orders respectively, and refused
-    for the types that take none.
+    ``limit_price`` and ``stop_price`` are signed net prices per unit (see the module
+    docstring): required for limit / stop-limit and stop / stop-limit orders respectively,
+    and refused for the types that take none. A one-leg sell's limit and stop are therefore
+    negative (a sell "at 2.00 or better" is ``limit_price=-2.00``): the interfaces convert a
+    trader's unsigned price before building the request.
     """
 
     legs: tuple[OrderLeg, ...]
