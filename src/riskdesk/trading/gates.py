@@ -613,36 +613,53 @@ def _money_threshold(
     return threshold, None
 
 
+def _money_maximum(
+    rule: GateRule,
+    limit: Limit | None,
+    state: AccountState,
+    policy: RiskPolicy,
+    observed: Decimal | None,
+    field: str,
+    label: str,
+    *,
+    current: Decimal | None = None,
+    inclusive: bool = False,
+) -> GateCheck | None:
+    """A money limit (absolute, % or multiple of NAV) that ``observed`` may not exceed."""
+    if limit is None:
+        return None
+    threshold, missing = _money_threshold(rule, limit, state)
+    if threshold is None:
+        return missing
+    if observed is None:
+        return _missing(rule, field, threshold)
+    return _maximum(rule, observed, threshold, policy, label, current=current, inclusive=inclusive)
+
+
 def _gate_order_size(
     context: OrderContext, state: AccountState, policy: RiskPolicy, now: datetime
 ) -> GateCheck | None:
-    rule = GateRule.MAX_ORDER_SIZE
-    if policy.max_order_size is None:
-        return None
-    threshold, missing = _money_threshold(rule, policy.max_order_size, state)
-    if threshold is None:
-        return missing
-    if context.order_value is None:
-        return _missing(rule, "order_value", threshold)
-    return _maximum(rule, context.order_value, threshold, policy, "order value")
+    return _money_maximum(
+        GateRule.MAX_ORDER_SIZE,
+        policy.max_order_size,
+        state,
+        policy,
+        context.order_value,
+        "order_value",
+        "order value",
+    )
 
 
 def _gate_open_exposure(
     context: OrderContext, state: AccountState, policy: RiskPolicy, now: datetime
 ) -> GateCheck | None:
-    rule = GateRule.MAX_OPEN_EXPOSURE
-    if policy.max_open_exposure is None:
-        return None
-    threshold, missing = _money_threshold(rule, policy.max_open_exposure, state)
-    if threshold is None:
-        return missing
-    if context.projected_exposure is None:
-        return _missing(rule, "projected_exposure", threshold)
-    return _maximum(
-        rule,
-        context.projected_exposure,
-        threshold,
+    return _money_maximum(
+        GateRule.MAX_OPEN_EXPOSURE,
+        policy.max_open_exposure,
+        state,
         policy,
+        context.projected_exposure,
+        "projected_exposure",
         "open exposure after the order",
         current=state.open_exposure,
     )
@@ -669,30 +686,31 @@ def _gate_open_positions(
 def _gate_loss_per_trade(
     context: OrderContext, state: AccountState, policy: RiskPolicy, now: datetime
 ) -> GateCheck | None:
-    rule = GateRule.MAX_LOSS_PER_TRADE
-    if policy.max_loss_per_trade is None:
-        return None
-    threshold, missing = _money_threshold(rule, policy.max_loss_per_trade, state)
-    if threshold is None:
-        return missing
-    if context.max_loss is None:
-        return _missing(rule, "max_loss", threshold)
-    return _maximum(rule, context.max_loss, threshold, policy, "the order's maximum loss")
+    return _money_maximum(
+        GateRule.MAX_LOSS_PER_TRADE,
+        policy.max_loss_per_trade,
+        state,
+        policy,
+        context.max_loss,
+        "max_loss",
+        "the order's maximum loss",
+    )
 
 
 def _gate_daily_loss(
     context: OrderContext, state: AccountState, policy: RiskPolicy, now: datetime
 ) -> GateCheck | None:
-    rule = GateRule.MAX_DAILY_LOSS
-    if policy.max_daily_loss is None:
-        return None
-    threshold, missing = _money_threshold(rule, policy.max_daily_loss, state)
-    if threshold is None:
-        return missing
-    if state.daily_pnl is None:
-        return _missing(rule, "daily_pnl", threshold)
-    loss = max(-state.daily_pnl, _ZERO)
-    return _maximum(rule, loss, threshold, policy, "today's loss", inclusive=True)
+    loss = None if state.daily_pnl is None else max(-state.daily_pnl, _ZERO)
+    return _money_maximum(
+        GateRule.MAX_DAILY_LOSS,
+        policy.max_daily_loss,
+        state,
+        policy,
+        loss,
+        "daily_pnl",
+        "today's loss",
+        inclusive=True,
+    )
 
 
 def _gate_cooldown(
