@@ -25,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from riskdesk.identity import AuthenticationError
+from riskdesk.risk.modeling import SessionClosedError
+from riskdesk.risk.reports import HistoryMissingError
 from riskdesk.store import workbench as repo
 from riskdesk.store.errors import (
     DatabaseUnavailableError,
@@ -204,7 +206,9 @@ def problem_for(exc: BaseException) -> ProblemError | None:
         )
     if isinstance(exc, PermissionError):
         return ProblemError(403, ErrorCode.FORBIDDEN, str(exc))
-    if isinstance(exc, repo.AmbiguousReferenceError):
+    if isinstance(exc, repo.AmbiguousReferenceError | HistoryMissingError | SessionClosedError):
+        # a missing price history (the message says how to add it) or a closed what-if
+        # session: the resource exists, its state refuses the request
         return ProblemError(409, ErrorCode.CONFLICT, str(exc))
     if isinstance(exc, repo.NotFoundError | LookupError):
         return ProblemError(404, ErrorCode.NOT_FOUND, str(exc).strip("'\""))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskdesk.domain.timeutil import is_trading_day
 from riskdesk.risk.batch import STEPS, DailyBatch, Executor, PortfolioRun
-from riskdesk.risk.history import last_sessions
+from riskdesk.service.dates import session_or_last
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.jobs import JobContext
 from riskdesk.service.problems import ErrorCode, FieldError, ProblemError, problem_responses
@@ -127,7 +127,7 @@ class BatchStatusOut(BaseModel):
 
 def _session(on: date | None) -> date:
     if on is None:
-        return last_sessions(datetime.now(UTC).date(), 2)[-1]
+        return session_or_last(None)
     if not is_trading_day(on):
         raise ProblemError(
             422,

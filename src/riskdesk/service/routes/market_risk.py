@@ -21,19 +21,17 @@ session is a 422; a missing VIX/SPY/QQQ/IWM history a 409 saying how to add it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from riskdesk.risk.history import last_sessions
 from riskdesk.risk.market_risk import MarketRegime, RiskEventView
-from riskdesk.risk.reports import HistoryMissingError
+from riskdesk.service.dates import session_or_last
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.pagination import Page, PageParams, after_key, page_params, to_page
-from riskdesk.service.problems import ErrorCode, ProblemError, problem_responses
+from riskdesk.service.problems import problem_responses
 from riskdesk.store.paging import KeysetPage
 
 __all__ = ["router"]
@@ -82,17 +80,6 @@ class RiskEventOut(BaseModel):
         )
 
 
-def _session(on: date | None) -> date:
-    return on if on is not None else last_sessions(datetime.now(UTC).date(), 2)[-1]
-
-
-def _measured(compute: Callable[[], T]) -> T:
-    try:
-        return compute()
-    except HistoryMissingError as exc:
-        raise ProblemError(409, ErrorCode.CONFLICT, str(exc)) from exc
-
-
 def _regime(state: State, caller: ViewerCaller) -> MarketRegime:
     return MarketRegime(state.db, caller)
 
@@ -107,8 +94,8 @@ def _recorder(state: State, caller: TraderCaller) -> MarketRegime:
 @router.get("/v1/risk/regime", response_model=dict[str, Any], responses=_READ_ERRORS)
 def regime(market: Regime, on: OnDate = None) -> dict[str, Any]:
     """VIX regime and sizing factor, rolling correlations, emergency thresholds (not recorded)."""
-    day = _session(on)
-    return _measured(lambda: market.regime(day, record=False).to_dict())
+    day = session_or_last(on)
+    return market.regime(day, record=False).to_dict()
 
 
 @router.post("/v1/risk/regime", response_model=dict[str, Any], responses=_READ_ERRORS)
@@ -116,8 +103,8 @@ def record_regime(
     market: Annotated[MarketRegime, Depends(_recorder)], on: OnDate = None
 ) -> dict[str, Any]:
     """Measure the regime and record each crossed threshold in ``risk_events`` (once)."""
-    day = _session(on)
-    return _measured(lambda: market.regime(day).to_dict())
+    day = session_or_last(on)
+    return market.regime(day).to_dict()
 
 
 @router.get(
@@ -125,8 +112,8 @@ def record_regime(
 )
 def squeeze(portfolio_id: uuid.UUID, market: Regime, on: OnDate = None) -> dict[str, Any]:
     """Short-squeeze tiers of your book's short shares and short calls."""
-    day = _session(on)
-    return _measured(lambda: market.squeeze(portfolio_id, day).to_dict())
+    day = session_or_last(on)
+    return market.squeeze(portfolio_id, day).to_dict()
 
 
 @router.get(

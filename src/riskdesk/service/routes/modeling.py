@@ -14,8 +14,7 @@ side flip not allowed, a symbol already held) is a 422 naming the rule. ``compar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query
@@ -23,13 +22,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from riskdesk.risk.factors import MIN_OBSERVATIONS, REGRESSION_WINDOW
-from riskdesk.risk.history import last_sessions
-from riskdesk.risk.modeling import STATUSES, ModelingSessions, SessionClosedError
-from riskdesk.risk.reports import VAR_WINDOW, HistoryMissingError
+from riskdesk.risk.modeling import STATUSES, ModelingSessions
+from riskdesk.risk.reports import VAR_WINDOW
+from riskdesk.service.dates import session_or_last
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.jobs import JobContext
 from riskdesk.service.pagination import Page, PageParams, after_key, page_params, to_page
-from riskdesk.service.problems import ErrorCode, ProblemError, problem_responses
+from riskdesk.service.problems import problem_responses
 from riskdesk.service.routes.jobs import JobOut
 from riskdesk.store.paging import KeysetPage
 
@@ -159,24 +158,6 @@ class ExportIn(BaseModel):
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _session_day(on: date | None) -> date:
-    return on if on is not None else last_sessions(_today(), 2)[-1]
-
-
-def _guarded(compute: Callable[[], T]) -> T:
-    """Run a use case: a closed session or a missing price history is a 409."""
-    try:
-        return compute()
-    except SessionClosedError as exc:
-        raise ProblemError(409, ErrorCode.CONFLICT, str(exc)) from exc
-    except HistoryMissingError as exc:
-        raise ProblemError(409, ErrorCode.CONFLICT, str(exc)) from exc
-
-
 def _reader(state: State, caller: ViewerCaller) -> ModelingSessions:
     return ModelingSessions(state.db, caller)
 
@@ -195,10 +176,8 @@ Writer = Annotated[ModelingSessions, Depends(_writer)]
 @router.post(BASE, response_model=dict[str, Any], status_code=201, responses=_WRITE_ERRORS)
 def start_session(body: SessionStartIn, sessions: Writer) -> dict[str, Any]:
     """Clone one of your portfolios' book on a date into a new what-if session."""
-    day = _session_day(body.on)
-    return _guarded(
-        lambda: sessions.start(body.portfolio_id, day, body.name, body.description).to_dict()
-    )
+    day = session_or_last(body.on)
+    return sessions.start(body.portfolio_id, day, body.name, body.description).to_dict()
 
 
 @router.get(
@@ -233,35 +212,29 @@ def get_session(session_id: uuid.UUID, sessions: Reader) -> dict[str, Any]:
 @router.post(ITEM + "/positions", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def add_position(session_id: uuid.UUID, body: AddPositionIn, sessions: Writer) -> dict[str, Any]:
     """Add a position to the session's book (a symbol already held is refused: resize it)."""
-    return _guarded(
-        lambda: sessions.add_position(
-            session_id, body.symbol, body.quantity, body.price, body.tags
-        ).to_dict()
-    )
+    return sessions.add_position(
+        session_id, body.symbol, body.quantity, body.price, body.tags
+    ).to_dict()
 
 
 @router.post(ITEM + "/positions/remove", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def remove_position(session_id: uuid.UUID, body: PositionRefIn, sessions: Writer) -> dict[str, Any]:
     """Remove a position (by id or symbol) from the session's book."""
-    return _guarded(
-        lambda: sessions.remove_position(
-            session_id, position_id=body.position_id, symbol=body.symbol
-        ).to_dict()
-    )
+    return sessions.remove_position(
+        session_id, position_id=body.position_id, symbol=body.symbol
+    ).to_dict()
 
 
 @router.post(ITEM + "/positions/resize", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def resize_position(session_id: uuid.UUID, body: ResizeIn, sessions: Writer) -> dict[str, Any]:
     """Set a position's quantity (a side flip only with ``allow_flip``)."""
-    return _guarded(
-        lambda: sessions.resize_position(
-            session_id,
-            body.quantity,
-            position_id=body.position_id,
-            symbol=body.symbol,
-            allow_flip=body.allow_flip,
-        ).to_dict()
-    )
+    return sessions.resize_position(
+        session_id,
+        body.quantity,
+        position_id=body.position_id,
+        symbol=body.symbol,
+        allow_flip=body.allow_flip,
+    ).to_dict()
 
 
 @router.post(ITEM + "/compare", response_model=dict[str, Any], responses=_AS_JOB | _WRITE_ERRORS)
@@ -282,14 +255,12 @@ def compare(
     sessions.get(session_id)  # 404 now, not inside a job
 
     def run() -> dict[str, Any]:
-        return _guarded(
-            lambda: sessions.compare(
-                session_id,
-                benchmark=benchmark,
-                factor_window=factor_window,
-                var_window=var_window,
-            ).to_dict()
-        )
+        return sessions.compare(
+            session_id,
+            benchmark=benchmark,
+            factor_window=factor_window,
+            var_window=var_window,
+        ).to_dict()
 
     if not as_job:
         return run()
@@ -311,34 +282,30 @@ def compare(
 @router.post(ITEM + "/hedge", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def hedge(session_id: uuid.UUID, body: HedgeIn, sessions: Writer) -> dict[str, Any]:
     """Whole ETF shares zeroing the book's delta-dollars (or beta-weighted); ``apply`` adds it."""
-    return _guarded(
-        lambda: sessions.hedge(
-            session_id, method=body.method, etf=body.etf, apply=body.apply, window=body.window
-        ).to_dict()
-    )
+    return sessions.hedge(
+        session_id, method=body.method, etf=body.etf, apply=body.apply, window=body.window
+    ).to_dict()
 
 
 @router.post(ITEM + "/export", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def export(session_id: uuid.UUID, body: ExportIn, sessions: Writer) -> dict[str, Any]:
     """The comparison as CSV or JSON text (one ``export_history`` row per call)."""
-    return _guarded(
-        lambda: sessions.export(
-            session_id,
-            body.export_format,
-            benchmark=body.benchmark,
-            factor_window=body.factor_window,
-            var_window=body.var_window,
-        ).to_dict()
-    )
+    return sessions.export(
+        session_id,
+        body.export_format,
+        benchmark=body.benchmark,
+        factor_window=body.factor_window,
+        var_window=body.var_window,
+    ).to_dict()
 
 
 @router.post(ITEM + "/complete", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def complete(session_id: uuid.UUID, sessions: Writer) -> dict[str, Any]:
     """Complete an active session (it takes no more edits)."""
-    return _guarded(lambda: sessions.complete(session_id).to_dict())
+    return sessions.complete(session_id).to_dict()
 
 
 @router.post(ITEM + "/cancel", response_model=dict[str, Any], responses=_WRITE_ERRORS)
 def cancel(session_id: uuid.UUID, sessions: Writer) -> dict[str, Any]:
     """Cancel an active session (it takes no more edits)."""
-    return _guarded(lambda: sessions.cancel(session_id).to_dict())
+    return sessions.cancel(session_id).to_dict()

@@ -30,7 +30,6 @@ from riskdesk.risk.book_csv import BookFileError, parse_mapping
 from riskdesk.risk.correlation import MIN_OVERLAP
 from riskdesk.risk.exposures import Grouping
 from riskdesk.risk.factors import MIN_OBSERVATIONS, REGRESSION_WINDOW
-from riskdesk.risk.history import last_sessions
 from riskdesk.risk.portfolios import (
     ImportReport,
     PortfolioDetail,
@@ -38,7 +37,8 @@ from riskdesk.risk.portfolios import (
     PortfolioSummary,
     StoredPosition,
 )
-from riskdesk.risk.reports import CORRELATION_WINDOW, HistoryMissingError, RiskReports
+from riskdesk.risk.reports import CORRELATION_WINDOW, RiskReports
+from riskdesk.service.dates import session_or_last
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.jobs import JobContext
 from riskdesk.service.pagination import Page, PageParams, after_key, page_params, to_page
@@ -513,19 +513,6 @@ RiskDate = Annotated[
 ]
 
 
-def _session(on: date | None) -> date:
-    """``on``, or the last NYSE session on or before today (UTC)."""
-    return on if on is not None else last_sessions(_today(), 2)[-1]
-
-
-def _measured(compute: Callable[[], T]) -> T:
-    """Run a risk use case; a missing price history is a 409 (it is a LookupError)."""
-    try:
-        return compute()
-    except HistoryMissingError as exc:
-        raise ProblemError(409, ErrorCode.CONFLICT, str(exc)) from exc
-
-
 def _reports(state: State, caller: ViewerCaller) -> RiskReports:
     return RiskReports(state.db, caller)
 
@@ -552,11 +539,11 @@ def _maybe_job(
 ) -> Any:
     """``compute()`` now, or as a job answered 202."""
     if not as_job:
-        return _measured(compute)
+        return compute()
 
     def work(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(0.0, f"computing {kind}", force=True)
-        return _measured(compute)
+        return compute()
 
     view = state.jobs.submit(caller, kind, params, work)
     return JSONResponse(JobOut.from_view(view).model_dump(mode="json"), status_code=202)
@@ -574,8 +561,8 @@ def exposures(
     ] = "SPY",
 ) -> dict[str, Any]:
     """Market value, long/short/gross/net, delta-adjusted and beta-weighted exposures."""
-    day = _session(on)
-    return _measured(lambda: reports.exposures(portfolio_id, day, benchmark).to_dict())
+    day = session_or_last(on)
+    return reports.exposures(portfolio_id, day, benchmark).to_dict()
 
 
 @router.get("/v1/risk/{portfolio_id}/greeks", response_model=dict[str, Any], responses=_READ_ERRORS)
@@ -588,9 +575,9 @@ def greeks(
     ] = None,
 ) -> dict[str, Any]:
     """The book's Greeks, totalled and bucketed by underlying, expiry, DTE, tag, strategy."""
-    day = _session(on)
+    day = session_or_last(on)
     groupings = tuple(Grouping) if not by else tuple(dict.fromkeys(by))
-    return _measured(lambda: reports.greeks(portfolio_id, day, by=groupings).to_dict())
+    return reports.greeks(portfolio_id, day, by=groupings).to_dict()
 
 
 @router.post(
@@ -603,8 +590,8 @@ def factors(
     window: Annotated[int, Query(ge=MIN_OBSERVATIONS, le=MAX_WINDOW)] = REGRESSION_WINDOW,
 ) -> dict[str, Any]:
     """The factor model on the date: betas, exposures, covariance, risk decomposition (stored)."""
-    day = _session(on)
-    return _measured(lambda: reports.factors(portfolio_id, day, window).to_dict())
+    day = session_or_last(on)
+    return reports.factors(portfolio_id, day, window).to_dict()
 
 
 @router.post(
@@ -617,8 +604,8 @@ def correlation(
     window: Annotated[int, Query(ge=MIN_OVERLAP, le=MAX_WINDOW)] = CORRELATION_WINDOW,
 ) -> dict[str, Any]:
     """Position correlations and the diversification score (the pairs are stored)."""
-    day = _session(on)
-    return _measured(lambda: reports.correlation(portfolio_id, day, window).to_dict())
+    day = session_or_last(on)
+    return reports.correlation(portfolio_id, day, window).to_dict()
 
 
 @router.get("/v1/risk/{portfolio_id}/stress", response_model=dict[str, Any], responses=_READ_ERRORS)
@@ -635,9 +622,9 @@ def stress(
     ] = True,
 ) -> dict[str, Any]:
     """Stress scenarios on the book, options fully repriced (nothing stored)."""
-    day = _session(on)
+    day = session_or_last(on)
     keys = None if not scenario else list(scenario)
-    return _measured(lambda: reports.stress(portfolio_id, day, keys, propagate=propagate).to_dict())
+    return reports.stress(portfolio_id, day, keys, propagate=propagate).to_dict()
 
 
 class StressIn(BaseModel):
@@ -684,12 +671,10 @@ def stress_custom(
     portfolio_id: uuid.UUID, body: StressIn, reports: Reports, on: RiskDate = None
 ) -> dict[str, Any]:
     """Stress the book under packaged scenarios and your own (nothing stored)."""
-    day = _session(on)
-    return _measured(
-        lambda: reports.stress(
-            portfolio_id, day, body.scenarios, body.propagate, custom=body.custom
-        ).to_dict()
-    )
+    day = session_or_last(on)
+    return reports.stress(
+        portfolio_id, day, body.scenarios, body.propagate, custom=body.custom
+    ).to_dict()
 
 
 @router.get(
@@ -714,7 +699,7 @@ def var(
     as_job: AsJob = False,
 ) -> Any:
     """VaR and ES at 95/99%, 1 and 10 days: historical, delta-gamma-normal and Monte Carlo."""
-    day = _session(on)
+    day = session_or_last(on)
     return _maybe_job(
         state,
         reports.caller,
@@ -741,7 +726,7 @@ def backtest(
     as_job: AsJob = False,
 ) -> Any:
     """Kupiec and Christoffersen backtests of the historical VaR on the book's own history."""
-    day = _session(on)
+    day = session_or_last(on)
     return _maybe_job(
         state,
         reports.caller,
