@@ -206,3 +206,30 @@ def test_factors_without_factor_history_fails_naming_the_tickers(migrated_engine
 
     with pytest.raises(HistoryMissingError, match=r"SPY.*US10Y.*--include-factors"):
         RiskReports(database).factors("bare", ON)
+
+
+def test_correlation_with_significance_filter_keeps_exactly_the_large_positions(
+    db: Database,
+) -> None:
+    reports = RiskReports(db)
+    valuation = value_book(
+        reports.book("book", ON).positions, reports.marks("book", ON)
+    )  # delta-dollars computed here, apart from the report
+    book = reports.book("book", ON)
+    dollars = {
+        p.symbol: abs(float(valuation.delta[i]) * float(valuation.spot[i]))
+        for i, p in enumerate(book.positions)
+        if valuation.status[i] is MarkStatus.OK
+    }
+    gross = sum(dollars.values())
+    floor = sorted(dollars.values())[len(dollars) // 2]  # the median: about half stay
+    weight = 0.05
+    expected = {s for s, d in dollars.items() if d >= floor and d / gross >= weight}
+
+    report = reports.correlation(
+        "book", ON, 20, store=False, min_position_value=floor, min_portfolio_weight=weight
+    )
+
+    assert {p.symbol for p in report.positions} == expected
+    assert set(report.below_threshold) == set(dollars) - expected
+    assert 0 < len(expected) < len(dollars)
