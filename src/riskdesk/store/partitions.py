@@ -169,6 +169,10 @@ def _ensure_in(conn: Connection, table: str, months: list[date], lock_timeout_ms
                 with conn.begin_nested():
                     if create_month_partition(conn, table, month):
                         created.append(partition_name(table, month))
+            except sa_exc.ProgrammingError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "42P07":  # duplicate_table
+                    raise
+                # another writer created it between the check and the CREATE: it exists
             except sa_exc.OperationalError as exc:
                 if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
                     raise

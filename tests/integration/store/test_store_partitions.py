@@ -155,3 +155,21 @@ def test_month_bounds_with_december_roll_into_next_year() -> None:
 
     assert (start, end) == (datetime(2024, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
     assert partition_name("market_ticks", start.date()) == "market_ticks_p2024_12"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_ensure_month_partitions_with_a_concurrent_creator_tolerates_the_duplicate(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import riskdesk.store.partitions as partitions
+
+    ensure_month_partitions(migrated_engine, "market_ticks", MONTHS[:1])
+    # another writer created the partition between this writer's check and its CREATE
+    monkeypatch.setattr(partitions, "_exists", lambda conn, name: False)
+
+    again = ensure_month_partitions(migrated_engine, "market_ticks", MONTHS[:1])
+
+    assert again == []
+    monkeypatch.undo()
+    assert "market_ticks_p2024_01" in partitions.list_partitions(migrated_engine, "market_ticks")

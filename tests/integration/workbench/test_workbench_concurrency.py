@@ -102,9 +102,9 @@ def _run_workers(
     ]
     time.sleep(1.0)  # let every worker import and prepare
     go.touch()
+    outputs = [proc.communicate(timeout=300) for proc in procs]  # every pipe read and closed
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
+    for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, f"worker failed:\n{err[-3000:]}"
         assert "Traceback" not in err, err[-3000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
