@@ -27,6 +27,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -226,6 +227,37 @@ def db_session(db_connection: Connection) -> Iterator[RiskdeskSession]:
 
 
 REDIS_ENV = "RISKDESK_TEST_REDIS_URL"
+REDIS_GROUP = "redis"
+
+
+def _worker_index() -> int | None:
+    """The pytest-xdist worker number (``gw3`` -> 3), or None outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else None
+
+
+def _worker_redis_url(url: str) -> str:
+    """``url`` with a database number of its own per xdist worker (flushes stay private)."""
+    index = _worker_index()
+    if index is None:
+        return url
+    parts = urlsplit(url)
+    number = parts.path.strip("/")
+    base = int(number) if number.isdigit() else 0
+    return urlunsplit(parts._replace(path=f"/{(base + 1 + index) % 16}"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (scripts/test.sh), run every Redis test on one worker.
+
+    Redis pub/sub channels are global to the server, not per database number: hubs of two
+    workers on the same channel would see each other's messages and subscriber counts.
+    """
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if "redis_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("redis"):
+            item.add_marker(pytest.mark.xdist_group(REDIS_GROUP))
 
 
 @pytest.fixture
@@ -236,6 +268,7 @@ def redis_url() -> str:
             f"{REDIS_ENV} is unset: run `scripts/redis.sh start` and export its URL "
             "(scripts/test.sh does both)"
         )
+    url = _worker_redis_url(url)
     import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=5)

@@ -95,11 +95,16 @@ def _bbs_put(S: float, K: float, T: float, r: float, q: float, sigma: float, n: 
     d = 1.0 / u
     p = (math.exp((r - q) * dt) - d) / (u - d)
     disc = math.exp(-r * dt)
-    spots = S * u ** (2.0 * np.arange(n) - (n - 1))
-    values = np.maximum(K - spots, _bs(spots, K, dt, r, q, sigma))
+    # Node j of step i sits at S u^(2j - i): each step's spots are a stride-2 slice of one grid
+    # of S u^k, k = -n..n (the same floats as computing u^(2j - i) per step, without the powers).
+    grid = S * u ** np.arange(-n, n + 1, dtype=np.float64)
+    exercise = K - grid
+    values = np.maximum(exercise[1 : 2 * n : 2], _bs(grid[1 : 2 * n : 2], K, dt, r, q, sigma))
     for i in range(n - 2, -1, -1):
-        spots = S * u ** (2.0 * np.arange(i + 1) - i)
-        values = np.maximum(K - spots, disc * (p * values[1:] + (1.0 - p) * values[:-1]))
+        held = p * values[1:]
+        held += (1.0 - p) * values[:-1]
+        held *= disc
+        values = np.maximum(exercise[n - i : n + i + 1 : 2], held, out=held)
     return float(values[0])
 
 

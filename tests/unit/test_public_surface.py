@@ -23,6 +23,9 @@ EXPECTED = {
     "riskdesk.trading.killswitch": None,
     "riskdesk.trading.ledger": None,
     "riskdesk.trading.performance": None,
+    "riskdesk.trading.signals": None,
+    "riskdesk.trading.market": None,
+    "riskdesk.trading.desk": None,
 }
 
 

@@ -72,6 +72,13 @@ DEFAULTS: dict[str, Callable[[], dict[str, Any]]] = {
         "status": "proposed",
     },
     "fills": lambda: {"side": "buy", "qty": Decimal(1), "fill_price": Decimal("10.5")},
+    "order_events": lambda: {"order_id": Ref("orders"), "to_status": "submitted"},
+    "trade_cycles": lambda: {
+        "idempotency_key": _token("cycle"),
+        "request_sha256": _hash(),
+        "trigger_source": "manual",
+        "status": "completed",
+    },
     "trades": lambda: {
         "broker": "ibkr",
         "broker_account_id": "U123",

@@ -180,6 +180,9 @@ class Position(Base):
     underlying_ticker: Mapped[str | None] = mapped_column(String(32))
     mark_price: Mapped[Decimal | None] = mapped_column(Amount)
     unrealized_pnl: Mapped[Decimal | None] = mapped_column(Amount)
+    realized_pnl: Mapped[Decimal | None] = mapped_column(Amount)
+    cost_basis: Mapped[Decimal | None] = mapped_column(Amount)
+    multiplier: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -36,6 +36,7 @@ from riskdesk.store.models._base import (
     SUPPORTED_BROKERS,
     Amount,
     Base,
+    ImmutableRow,
     Ratio,
     all_not_null,
     check_in,
@@ -49,18 +50,21 @@ from riskdesk.store.models.system import FERNET_PREFIX
 from riskdesk.store.types import JSONType, UTCDateTime
 
 __all__ = [
+    "CYCLE_STATUSES",
     "ORDER_STATUSES",
     "DailyPnl",
     "DevnetSmokeRun",
     "Fill",
     "KillSwitchEvent",
     "Order",
+    "OrderEvent",
     "PerformanceMetric",
     "RiskEvent",
     "RiskParameter",
     "Signal",
     "SignalLeg",
     "Trade",
+    "TradeCycle",
     "TradeLeg",
     "TradingAccount",
 ]
@@ -80,7 +84,11 @@ ORDER_STATUSES: tuple[str, ...] = (
     "approved",
     "executed",
     "canceled",
+    # riskdesk paper trading: a DAY order left at the close
+    "expired",
 )
+
+CYCLE_STATUSES: tuple[str, ...] = ("completed", "rejected")
 
 
 def _between(name: str, low: int, high: int, *, nullable: bool) -> CheckConstraint:
@@ -209,6 +217,7 @@ class TradingAccount(Base):
             f"api_credentials IS NULL OR api_credentials LIKE '{FERNET_PREFIX}%'",
             name="api_credentials_encrypted",
         ),
+        UniqueConstraint("user_id", "account_number", name="uq_trading_accounts_user_number"),
         Index("idx_trading_accounts_user_id", "user_id"),
         Index("idx_trading_accounts_account_type", "account_type"),
     )
@@ -222,6 +231,7 @@ class TradingAccount(Base):
     buying_power: Mapped[Decimal | None] = mapped_column(Amount)
     net_liquidation: Mapped[Decimal | None] = mapped_column(Amount)
     total_cash: Mapped[Decimal | None] = mapped_column(Amount)
+    starting_cash: Mapped[Decimal | None] = mapped_column(Amount)
     api_credentials: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
@@ -336,6 +346,8 @@ class TradeLeg(Base):
     )
     filled_quantity: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     remaining_quantity: Mapped[int | None] = mapped_column(Integer)
+    ratio: Mapped[int | None] = mapped_column(Integer)
+    multiplier: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -350,14 +362,19 @@ class Order(Base):
 
     ``side`` is seed 004's ``side`` and seed 001's ``action``; ``qty`` is seed 004's ``qty`` and
     seed 001's ``quantity`` (synonyms); ``qty > 0`` always. ``status`` accepts both lifecycles
-    (:data:`ORDER_STATUSES`). The CHECK ``lineage`` requires a trade leg or a
-    (signal, cycle, symbol).
+    (:data:`ORDER_STATUSES`). The CHECK ``lineage`` requires a trade leg, a trade (a riskdesk
+    paper order: its legs are the trade's legs) or a (signal, cycle, symbol).
+
+    A paper order belongs to ``account_id``; ``idempotency_key`` is unique per account and
+    ``request_sha256`` is the digest of the request it was first submitted with (a repeat with
+    another request is a conflict). ``limit_price`` / ``stop_price`` of a paper order are net
+    prices per unit, positive for a debit and negative for a credit.
     """
 
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint(
-            '"trade_leg_id" IS NOT NULL OR ('
+            '"trade_leg_id" IS NOT NULL OR "trade_id" IS NOT NULL OR ('
             + all_not_null("signal_id", "cycle_id", "symbol")
             + ")",
             name="lineage",
@@ -373,6 +390,13 @@ class Order(Base):
             "order_type", "order_type", ("market", "limit", "stop", "stop_limit"), nullable=True
         ),
         check_in("time_in_force", "time_in_force", ("DAY", "GTC", "IOC", "FOK")),
+        CheckConstraint(
+            '"idempotency_key" IS NULL OR "request_sha256" IS NOT NULL',
+            name="idempotency_request",
+        ),
+        UniqueConstraint("account_id", "idempotency_key", name="uq_orders_account_idempotency_key"),
+        Index("idx_orders_account_created_at", "account_id", text("created_at DESC")),
+        Index("idx_orders_trade_id", "trade_id"),
         Index("idx_orders_trade_leg_id", "trade_leg_id"),
         Index("idx_orders_broker_order_id", "broker_order_id"),
         Index("idx_orders_status", "status"),
@@ -385,8 +409,13 @@ class Order(Base):
 
     id: Mapped[uuid.UUID] = id_column()
     trade_leg_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trade_legs.id"))
+    trade_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trades.id"))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trading_accounts.id"))
     signal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signals.id"))
     cycle_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    triggered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     broker_order_id: Mapped[str | None] = mapped_column(String(100))
     symbol: Mapped[str | None] = mapped_column(String(64))
     order_type: Mapped[str | None] = mapped_column(String(20))
@@ -418,15 +447,72 @@ class Order(Base):
     fills: Mapped[list[Fill]] = relationship(back_populates="order", order_by="Fill.filled_at")
 
 
-class Fill(Base):
-    """A (simulated) execution of an order (seed 004 ``fills``); an order may have several."""
+class OrderEvent(ImmutableRow, Base):
+    """One status transition of an order: from, to, when and why (append-only)."""
+
+    __tablename__ = "order_events"
+    __immutable_key__ = "event_id"
+    __table_args__ = (
+        check_in("to_status", "to_status", ORDER_STATUSES),
+        check_in("from_status", "from_status", ORDER_STATUSES, nullable=True),
+        Index("idx_order_events_order_id_at", "order_id", "at"),
+    )
+
+    event_id: Mapped[uuid.UUID] = id_column()
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=_EMPTY_OBJECT
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TradeCycle(Base):
+    """One strategy-risk-execution cycle of a paper account (seed 004 ``POST /trade/cycle``).
+
+    ``idempotency_key`` is unique per account: a repeat returns the stored ``result``; another
+    request (``request_sha256`` differs) under the same key is a conflict.
+    """
+
+    __tablename__ = "trade_cycles"
+    __table_args__ = (
+        check_in("status", "status", CYCLE_STATUSES),
+        UniqueConstraint("account_id", "idempotency_key", name="uq_trade_cycles_account_key"),
+        Index("idx_trade_cycles_account_created_at", "account_id", text("created_at DESC")),
+    )
+
+    cycle_id: Mapped[uuid.UUID] = id_column()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("trading_accounts.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    trigger_source: Mapped[str] = mapped_column(String(50))
+    symbol: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, default=dict, server_default=_EMPTY_OBJECT
+    )
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Fill(ImmutableRow, Base):
+    """A (simulated) execution of an order (seed 004 ``fills``); an order may have several.
+
+    A multi-leg execution is one row per leg sharing ``execution_id``; ``net_price`` is the
+    execution's net price per unit and ``commission`` / ``fee`` its costs, carried on its first
+    leg's row (zero on the others), so summing the rows sums the costs once. Append-only.
+    """
 
     __tablename__ = "fills"
+    __immutable_key__ = "fill_id"
     __table_args__ = (
         CheckConstraint(num("qty") > 0, name="qty_positive"),
         CheckConstraint(column("slippage_bps") >= 0, name="slippage_bps_nonnegative"),
         check_in("side", "side", ("buy", "sell")),
+        CheckConstraint(column("multiplier") >= 1, name="multiplier_positive"),
         Index("idx_fills_order_id_filled_at", "order_id", text("filled_at DESC")),
+        Index("idx_fills_execution_id", "execution_id"),
         Index("idx_fills_symbol_filled_at", "symbol", text("filled_at DESC")),
     )
 
@@ -439,6 +525,13 @@ class Fill(Base):
     fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default=text("0"))
     slippage_bps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     filled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trade_leg_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("trade_legs.id"))
+    execution_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    commission: Mapped[Decimal] = mapped_column(
+        Amount, default=Decimal(0), server_default=text("0")
+    )
+    multiplier: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    net_price: Mapped[Decimal | None] = mapped_column(Amount)
 
     order: Mapped[Order] = relationship(back_populates="fills")
 
@@ -525,6 +618,9 @@ class KillSwitchEvent(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str | None] = mapped_column(String(100))
+    trigger: Mapped[str | None] = mapped_column(String(32))
+    observed_value: Mapped[Decimal | None] = mapped_column(Ratio)
+    threshold_value: Mapped[Decimal | None] = mapped_column(Ratio)
     created_at: Mapped[datetime] = created_at_column()
 
 
