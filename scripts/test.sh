@@ -32,8 +32,17 @@ echo "Redis for tests: ${RISKDESK_TEST_REDIS_URL}"
 # function when its own file changes, not when a kernel it calls does.
 kernels=$(cat src/riskdesk/pricing/*.py | sha1sum | cut -c1-12)
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba/$kernels}"
+# Two pytest-xdist workers by default (the suite is CPU-bound; the machine has 2 cores). Each
+# file runs on one worker (tests/conftest.py groups by file; every Redis test shares one group)
+# and each worker has its own PostgreSQL databases, Redis database number and temp dirs.
+# RISKDESK_TEST_WORKERS=0 runs in one process (e.g. to debug with pdb).
+workers="${RISKDESK_TEST_WORKERS:-2}"
+xdist=()
+if [[ "$workers" != "0" ]]; then
+  xdist=(-n "$workers" --dist loadgroup)
+fi
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${xdist[@]}" "$@"
 rc=$?
 set -e
 if [[ $rc -eq 5 ]]; then

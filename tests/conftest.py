@@ -14,7 +14,7 @@ Fixtures (names are stable; other packages' tests use them):
   gives the same database as running the migration, much faster. Commit freely.
 * ``redis_url`` -- ``RISKDESK_TEST_REDIS_URL`` (``scripts/test.sh`` starts a throwaway
   server with ``scripts/redis.sh``), its database flushed before the test; tests skip when
-  the variable is unset.
+  the variable is unset. Under pytest-xdist each worker gets a database number of its own.
 * ``db_connection`` / ``db_session`` -- a connection (and a session on it) to a migrated
   database shared by the session, inside a transaction rolled back after the test: the
   fastest way to write rows that must leave nothing behind.
@@ -248,16 +248,26 @@ def _worker_redis_url(url: str) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (scripts/test.sh), run every Redis test on one worker.
+    """Group and order tests for ``pytest -n 2 --dist loadgroup`` (scripts/test.sh).
 
-    Redis pub/sub channels are global to the server, not per database number: hubs of two
-    workers on the same channel would see each other's messages and subscriber counts.
+    One group per file: a file's tests run on one worker, so module-scoped fixtures are built
+    once. Every Redis test joins one ``redis`` group instead: Redis pub/sub channels are global
+    to the server, not per database number, so hubs of two workers on the same channel would
+    see each other's messages and subscriber counts.
     """
     if not config.pluginmanager.hasplugin("xdist"):
         return
+    if config.getoption("dist", "no") != "no":
+        # Longest first: files holding a ``slow`` test start at once instead of ending the run
+        # on one worker while the other idles (a stable sort: the order is otherwise kept).
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     for item in items:
-        if "redis_url" in getattr(item, "fixturenames", ()) or item.get_closest_marker("redis"):
-            item.add_marker(pytest.mark.xdist_group(REDIS_GROUP))
+        if item.get_closest_marker("xdist_group"):
+            continue
+        uses_redis = "redis_url" in getattr(item, "fixturenames", ())
+        redis = uses_redis or item.get_closest_marker("redis") is not None
+        group = REDIS_GROUP if redis else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

@@ -85,3 +85,42 @@ def service(
         )
     except _service.BenchServiceError as error:
         fail(str(error))
+
+
+@app.command("trading")
+def trading(
+    orders: int = typer.Option(200, "--orders", min=1, help="Orders per timed run."),
+    repeats: int = typer.Option(3, "--repeats", min=1, help="Timed runs (median reported)."),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        help="Database for the store case instead of a temporary SQLite file.",
+    ),
+    postgres_url: str | None = typer.Option(
+        None,
+        "--postgres-url",
+        envvar="RISKDESK_BENCH_POSTGRES_URL",
+        help="PostgreSQL database for the postgres case (migrated; adds bench-* accounts).",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Paper trading: orders per second through ten risk gates, the fill model and the ledger.
+
+    Submits marketable one-contract SPY option orders on a fresh paper account (synthetic
+    market, pinned clock) on a temporary SQLite file and, when a URL is given, on PostgreSQL,
+    beside a same-run baseline of the pure engines without the store. Every run must
+    reconcile.
+    """
+    import riskdesk.bench._trading as _trading
+    from riskdesk.cli._common import fail
+
+    try:
+        _trading.main(
+            orders=orders,
+            repeats=repeats,
+            database_url=database_url,
+            postgres_url=postgres_url,
+            as_json=json_out,
+        )
+    except _trading.BenchTradingError as error:
+        fail(str(error))

@@ -36,9 +36,11 @@ from riskdesk.reporting.risk_tables import (
     var_section,
     whatif_section,
 )
+from riskdesk.reporting.trading_tables import paper_sections
 from riskdesk.risk.demo import DEMO_BOOK_NAME, RiskDemo, run_risk_demo
 from riskdesk.risk.history import last_sessions
 from riskdesk.service.tour import ApiTour
+from riskdesk.trading.simulation import run_scratch_day
 
 DEMO_AS_OF = "2026-11-20T15:00:00Z"
 """A Friday, 10:00 in New York: SPY/QQQ/IWM dailies still trade (0DTE)."""
@@ -107,6 +109,8 @@ def demo_command(
                 seed=seed,
                 progress=lambda text: progress.update(task, description=text),
             )
+            progress.update(task, description="a simulated 0DTE paper-trading day")
+            paper = run_scratch_day(seed=seed, step_minutes=15).to_dict()
     finally:
         db.dispose()
 
@@ -128,7 +132,7 @@ def demo_command(
     _render.comparison(console, comparison)
     console.print(Rule(f"P&L attribution: iron condor over a {move_minutes}-minute move"))
     _render.attribution(console, attribution)
-    tables = risk_sections(risk)
+    tables = [*risk_sections(risk), *paper_sections(paper)]
     for section in tables:
         console.print(Rule(escape(section.title)))
         _render.table_section(console, section)

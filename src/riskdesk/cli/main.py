@@ -12,9 +12,12 @@ from riskdesk.cli import (
     db,
     demo,
     history,
+    paper,
     portfolio,
     risk,
     serve,
+    signals,
+    trading,
     user,
     whatif,
     workbench,
@@ -77,6 +80,24 @@ app.add_typer(
     whatif.app, name="whatif", help="What-if sessions: edit a copy of a book, compare, hedge."
 )
 app.add_typer(user.app, name="user", help="Users of the service: create, list, roles, passwords.")
+app.add_typer(
+    trading.account_app,
+    name="account",
+    help="Paper trading accounts: create, list, show, risk policy.",
+)
+app.add_typer(trading.order_app, name="order", help="Paper orders: submit, cancel, list, show.")
+app.add_typer(trading.killswitch_app, name="killswitch", help="The kill switch: on, off, status.")
+app.command("positions")(trading.positions_command)
+app.command("nav")(trading.nav_command)
+app.command("reconcile")(trading.reconcile_command)
+app.add_typer(paper.app, name="paper", help="Paper trading: a simulated 0DTE day.")
+app.add_typer(
+    signals.signal_app,
+    name="signal",
+    help="Trading signals: new, from-template, list, show, cancel.",
+)
+app.command("performance")(signals.performance_command)
+app.add_typer(signals.smoke_app, name="smoke", help="Venue smoke runs: run, list.")
 
 
 if __name__ == "__main__":  # python -m riskdesk.cli.main (subprocess tests, benchmarks)

@@ -12,6 +12,10 @@ For an authenticated POST, PUT, PATCH or DELETE carrying ``Idempotency-Key``:
   corrected request may reuse it.
 
 Keys are per user (two users never collide), at most 255 characters, and kept 24 hours.
+
+Paper orders and trade cycles (:data:`DOMAIN_KEYED`) are idempotent in the domain itself (a
+repeat returns the stored order even when it was refused, and the key is unique per account
+in the database): their routes take the header and this middleware leaves them alone.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ __all__ = ["IdempotencyMiddleware"]
 
 HEADER = b"idempotency-key"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DOMAIN_KEYED = frozenset({"/v1/orders", "/v1/trade/cycle"})
+"""Paths whose idempotency the use case keeps (see the module docstring)."""
 MAX_KEY = 255
 RETENTION = timedelta(hours=24)
 
@@ -133,7 +139,11 @@ class IdempotencyMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
-        if scope["type"] != "http" or scope["method"] not in MUTATING:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in MUTATING
+            or scope.get("path", "").rstrip("/") in DOMAIN_KEYED
+        ):
             await self.app(scope, receive, send)
             return
         key = None

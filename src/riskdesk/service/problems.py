@@ -35,6 +35,7 @@ from riskdesk.store.errors import (
     StoreError,
     WriteConflictError,
 )
+from riskdesk.trading.desk import IdempotencyConflictError, OrderStateError
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -149,6 +150,11 @@ class Problem(BaseModel):
     instance: str | None = None
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="Machine-readable facts of the refusal (a risk block's rule, observed and "
+        "threshold values and the stored order).",
+    )
 
 
 class ProblemError(Exception):
@@ -162,6 +168,7 @@ class ProblemError(Exception):
         *,
         errors: Sequence[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -169,6 +176,7 @@ class ProblemError(Exception):
         self.detail = detail
         self.errors = list(errors) if errors else None
         self.headers = dict(headers or {})
+        self.details = dict(details) if details is not None else None
 
 
 def _type_uri(code: ErrorCode) -> str:
@@ -187,6 +195,7 @@ def problem_response(request: Request | None, error: ProblemError) -> JSONRespon
         instance=None if request is None else request.url.path,
         request_id=request_id,
         errors=error.errors,
+        details=error.details,
     )
     return JSONResponse(
         problem.model_dump(exclude_none=True),
@@ -206,6 +215,10 @@ def problem_for(exc: BaseException) -> ProblemError | None:
         )
     if isinstance(exc, PermissionError):
         return ProblemError(403, ErrorCode.FORBIDDEN, str(exc))
+    if isinstance(exc, IdempotencyConflictError):
+        return ProblemError(409, ErrorCode.IDEMPOTENCY_KEY_REUSED, str(exc))
+    if isinstance(exc, OrderStateError):
+        return ProblemError(409, ErrorCode.CONFLICT, str(exc))
     if isinstance(exc, repo.AmbiguousReferenceError | HistoryMissingError | SessionClosedError):
         # a missing price history (the message says how to add it) or a closed what-if
         # session: the resource exists, its state refuses the request

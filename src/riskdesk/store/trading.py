@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from riskdesk.store.models import (
 )
 from riskdesk.store.paging import KeysetPage, PageKey, keyset_page
 from riskdesk.store.portfolio import _get_or_insert
+from riskdesk.store.types import as_number
 from riskdesk.store.workbench import AmbiguousReferenceError, NotFoundError
 
 __all__ = [
@@ -45,9 +46,12 @@ __all__ = [
     "find_account",
     "find_order",
     "get_or_create_ticker",
+    "last_loss_at",
+    "last_nav_before",
     "latest_kill_switch",
     "list_accounts",
     "lock_account",
+    "next_event_seq",
     "order_by_key",
     "order_events",
     "order_legs",
@@ -58,6 +62,7 @@ __all__ = [
     "page_risk_events",
     "page_signals",
     "page_smoke_runs",
+    "peak_nav",
     "positions_of",
     "resting_orders",
     "risk_parameters",
@@ -209,16 +214,24 @@ def order_legs(session: Session, order: Order) -> list[TradeLeg]:
 
 
 def order_events(session: Session, order_ids: Sequence[uuid.UUID]) -> list[OrderEvent]:
-    """The status transitions of the orders, oldest first."""
+    """The status transitions of the orders, in order (by order, then ``seq``)."""
     if not order_ids:
         return []
     return list(
         session.scalars(
             select(OrderEvent)
             .where(OrderEvent.order_id.in_(order_ids))
-            .order_by(OrderEvent.at, OrderEvent.event_id)
+            .order_by(OrderEvent.order_id, OrderEvent.seq)
         )
     )
+
+
+def next_event_seq(session: Session, order_id: uuid.UUID) -> int:
+    """The ``seq`` of the order's next transition (1 for the first)."""
+    current = session.scalar(
+        select(func.coalesce(func.max(OrderEvent.seq), 0)).where(OrderEvent.order_id == order_id)
+    )
+    return int(current or 0) + 1
 
 
 def resting_orders(session: Session, account_id: uuid.UUID | None = None) -> list[Order]:
@@ -352,6 +365,43 @@ def nav_snapshots(
     return list(session.scalars(stmt.order_by(PortfolioSnapshot.captured_at)))
 
 
+def last_nav_before(
+    session: Session, account_id: uuid.UUID, before: datetime
+) -> PortfolioSnapshot | None:
+    """The account's latest NAV snapshot captured before ``before``."""
+    return session.scalars(
+        select(PortfolioSnapshot)
+        .where(PortfolioSnapshot.account_id == account_id, PortfolioSnapshot.captured_at < before)
+        .order_by(PortfolioSnapshot.captured_at.desc())
+        .limit(1)
+    ).first()
+
+
+def peak_nav(session: Session, account_id: uuid.UUID) -> Decimal | None:
+    """The account's highest stored NAV (exact: the row's Decimal, sorted numerically)."""
+    row = session.scalars(
+        select(PortfolioSnapshot)
+        .where(PortfolioSnapshot.account_id == account_id, PortfolioSnapshot.nav.is_not(None))
+        .order_by(as_number(PortfolioSnapshot.nav).desc())
+        .limit(1)
+    ).first()
+    return None if row is None else row.nav
+
+
+def last_loss_at(session: Session, account_id: uuid.UUID) -> datetime | None:
+    """When the account's latest losing round trip closed (None: never)."""
+    value: datetime | None = session.scalar(
+        select(func.max(Trade.closed_at)).where(
+            Trade.account_id == account_id,
+            Trade.closed_at.is_not(None),
+            as_number(Trade.realized_pnl) < 0,
+        )
+    )
+    if value is not None and value.tzinfo is None:  # SQLite's max() returns text
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 def latest_kill_switch(session: Session) -> KillSwitchEvent | None:
     """The latest kill-switch change (None: never touched: off)."""
     return session.scalars(
@@ -405,21 +455,6 @@ def page_smoke_runs(
         id_=DevnetSmokeRun.run_id,
         after=after,
         limit=limit,
-    )
-
-
-def losing_trades(session: Session, account_id: uuid.UUID) -> list[Trade]:
-    """The account's closed trades with a realized loss, newest first."""
-    return list(
-        session.scalars(
-            select(Trade)
-            .where(
-                Trade.account_id == account_id,
-                Trade.closed_at.is_not(None),
-                Trade.realized_pnl < 0,
-            )
-            .order_by(Trade.closed_at.desc())
-        )
     )
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +100,8 @@ __all__ = [
 
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
+_ACCOUNT_TRIGGERS = frozenset({ks.KillSwitchTrigger.DRAWDOWN, ks.KillSwitchTrigger.DAILY_LOSS})
+"""Kill-switch triggers read from an account's figures (the others from the market)."""
 
 POLICY_FIELDS: dict[str, str] = {
     # name -> kind: money (a Limit), count, seconds, fraction, percent, greek
@@ -445,7 +446,6 @@ class PaperDesk(ScopedUseCases):
         self.sizes = sizes or DisplayedSize()
         self.history = history or MidHistory()
         self.hooks = hooks or DeskHooks()
-        self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- accounts
 
@@ -513,9 +513,12 @@ class PaperDesk(ScopedUseCases):
     def list_accounts(self) -> list[AccountView]:
         """The caller's accounts."""
         with self._read() as uow:
-            owner = self._scope
-            rows = repo.list_accounts(uow.session, user_id=owner)
-            return [self._account_view(uow.session, r) for r in rows]
+            return [self._account_view(uow.session, r) for r in self._visible(uow.session)]
+
+    def _visible(self, session: Session) -> list[m.TradingAccount]:
+        """The caller's accounts, without scratch accounts (names starting ``__``)."""
+        rows = repo.list_accounts(session, user_id=self._scope)
+        return [r for r in rows if not r.account_number.startswith("__")]
 
     # ----------------------------------------------------------------- policy
 
@@ -596,17 +599,24 @@ class PaperDesk(ScopedUseCases):
 
     def _snapshot(self, underlyings: Sequence[str], now: datetime) -> MarketSnapshot:
         snapshot = self.market.snapshot(sorted(set(underlyings)), now)
-        with self._lock:
-            self.history.record(snapshot)
+        self.history.record(snapshot)
         return snapshot
 
     def _market_view(
-        self, underlyings: Iterable[str], snapshot: MarketSnapshot, ledger_marks: Any
+        self,
+        underlyings: Iterable[str],
+        snapshot: MarketSnapshot,
+        figures: Mapping[str, Decimal],
     ) -> ks.MarketView:
         vix = next((u.spot for u in snapshot.underlyings if u.symbol in ("VIX", "^VIX")), None)
-        with self._lock:
-            feeds = self.history.feeds(underlyings)
-        return ks.MarketView(feeds=feeds, vix=vix, **ledger_marks)
+        feeds = self.history.feeds(underlyings)
+        return ks.MarketView(
+            feeds=feeds,
+            vix=vix,
+            nav=figures.get("nav"),
+            peak_nav=figures.get("peak_nav"),
+            daily_pnl=figures.get("daily_pnl"),
+        )
 
     # ----------------------------------------------------------------- kill switch
 
@@ -808,14 +818,32 @@ class PaperDesk(ScopedUseCases):
         return snap
 
     def _day_open_nav(self, session: Session, account: m.TradingAccount, at: datetime) -> Decimal:
+        """The NAV the day opened at: the last snapshot before today, else the starting cash.
+
+        An account with no snapshot before today opened today (or never traded before), so
+        its day opened at its starting cash: a loss made before today's first snapshot still
+        counts against the daily limits.
+        """
         start = datetime(at.year, at.month, at.day, tzinfo=UTC)
-        before = repo.nav_snapshots(session, account.id, start=None, end=start)
-        if before:
-            return before[-1].nav or _ZERO
-        today = repo.nav_snapshots(session, account.id, start=start, end=None)
-        if today:
-            return today[0].nav or _ZERO
+        before = repo.last_nav_before(session, account.id, start)
+        if before is not None and before.nav is not None:
+            return before.nav
         return account.starting_cash or _ZERO
+
+    def _figures(
+        self,
+        session: Session,
+        account: m.TradingAccount,
+        ledger: Ledger,
+        marks: Mapping[str, Decimal],
+        now: datetime,
+    ) -> dict[str, Decimal]:
+        """NAV, its peak so far and today's P&L: what the kill switch's loss triggers read."""
+        nav = ledger.mark(marks).nav
+        stored = repo.peak_nav(session, account.id)
+        peak = max(nav, account.starting_cash or _ZERO, stored if stored is not None else nav)
+        daily = nav - self._day_open_nav(session, account, now)
+        return {"nav": nav, "peak_nav": peak, "daily_pnl": daily}
 
     # ----------------------------------------------------------------- orders
 
@@ -830,9 +858,11 @@ class PaperDesk(ScopedUseCases):
     ) -> None:
         previous = order.status if order.status != "pending" else None
         order.status = status.value
+        session.flush()  # the earlier transitions count for seq
         session.add(
             m.OrderEvent(
                 order_id=order.id,
+                seq=repo.next_event_seq(session, order.id),
                 from_status=previous,
                 to_status=status.value,
                 reason=reason,
@@ -876,7 +906,9 @@ class PaperDesk(ScopedUseCases):
         with self._read() as uow:
             session = uow.session
             row = self._account(session, account)
-            verdict = self._decide(session, row, request, ticket, snapshot, underlying, now)
+            verdict = self._decide(
+                session, row, request, ticket, snapshot, underlying, now, persist=False
+            )
             return {
                 "accepted": verdict.code is None,
                 "code": verdict.code,
@@ -912,6 +944,9 @@ class PaperDesk(ScopedUseCases):
             if replay is not None:
                 return replay
         snapshot = self._snapshot([underlying], now)
+        # price the Greeks before taking the account's lock (the write lock on SQLite)
+        held = self._held_symbols(account)
+        greeks = self._greeks_for(snapshot, [*held, *(leg.symbol for leg in request.legs)], now)
         with self._write() as uow:
             session = uow.session
             row = self._account(session, account)
@@ -930,11 +965,15 @@ class PaperDesk(ScopedUseCases):
                         checks=(),
                         replayed=True,
                     )
-            verdict = self._decide(session, row, request, ticket, snapshot, underlying, now)
+            signal = self._tradable_signal(session, ticket, now)
+            verdict = self._decide(
+                session, row, request, ticket, snapshot, underlying, now, greeks=greeks
+            )
             order = self._store_order(
                 session, row, request, ticket, underlying, now, idempotency_key, digest
             )
             self._store_checks(session, row, order, verdict.checks, now)
+            self._store_warnings(session, verdict.warnings, account=row, order_id=order.id)
             if verdict.code is not None:
                 self._transition(
                     session,
@@ -947,6 +986,8 @@ class PaperDesk(ScopedUseCases):
                 order.risk_reason = verdict.message
                 order.error_message = verdict.code
             else:
+                if signal is not None:
+                    signal.status = "executed"  # in the order's transaction: both or neither
                 self._transition(session, order, OrderStatus.APPROVED, now, "risk gates passed")
                 self._transition(
                     session, order, OrderStatus.SUBMITTED, now, "sent to the paper venue"
@@ -968,6 +1009,23 @@ class PaperDesk(ScopedUseCases):
                 message=verdict.message,
                 checks=tuple(_check_dict(c) for c in verdict.checks),
             )
+
+    def _tradable_signal(
+        self, session: Session, ticket: OrderTicket, now: datetime
+    ) -> m.Signal | None:
+        """The ticket's signal, which must be active and unexpired (None: no signal)."""
+        if ticket.signal_id is None:
+            return None
+        signal = session.get(m.Signal, ticket.signal_id, populate_existing=True)
+        if signal is None:
+            raise DeskError(f"no signal {ticket.signal_id}")
+        if signal.status != "active":
+            raise DeskError(
+                f"signal {ticket.signal_id} is {signal.status}: only an active signal can be traded"
+            )
+        if signal.expires_at is not None and signal.expires_at <= now:
+            raise DeskError(f"signal {ticket.signal_id} expired at {signal.expires_at.isoformat()}")
+        return signal
 
     def _replay(self, account: str | uuid.UUID, key: str, digest: str) -> SubmitResult | None:
         with self._read() as uow:
@@ -1065,8 +1123,8 @@ class PaperDesk(ScopedUseCases):
                     severity=check.severity.value,
                     event_type="pre_trade_gate",
                     description=check.message,
-                    triggered_value=check.observed,
-                    threshold_value=check.threshold,
+                    triggered_value=_finite(check.observed),
+                    threshold_value=_finite(check.threshold),
                     details={
                         "observed": None if check.observed is None else str(check.observed),
                         "threshold": None if check.threshold is None else str(check.threshold),
@@ -1085,32 +1143,29 @@ class PaperDesk(ScopedUseCases):
         snapshot: MarketSnapshot,
         underlying: str,
         now: datetime,
+        *,
+        persist: bool = True,
+        greeks: Mapping[str, Any] | None = None,
     ) -> _Verdict:
         ledger = self._ledger(session, account)
         symbols = [p.symbol for p in ledger.open_positions] + [leg.symbol for leg in request.legs]
         quotes = quotes_from_snapshot(snapshot, symbols, self.sizes)
         marks = self._marks(ledger, quotes)
-        value = ledger.mark(marks)
-        nav = value.nav
-        daily = nav - self._day_open_nav(session, account, now)
-        peak = max(
-            [s.nav or _ZERO for s in repo.nav_snapshots(session, account.id, start=None, end=None)]
-            + [account.starting_cash or _ZERO, nav]
-        )
+        figures = self._figures(session, account, ledger, marks, now)
+        nav, daily = figures["nav"], figures["daily_pnl"]
         underlyings = {underlying} | {underlying_of(p.symbol) for p in ledger.open_positions}
-        view = self._market_view(
-            underlyings, snapshot, {"nav": nav, "peak_nav": peak, "daily_pnl": daily}
-        )
+        view = self._market_view(underlyings, snapshot, figures)
         state = self._kill_state(session)
         market = ks.check_market(state, view, self.kill_policy, now)
         kill_events: list[dict[str, Any]] = []
-        if market.events and not session.info.get("read_only_preview"):
+        if market.events and persist:
             kill_events = self._store_kill_events(session, market.events, now)
             if market.cancel_resting_orders:
                 self._cancel_resting(session, now, f"kill switch tripped: {market.state.reason}")
         admission = ks.admit(request, market.state, now, market=market)
+        warned = market.warnings
         if not admission.allowed:
-            return _Verdict(admission.code, admission.message, (), tuple(kill_events))
+            return _Verdict(admission.code, admission.message, (), tuple(kill_events), warned)
         try:
             context, account_state = self._gate_inputs(
                 session,
@@ -1125,6 +1180,7 @@ class PaperDesk(ScopedUseCases):
                 now,
                 nav,
                 daily,
+                greeks or {},
             )
         except MarketDataError as error:
             raise DeskError(str(error)) from error
@@ -1134,8 +1190,52 @@ class PaperDesk(ScopedUseCases):
         reason = decision.reason
         if not decision.allowed:
             message = reason.message if reason is not None else "blocked by the risk policy"
-            return _Verdict(decision.code, message, decision.checks, tuple(kill_events))
-        return _Verdict(None, None, decision.checks, tuple(kill_events))
+            return _Verdict(decision.code, message, decision.checks, tuple(kill_events), warned)
+        return _Verdict(None, None, decision.checks, tuple(kill_events), warned)
+
+    def _greeks_for(
+        self, snapshot: MarketSnapshot, symbols: Iterable[str], now: datetime
+    ) -> dict[str, Any]:
+        """Each symbol's Greeks (or the error saying why not), priced before any lock is held."""
+        out: dict[str, Any] = {}
+        for symbol in set(symbols):
+            try:
+                out[symbol] = leg_greeks(snapshot, symbol, now)
+            except MarketDataError as error:
+                out[symbol] = error
+        return out
+
+    def _held_symbols(self, account: str | uuid.UUID) -> list[str]:
+        with self._read() as uow:
+            row = self._account(uow.session, account)
+            return [p.symbol for p in repo.positions_of(uow.session, row.id) if p.quantity != 0]
+
+    def _store_warnings(
+        self,
+        session: Session,
+        warnings: Iterable[ks.KillSwitchEvent],
+        *,
+        account: m.TradingAccount | None,
+        order_id: uuid.UUID | None = None,
+    ) -> None:
+        """A kill-switch warning (a 5% move, a missing input) as a ``warned`` risk event."""
+        for w in warnings:
+            session.add(
+                m.RiskEvent(
+                    user_id=None if account is None else account.user_id,
+                    account_id=None if account is None else account.id,
+                    order_id=order_id,
+                    event_type="kill_switch_warning",
+                    severity="medium",
+                    description=w.reason,
+                    action="warned",
+                    rule=w.trigger.value,
+                    triggered_value=_finite(w.observed),
+                    threshold_value=_finite(w.threshold),
+                    details=_kill_event_dict(w),
+                    created_at=w.at,
+                )
+            )
 
     def _gate_inputs(
         self,
@@ -1151,6 +1251,7 @@ class PaperDesk(ScopedUseCases):
         now: datetime,
         nav: Decimal,
         daily: Decimal,
+        greeks: Mapping[str, Any],
     ) -> tuple[g.OrderContext, g.AccountState]:
         missing = [leg.symbol for leg in request.legs if leg.symbol not in quotes]
         if missing:
@@ -1158,12 +1259,15 @@ class PaperDesk(ScopedUseCases):
                 f"the market has no quote for {', '.join(missing)} "
                 f"(snapshot {snapshot.snapshot_hash[:12]} at {snapshot.as_of.isoformat()})"
             )
-        greeks_cache: dict[str, Any] = {}
+        greeks_cache: dict[str, Any] = dict(greeks)
 
         def greek(symbol: str) -> Any:
             if symbol not in greeks_cache:
                 greeks_cache[symbol] = leg_greeks(snapshot, symbol, now)
-            return greeks_cache[symbol]
+            value = greeks_cache[symbol]
+            if isinstance(value, MarketDataError):
+                raise value
+            return value
 
         positions: list[g.OpenPosition] = []
         exposure = _ZERO
@@ -1187,7 +1291,8 @@ class PaperDesk(ScopedUseCases):
                 )
             )
         order_value = _ZERO
-        net = _ZERO
+        opening_premium = _ZERO
+        opening: list[tuple[str, int]] = []
         delta = gamma = vega = _ZERO
         after = {p.symbol: p.quantity for p in ledger.open_positions}
         for leg in request.legs:
@@ -1195,7 +1300,13 @@ class PaperDesk(ScopedUseCases):
             price = q.ask if leg.side is Side.BUY else q.bid
             units = leg.ratio * request.quantity
             order_value += price * units * leg.multiplier
-            net += leg.side.sign * price * leg.ratio
+            # only the part of a leg that opens or adds risk can lose: a sell that closes a
+            # long is no naked short (the position it closes is already paid for)
+            held = after.get(leg.symbol, 0)
+            closing = min(units, abs(held)) if held * leg.side.sign < 0 else 0
+            if units > closing:
+                opening.append((leg.symbol, leg.side.sign * (units - closing)))
+                opening_premium += leg.side.sign * price * (units - closing) * leg.multiplier
             lg = greek(leg.symbol)
             delta += lg.delta * leg.side.sign * units
             gamma += lg.gamma * leg.side.sign * units
@@ -1208,11 +1319,8 @@ class PaperDesk(ScopedUseCases):
             quote = quotes.get(symbol)
             mark = marks.get(symbol) or (quote.mid if quote is not None else _ZERO)
             projected += abs(quantity * mark * multipliers.get(symbol, 1))
-        max_loss = structure_max_loss(
-            [(leg.symbol, leg.side.sign * leg.ratio) for leg in request.legs], net, request.quantity
-        )
-        with self._lock:
-            move = self.history.move_pct(underlying, now)
+        max_loss = structure_max_loss(opening, opening_premium, 1) if opening else _ZERO
+        move = self.history.move_pct(underlying, now)
         context = g.OrderContext(
             order=request,
             underlying=underlying,
@@ -1228,19 +1336,12 @@ class PaperDesk(ScopedUseCases):
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         recent = repo.account_orders(session, account.id, since=now - timedelta(days=1))
         trade_times = tuple(o.submitted_at for o in recent if o.submitted_at is not None)
-        losses = [
-            t.closed_at
-            for t in session.query(m.Trade).filter(
-                m.Trade.account_id == account.id, m.Trade.closed_at.is_not(None)
-            )
-            if t.realized_pnl is not None and t.realized_pnl < 0 and t.closed_at is not None
-        ]
         state = g.AccountState(
             nav=nav,
             open_exposure=exposure,
             positions=tuple(positions),
             daily_pnl=daily,
-            last_loss_at=max(losses) if losses else None,
+            last_loss_at=repo.last_loss_at(session, account.id),
             trade_times=trade_times,
             day_start=day_start,
         )
@@ -1278,21 +1379,28 @@ class PaperDesk(ScopedUseCases):
                 result = match(request, state, quotes, now, self.fill_config)
                 order.triggered = result.state.triggered
                 for fill in result.fills:
-                    before = ledger.realized
+                    held = {p.symbol: p.quantity for p in ledger.positions}
+                    gross = sum((p.realized for p in ledger.positions), _ZERO)
                     ledger = ledger.apply_fill(fill)
                     self._store_fill(session, order, legs, fill)
                     fills += 1
                     trade = session.get(m.Trade, order.trade_id)
-                    if trade is not None:
-                        realized = ledger.realized - before
-                        trade.realized_pnl = (trade.realized_pnl or _ZERO) + realized
-                        trade.commission = (trade.commission or _ZERO) + fill.commission
-                        trade.fees = (trade.fees or _ZERO) + fill.fees
-                        if result.status is OrderStatus.FILLED:
-                            trade.closed_at = now if realized != 0 else None
-                            trade.status = "filled"
-                        else:
-                            trade.status = "partially_filled"
+                    if trade is None:
+                        continue
+                    trade.commission = (trade.commission or _ZERO) + fill.commission
+                    trade.fees = (trade.fees or _ZERO) + fill.fees
+                    trade.status = (
+                        "filled" if result.status is OrderStatus.FILLED else "partially_filled"
+                    )
+                    # a fill that reduces a held position closes (part of) a round trip: its
+                    # P&L is what the positions realized, net of this fill's costs
+                    closing = any(held.get(leg.symbol, 0) * leg.side.sign < 0 for leg in fill.legs)
+                    if closing:
+                        realized = sum((p.realized for p in ledger.positions), _ZERO) - gross
+                        trade.realized_pnl = (
+                            (trade.realized_pnl or _ZERO) + realized - fill.commission - fill.fees
+                        )
+                        trade.closed_at = now
                 if result.fills:
                     order.filled_quantity = Decimal(result.state.filled_units)
                     order.avg_fill_price = _avg_net(order, result.fills)
@@ -1356,7 +1464,7 @@ class PaperDesk(ScopedUseCases):
         with self._read() as uow:
             session = uow.session
             resting = repo.resting_orders(session)
-            accounts = repo.list_accounts(session, user_id=self._scope)
+            accounts = self._visible(session)
             underlyings = {o.symbol and underlying_of(o.symbol) for o in resting} - {None}
             for a in accounts:
                 underlyings |= {
@@ -1370,19 +1478,49 @@ class PaperDesk(ScopedUseCases):
         snapshot = self._snapshot(sorted(u for u in underlyings if u), now)
         kill: list[dict[str, Any]] = []
         cancelled = 0
+        live = sorted(u for u in underlyings if u)
         with self._write() as uow:
             session = uow.session
-            state = self._kill_state(session)
-            view = self._market_view(underlyings, snapshot, {})  # type: ignore[arg-type]
-            market = ks.check_market(state, view, self.kill_policy, now)
-            if market.events:
-                kill = self._store_kill_events(session, market.events, now)
+            market = ks.check_market(
+                self._kill_state(session),
+                self._market_view(live, snapshot, {}),
+                self.kill_policy,
+                now,
+            )
+            kill += self._store_kill_events(session, market.events, now)
+            self._store_warnings(session, market.warnings, account=None)
             if market.cancel_resting_orders:
-                cancelled = self._cancel_resting(
+                cancelled += self._cancel_resting(
                     session, now, f"kill switch tripped: {market.state.reason}"
                 )
             on = market.state.on
         fills = 0 if on else self._match_orders(resting_ids, snapshot, now)
+        # the loss triggers read each account's NAV after the fills
+        for a in accounts:
+            with self._write() as uow:
+                session = uow.session
+                row = repo.lock_account(session, a.id)
+                ledger = self._ledger(session, row)
+                quotes = quotes_from_snapshot(
+                    snapshot, [p.symbol for p in ledger.open_positions], self.sizes
+                )
+                figures = self._figures(session, row, ledger, self._marks(ledger, quotes), now)
+                market = ks.check_market(
+                    self._kill_state(session),
+                    self._market_view(live, snapshot, figures),
+                    self.kill_policy,
+                    now,
+                )
+                kill += self._store_kill_events(session, market.events, now)
+                self._store_warnings(
+                    session,
+                    [w for w in market.warnings if w.trigger in _ACCOUNT_TRIGGERS],
+                    account=row,
+                )
+                if market.cancel_resting_orders:
+                    cancelled += self._cancel_resting(
+                        session, now, f"kill switch tripped: {market.state.reason}"
+                    )
         nav = None
         if snapshot_nav:
             for a in accounts:
@@ -1481,7 +1619,7 @@ class PaperDesk(ScopedUseCases):
     def _account_ids(self, session: Session, account: str | uuid.UUID | None) -> list[uuid.UUID]:
         if account is not None:
             return [self._account(session, account).id]
-        return [a.id for a in repo.list_accounts(session, user_id=self._scope)]
+        return [a.id for a in self._visible(session)]
 
     def _order_view(self, session: Session, order: m.Order) -> OrderView:
         legs = repo.order_legs(session, order)
@@ -1665,7 +1803,7 @@ class PaperDesk(ScopedUseCases):
                     expired += 1
         settled: list[dict[str, Any]] = []
         with self._read() as uow:
-            accounts = [a.id for a in repo.list_accounts(uow.session, user_id=self._scope)]
+            accounts = [a.id for a in self._visible(uow.session)]
         for account_id in accounts:
             settled.extend(self._settle(account_id, day, close_snapshot, now))
         navs = [self.snapshot_nav(a, snapshot=close_snapshot) for a in accounts]
@@ -1690,7 +1828,11 @@ class PaperDesk(ScopedUseCases):
                 snapshot = self._snapshot(unders, now)
             closes = closes_for(snapshot, unders)
             new_ledger, records = settle_expiry(ledger, expiring, closes, now)
-            order = self._settlement_order(session, account, records, now)
+            multipliers = {p.symbol: p.multiplier for p in ledger.positions}
+            order = self._settlement_order(session, account, records, multipliers, now)
+            trade = session.get(m.Trade, order.trade_id)
+            if trade is not None:
+                trade.realized_pnl = new_ledger.realized - ledger.realized
             self._store_ledger(session, account, new_ledger, self._marks(new_ledger, {}))
             out = []
             for r in records:
@@ -1709,7 +1851,12 @@ class PaperDesk(ScopedUseCases):
             return out
 
     def _settlement_order(
-        self, session: Session, account: m.TradingAccount, records: Sequence[Any], now: datetime
+        self,
+        session: Session,
+        account: m.TradingAccount,
+        records: Sequence[Any],
+        multipliers: Mapping[str, int],
+        now: datetime,
     ) -> m.Order:
         underlying = records[0].underlying
         trade = m.Trade(
@@ -1741,8 +1888,6 @@ class PaperDesk(ScopedUseCases):
         self._transition(session, order, OrderStatus.APPROVED, now, "expiry settlement")
         self._transition(session, order, OrderStatus.SUBMITTED, now, "expiry settlement")
         execution = uuid.uuid4()
-        leg_order = 0
-        realized_before = _ZERO
         for r in records:
             # the option leaves the book at its settlement price
             if r.quantity:
@@ -1755,14 +1900,13 @@ class PaperDesk(ScopedUseCases):
                         side=side,
                         qty=Decimal(abs(r.quantity)),
                         fill_price=r.price,
-                        multiplier=100,
+                        multiplier=multipliers.get(r.symbol, 100),
                         commission=_ZERO,
                         fee=_ZERO,
                         slippage_bps=0,
                         filled_at=now,
                     )
                 )
-                leg_order += 1
             if r.shares:
                 session.add(
                     m.Fill(
@@ -1779,7 +1923,6 @@ class PaperDesk(ScopedUseCases):
                         filled_at=now,
                     )
                 )
-        del realized_before
         order.filled_quantity = Decimal(1)
         order.filled_at = now
         self._transition(session, order, OrderStatus.FILLED, now, "expiry settled")
@@ -1885,6 +2028,12 @@ class _Verdict:
     message: str | None
     checks: tuple[g.GateCheck, ...]
     kill_events: tuple[dict[str, Any], ...] = field(default=())
+    warnings: tuple[ks.KillSwitchEvent, ...] = field(default=())
+
+
+def _finite(value: Decimal | None) -> Decimal | None:
+    """``value`` when finite (a column holds numbers; ``details`` keeps ``Infinity`` as text)."""
+    return value if value is not None and value.is_finite() else None
 
 
 def _brokers() -> tuple[str, ...]:
@@ -2055,9 +2204,11 @@ def _risk_event_dict(r: m.RiskEvent) -> dict[str, Any]:
         "risk_event_id": str(r.id),
         "account_id": None if r.account_id is None else str(r.account_id),
         "order_id": None if r.order_id is None else str(r.order_id),
+        "event_type": r.event_type,
         "action": r.action,
         "rule": r.rule,
         "severity": r.severity,
+        "description": r.description,
         "details": r.details,
         "created_at": r.created_at.isoformat(),
     }

@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from riskdesk.domain.instruments import OptionContract, OptionRight
+from riskdesk.domain.instruments import OptionRight
 from riskdesk.domain.market import MarketSnapshot
-from riskdesk.domain.occ import is_occ_symbol, parse_occ
+from riskdesk.domain.occ import format_occ, is_occ_symbol, parse_occ
 from riskdesk.domain.timeutil import expiry_datetime, year_fraction
 from riskdesk.pricing import greeks as price_greeks
 from riskdesk.trading.killswitch import MarketFeed
@@ -44,6 +45,7 @@ __all__ = [
     "LegGreeks",
     "MarketDataError",
     "MidHistory",
+    "closes_for",
     "expiring_options",
     "leg_greeks",
     "order_leg",
@@ -56,6 +58,9 @@ CASH_SETTLED_ROOTS: frozenset[str] = frozenset(
     {"SPX", "SPXW", "XSP", "NDX", "NDXP", "RUT", "RUTW", "VIX", "VIXW", "DJX", "OEX", "XEO"}
 )
 """Index option roots that settle in cash (everything else is physically settled)."""
+
+_ROOT_UNDERLYING: dict[str, str] = {"SPXW": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX"}
+"""Weekly / PM-settled index roots and the index they are written on."""
 
 _ZERO = Decimal(0)
 
@@ -92,29 +97,29 @@ class DisplayedSize:
 
 
 def underlying_of(symbol: str) -> str:
-    """The underlying of an OCC option symbol, or the symbol itself for a stock."""
+    """The underlying of an OCC option symbol (``SPXW`` -> ``SPX``), or a stock's ticker."""
     if is_occ_symbol(symbol):
-        return parse_occ(symbol).underlying
+        root = parse_occ(symbol).underlying
+        return _ROOT_UNDERLYING.get(root, root)
     return symbol.strip().upper()
 
 
 def order_leg(symbol: str, side: Side, ratio: int = 1) -> OrderLeg:
     """An order leg for an OCC option symbol (multiplier 100) or a stock ticker (1)."""
+    symbol = symbol.strip().upper()
     if is_occ_symbol(symbol):
         contract = parse_occ(symbol)
         return OrderLeg(
-            symbol=symbol, side=side, ratio=ratio, multiplier=contract.multiplier, is_option=True
+            symbol=format_occ(contract),  # the padded form: one name per contract
+            side=side,
+            ratio=ratio,
+            multiplier=contract.multiplier,
+            is_option=True,
         )
     ticker = symbol.strip().upper()
     if not ticker or not ticker.replace(".", "").replace("/", "").isalnum() or len(ticker) > 10:
         raise ValueError(f"{symbol!r} is neither an OCC option symbol nor a stock ticker")
     return OrderLeg(symbol=ticker, side=side, ratio=ratio, multiplier=1, is_option=False)
-
-
-def _option_index(snapshot: MarketSnapshot) -> dict[str, OptionContract]:
-    from riskdesk.domain.occ import format_occ
-
-    return {format_occ(q.contract): q.contract for q in snapshot.options}
 
 
 def quotes_from_snapshot(
@@ -222,11 +227,11 @@ def leg_greeks(snapshot: MarketSnapshot, symbol: str, at: datetime) -> LegGreeks
     )
 
 
-def structure_max_loss(legs: Sequence[tuple[str, int]], net_price: Decimal, units: int) -> Decimal:
+def structure_max_loss(legs: Sequence[tuple[str, int]], premium: Decimal, units: int) -> Decimal:
     """The most ``units`` of a one-underlying structure can lose held to expiry.
 
-    ``legs`` are (symbol, signed quantity per unit); ``net_price`` is the signed net premium
-    per unit per share (positive: paid). The payoff at expiry is piecewise linear in the
+    ``legs`` are (symbol, signed quantity per unit); ``premium`` is the money one unit costs
+    (signed: positive paid, negative received; price x ratio x multiplier summed over legs). The payoff at expiry is piecewise linear in the
     underlying, so its minimum is at zero, at a strike, or unbounded when the structure is
     net short calls (``Decimal("Infinity")``). Stocks count as a strike-zero call.
     """
@@ -240,15 +245,13 @@ def structure_max_loss(legs: Sequence[tuple[str, int]], net_price: Decimal, unit
         else:
             parsed.append((_ZERO, True, quantity, 1))
     slope_at_infinity = sum(q * m for _, call, q, m in parsed if call)
-    multiplier = max((m for *_, m in parsed), default=1)
-    premium = net_price * multiplier * units
 
     def payoff(s: Decimal) -> Decimal:
         total = _ZERO
         for strike, call, q, m in parsed:
             intrinsic = max(s - strike, _ZERO) if call else max(strike - s, _ZERO)
             total += intrinsic * q * m
-        return total * units - premium
+        return (total - premium) * units
 
     if slope_at_infinity < 0:
         return Decimal("Infinity")
@@ -257,15 +260,23 @@ def structure_max_loss(legs: Sequence[tuple[str, int]], net_price: Decimal, unit
 
 
 class MidHistory:
-    """Recent mids of each underlying (a bounded window), fed by every snapshot seen."""
+    """Recent mids of each underlying (a bounded window), fed by every snapshot seen.
+
+    Thread-safe: one history is shared by every desk of a process (the service's requests).
+    """
 
     def __init__(self, window: timedelta = timedelta(minutes=10)) -> None:
         self.window = window
         self._mids: dict[str, deque[tuple[datetime, Decimal]]] = {}
         self._last_at: dict[str, datetime] = {}
+        self._lock = threading.Lock()
 
     def record(self, snapshot: MarketSnapshot) -> None:
         """Add every underlying's mid (spot when unquoted) at its provider time."""
+        with self._lock:
+            self._record(snapshot)
+
+    def _record(self, snapshot: MarketSnapshot) -> None:
         for u in snapshot.underlyings:
             at = u.provider_timestamp
             mid = (u.bid + u.ask) / 2 if u.bid is not None and u.ask is not None else u.spot
@@ -279,6 +290,10 @@ class MidHistory:
 
     def feeds(self, symbols: Iterable[str]) -> tuple[MarketFeed, ...]:
         """A kill-switch feed per symbol (no quote seen yet: ``last_quote_at`` None)."""
+        with self._lock:
+            return self._feeds(symbols)
+
+    def _feeds(self, symbols: Iterable[str]) -> tuple[MarketFeed, ...]:
         return tuple(
             MarketFeed(
                 symbol=s,
@@ -290,7 +305,8 @@ class MidHistory:
 
     def move_pct(self, symbol: str, now: datetime, minutes: int = 5) -> Decimal | None:
         """The signed % move of ``symbol`` over the last ``minutes`` (None: not enough data)."""
-        series = self._mids.get(symbol)
+        with self._lock:
+            series = tuple(self._mids.get(symbol, ()))
         if not series:
             return None
         start = now - timedelta(minutes=minutes)
@@ -310,14 +326,13 @@ def expiring_options(symbols: Iterable[str], day: date) -> list[ExpiringOption]:
         c = parse_occ(symbol)
         if c.expiry != day:
             continue
-        root = symbol.split()[0].strip().upper() if " " in symbol else c.underlying
         out.append(
             ExpiringOption(
                 symbol=symbol,
-                underlying=c.underlying,
+                underlying=underlying_of(symbol),
                 right=c.right,
                 strike=c.strike,
-                cash_settled=root in CASH_SETTLED_ROOTS or c.underlying in CASH_SETTLED_ROOTS,
+                cash_settled=c.underlying in CASH_SETTLED_ROOTS,
             )
         )
     return out

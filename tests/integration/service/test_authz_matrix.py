@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,18 +39,34 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 from tests.integration.service.conftest import Users
 
+from riskdesk.adapters.simulated import generate_market
 from riskdesk.config import Settings
 from riskdesk.domain.caller import Caller
+from riskdesk.domain.occ import format_occ
 from riskdesk.risk.history_usecases import PriceHistory
+from riskdesk.trading.desk import StaticMarket
 
 PRINCIPALS = ("anonymous", "viewer", "other", "admin", "trader")
 """Every principal, in the order their rows run (the trader's own edits and deletes last)."""
 
-PRIVATE = ("draft", "leg1", "leg2", "version", "attribution", "job", "portfolio", "whatif")
+PRIVATE = (
+    "draft",
+    "leg1",
+    "leg2",
+    "version",
+    "attribution",
+    "job",
+    "portfolio",
+    "whatif",
+    "account",
+    "order",
+)
 """The trader's private resources: anyone else gets a 404 for them."""
 
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
-WEBSOCKETS = frozenset({"/v1/ws/market/{symbol}", "/v1/ws/jobs/{job_id}", "/v1/ws/events"})
+WEBSOCKETS = frozenset(
+    {"/v1/ws/market/{symbol}", "/v1/ws/jobs/{job_id}", "/v1/ws/events", "/v1/ws/trading"}
+)
 
 AS_OF = "2026-11-20T15:00:00Z"
 SNAPSHOT = {"seed": 11, "as_of": AS_OF, "symbols": ["SPY"]}
@@ -70,6 +86,8 @@ RISK = "/v1/risk/{portfolio}"
 WHATIF = "/v1/modeling-sessions/{whatif}"
 WHATIF_ROUTE = "/v1/modeling-sessions/{session_id}"
 WHATIF_WINDOWS = {"factor_window": 60, "var_window": 60}
+PAPER_AS_OF = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday: SPY lists a 0DTE expiry
+SPY_BUY = {"legs": [{"symbol": "SPY", "side": "buy"}], "qty": 1}
 
 Ids = Mapping[str, str]
 Body = Callable[[Ids], Any]
@@ -580,6 +598,115 @@ def matrix() -> list[Row]:
             path="/v1/users/{spare_user}",
             body=lambda _i: {"is_active": False},
         ),
+        # paper trading: the trader's account and its orders are private
+        *op(
+            "POST",
+            "/v1/accounts",
+            shared_write(trader=201, other=201, admin=201),
+            body=lambda i: {"name": f"matrix-own-{i['me']}", "cash": "1000"},
+        ),
+        *op("GET", "/v1/accounts", everyone(200)),
+        *op("GET", "/v1/accounts/{ref}", private(200), path="/v1/accounts/{account}"),
+        *op(
+            "GET",
+            "/v1/accounts/{ref}/reconciliation",
+            private(200),
+            path="/v1/accounts/{account}/reconciliation",
+        ),
+        *op("GET", "/v1/risk/policy", private(200), path="/v1/risk/policy?account={account}"),
+        *op(
+            "PUT",
+            "/v1/risk/policy",
+            private_write(200),
+            body=lambda i: {
+                "account": i["account"],
+                "params": {"max_order_size": {"value": "1000000"}},
+            },
+        ),
+        *op("GET", "/v1/risk/events", everyone(200)),
+        *op(
+            "POST",
+            "/v1/orders/preview",
+            private_write(200),
+            body=lambda i: {"account": i["account"], **SPY_BUY},
+        ),
+        *op(
+            "POST",
+            "/v1/orders",
+            private_write(201),
+            body=lambda i: {"account": i["account"], **SPY_BUY},
+        ),
+        *op("GET", "/v1/orders", everyone(200)),
+        *op("GET", "/v1/orders/{order_id}", private(200), path="/v1/orders/{order}"),
+        *op("GET", "/v1/fills", everyone(200)),
+        *op("GET", "/v1/positions", everyone(200)),
+        *op("GET", "/v1/portfolio/snapshots", everyone(200)),
+        *op("GET", "/v1/kill-switch", everyone(200)),
+        *op(
+            "POST",
+            "/v1/kill-switch",
+            shared_write(trader=200, other=200, admin=200),
+            body=lambda _i: {"enabled": False, "reason": "matrix check"},
+        ),
+        *op(
+            "POST",
+            "/v1/trade/cycle",
+            private_write(202),
+            body=lambda i: {
+                "account": i["account"],
+                "idempotency_key": "matrix-cycle",
+                "trigger_source": "matrix",
+                "symbol": "SPY",
+            },
+        ),
+        *op(
+            "POST",
+            "/v1/orders/{order_id}/cancel",
+            private_write(200),
+            path="/v1/orders/{order}/cancel",
+        ),
+        # signals: shared desk data
+        *op("GET", "/v1/signals", everyone(200)),
+        *op("GET", "/v1/signals/{signal_id}", everyone(200), path="/v1/signals/{signal}"),
+        *op(
+            "POST",
+            "/v1/signals",
+            shared_write(trader=201, other=201, admin=201),
+            body=lambda i: {
+                "symbol": "SPY",
+                "direction": "neutral",
+                "confidence": "0.5",
+                "legs": [{"symbol": i["signal_occ"], "side": "buy"}],
+            },
+        ),
+        *op(
+            "POST",
+            "/v1/signals/from-template",
+            shared_write(trader=201, other=201, admin=201),
+            body=lambda i: {
+                "template": "straddle",
+                "symbol": "SPY",
+                "expiry": i["signal_expiry"],
+                "confidence": "0.5",
+            },
+        ),
+        *op(
+            "POST",
+            "/v1/signals/{signal_id}/cancel",
+            {"anonymous": 401, "viewer": 403, "other": 200, "admin": 409, "trader": 409},
+            path="/v1/signals/{signal}/cancel",
+        ),
+        # performance of the caller's own accounts (the trader's has no NAV history: 409)
+        *op("GET", "/v1/performance", private(409), path="/v1/performance?account={account}"),
+        *op(
+            "GET",
+            "/v1/performance/tax-lots",
+            private(200),
+            path="/v1/performance/tax-lots?account={account}&format=csv",
+        ),
+        # venue smoke runs: operational records, shared
+        *op("GET", "/v1/smoke-runs", everyone(200)),
+        *op("POST", "/v1/smoke-runs", shared_write(trader=201, other=201, admin=201)),
         # destructive, last: the trader deletes its draft (the version stays)
         *op(
             "DELETE",
@@ -595,6 +722,7 @@ def matrix() -> list[Row]:
             path="/v1/ws/market/SPY",
         ),
         *op("WS", "/v1/ws/events", everyone("message hello", anonymous="close 4401")),
+        *op("WS", "/v1/ws/trading", everyone("message state", anonymous="close 4401")),
         *op(
             "WS",
             "/v1/ws/jobs/{job_id}",
@@ -721,7 +849,51 @@ def _setup(app: FastAPI, client: TestClient, users: Users) -> Ctx:
         password="spare-password-0005",
         role="trader",
     )
+    # paper trading on a fixed market and clock (a Friday: SPY lists a same-day expiry)
+    market = generate_market(seed=11, as_of=PAPER_AS_OF, symbols=["SPY"], max_expiry_days=45)
+    app.state.riskdesk.extras["paper_market"] = StaticMarket(market)
+    app.state.riskdesk.extras["paper_clock"] = lambda: PAPER_AS_OF + timedelta(seconds=1)
+    account = _ok(
+        client.post(
+            "/v1/accounts", json={"name": "matrix-paper", "cash": "100000"}, headers=headers
+        ),
+        201,
+    )
+    order = _ok(
+        client.post(
+            "/v1/orders",
+            json={
+                "account": account["account_id"],
+                **SPY_BUY,
+                "order_type": "limit",
+                "limit_price": "0.01",
+                "time_in_force": "gtc",
+            },
+            headers=headers,
+        ),
+        201,
+    )
+    expiry = sorted({q.contract.expiry for q in market.options})[1]
+    quote = next(q for q in market.options if q.contract.expiry == expiry and q.bid and q.ask)
+    signal = _ok(
+        client.post(
+            "/v1/signals/from-template",
+            json={
+                "template": "straddle",
+                "symbol": "SPY",
+                "expiry": expiry.isoformat(),
+                "confidence": "0.5",
+            },
+            headers=headers,
+        ),
+        201,
+    )
     ids = {
+        "account": account["account_id"],
+        "order": order["order_id"],
+        "signal": signal["id"],
+        "signal_expiry": expiry.isoformat(),
+        "signal_occ": format_occ(quote.contract),
         "snap": snap,
         "draft": draft["id"],
         "leg1": draft["legs"][0]["leg_id"],

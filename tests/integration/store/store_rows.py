@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Callable[[], dict[str, Any]]] = {
         "status": "proposed",
     },
     "fills": lambda: {"side": "buy", "qty": Decimal(1), "fill_price": Decimal("10.5")},
-    "order_events": lambda: {"order_id": Ref("orders"), "to_status": "submitted"},
+    "order_events": lambda: {"order_id": Ref("orders"), "to_status": "submitted", "seq": 1},
     "trade_cycles": lambda: {
         "idempotency_key": _token("cycle"),
         "request_sha256": _hash(),

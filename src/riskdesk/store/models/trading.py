@@ -448,18 +448,25 @@ class Order(Base):
 
 
 class OrderEvent(ImmutableRow, Base):
-    """One status transition of an order: from, to, when and why (append-only)."""
+    """One status transition of an order: from, to, when and why (append-only).
+
+    ``seq`` numbers an order's transitions (unique per order), so several stamped with one
+    instant (proposed, approved, submitted, filled in one submission) keep their order.
+    """
 
     __tablename__ = "order_events"
     __immutable_key__ = "event_id"
     __table_args__ = (
         check_in("to_status", "to_status", ORDER_STATUSES),
         check_in("from_status", "from_status", ORDER_STATUSES, nullable=True),
+        UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),
         Index("idx_order_events_order_id_at", "order_id", "at"),
     )
 
     event_id: Mapped[uuid.UUID] = id_column()
     order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orders.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    """1, 2, 3... per order: the order of transitions stamped with the same instant."""
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -4,8 +4,8 @@
 * ``orders``: ``trade_id`` (a paper order's legs are its trade's legs), ``account_id``,
   ``idempotency_key`` (unique per account) with ``request_sha256``, ``triggered`` (a stop
   that has fired); status ``expired``; the lineage rule accepts a trade;
-* ``order_events``: every status transition of an order, with its time and reason
-  (append-only);
+* ``order_events``: every status transition of an order, numbered per order (``seq``), with
+  its time and reason (append-only);
 * ``fills``: ``trade_leg_id``, ``execution_id`` (the legs of one net execution),
   ``commission``, ``multiplier`` and ``net_price``; fills become append-only;
 * ``trade_legs.ratio`` / ``multiplier``; ``positions.realized_pnl`` / ``cost_basis`` /
@@ -249,6 +249,7 @@ def upgrade() -> None:
         "order_events",
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("from_status", sa.String(20), nullable=True),
         sa.Column("to_status", sa.String(20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
@@ -263,6 +264,7 @@ def upgrade() -> None:
             ["order_id"], ["orders.id"], name=op.f("fk_order_events_order_id_orders")
         ),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_order_events")),
+        sa.UniqueConstraint("order_id", "seq", name="uq_order_events_order_seq"),
     )
     op.create_index("idx_order_events_order_id_at", "order_events", ["order_id", "at"])
     op.create_table(
