@@ -28,6 +28,7 @@ from riskdesk.cli._common import (
     print_json,
     user_errors,
 )
+from riskdesk.cli.workbench import MAX_SEED
 from riskdesk.risk.history_usecases import (
     HistoryImportError,
     HistoryImportReport,
@@ -49,7 +50,6 @@ short_app = typer.Typer(
 )
 app.add_typer(short_app, name="short-interest")
 
-MAX_SEED = 2**63 - 1
 MAX_DAYS = 10_000
 _SHOWN_ERRORS = 50
 

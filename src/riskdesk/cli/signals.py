@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,8 +48,14 @@ from riskdesk.cli._common import (
     user_errors,
 )
 from riskdesk.cli._render import money, percent, price, when
-from riskdesk.cli.trading import DEFAULT_SEED, MarketAsOfOption, SeedOption, paper_desk
-from riskdesk.domain.occ import parse_occ
+from riskdesk.cli.trading import (
+    DEFAULT_SEED,
+    MAX_LIST_LIMIT,
+    MarketAsOfOption,
+    SeedOption,
+    paper_desk,
+)
+from riskdesk.cli.workbench import MAX_SEED
 from riskdesk.trading.desk import PaperDesk
 from riskdesk.trading.model import Side
 from riskdesk.trading.reports import PerformanceReports, PerformanceResult, lot_dict
@@ -60,11 +65,11 @@ from riskdesk.trading.signals import (
     ByDelta,
     ByOffset,
     Direction,
+    HandLeg,
     SignalDraft,
-    SignalLeg,
     SignalStatus,
     build_signal,
-    signal_metrics,
+    hand_built_signal,
 )
 from riskdesk.trading.smoke import SmokeRuns, SmokeRunView
 
@@ -82,8 +87,6 @@ EXIT_SMOKE_FAILED = 3
 MAX_EXPIRES_IN = timedelta(days=365)
 """The longest a signal may stay active."""
 
-MAX_SEED = 2**63 - 1
-MAX_LIST_LIMIT = 1_000
 MAX_LEG_QTY = 10_000
 MAX_LEGS = 8
 
@@ -217,35 +220,16 @@ def _hand_built(
 ) -> SignalDraft:
     """A signal of ``legs`` priced at their quote mids on the desk's market now."""
     now = desk.clock()
-    snapshot = desk.market.snapshot([symbol], now)
-    signal_legs: list[SignalLeg] = []
-    for occ, side, qty in legs:
-        contract = parse_occ(occ)
-        quote = snapshot.option_quote(contract)
-        if quote is None:
-            raise ValueError(
-                f"--leg {occ.strip()}: the market of {snapshot.as_of.isoformat()} does not quote "
-                "this contract (`riskdesk market chain` lists the listed ones)"
-            )
-        mid = quote.mid
-        if mid is None:
-            raise ValueError(
-                f"--leg {occ.strip()}: no usable quote (bid {quote.bid}, ask {quote.ask}, "
-                f"mark {quote.mark})"
-            )
-        signal_legs.append(SignalLeg(side, quote.contract, qty, estimated_price=mid))
-    draft = SignalDraft(
+    return hand_built_signal(
+        desk.market.snapshot([symbol], now),
         symbol=symbol,
         direction=direction,
         strategy_type=strategy,
         confidence=confidence,
         generated_at=now,
         expires_at=now + lifetime,
-        underlying_price=snapshot.underlying(symbol).spot,
-        legs=tuple(signal_legs),
+        legs=[HandLeg(occ, side, qty, label=f"--leg {occ.strip()}") for occ, side, qty in legs],
     )
-    metrics = signal_metrics(draft.legs, snapshot, name=f"{symbol} {strategy}")
-    return replace(draft, metrics=metrics)
 
 
 def _print_signal(signal: SignalView) -> None:

@@ -48,6 +48,7 @@ from riskdesk.cli._common import (
     user_errors,
 )
 from riskdesk.cli._render import money, price, quantity, when
+from riskdesk.cli.workbench import MAX_SEED
 from riskdesk.domain.numbers import parse_decimal
 from riskdesk.domain.occ import format_occ, is_occ_symbol, parse_occ
 from riskdesk.store import Database
@@ -90,7 +91,6 @@ DEFAULT_SEED = 7
 MARKET_MAX_EXPIRY_DAYS = 45
 """Latest expiry the paper venue lists, in calendar days after the market's date."""
 
-MAX_SEED = 2**63 - 1
 MAX_ORDER_QTY = 1_000_000
 MAX_LIST_LIMIT = 1_000
 

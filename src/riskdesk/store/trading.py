@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from riskdesk.store.models import (
@@ -68,6 +68,17 @@ __all__ = [
     "risk_parameters",
     "trade_cycle_by_key",
 ]
+
+
+def _window(
+    stmt: Select[Any], column: Any, start: datetime | None, end: datetime | None
+) -> Select[Any]:
+    """``stmt`` limited to ``start <= column < end`` (either bound optional)."""
+    if start is not None:
+        stmt = stmt.where(column >= start)
+    if end is not None:
+        stmt = stmt.where(column < end)
+    return stmt
 
 
 def get_or_create_ticker(session: Session, symbol: str) -> uuid.UUID:
@@ -271,10 +282,7 @@ def page_orders(
         stmt = stmt.where(Order.status == status)
     if symbol is not None:
         stmt = stmt.where(Order.symbol == symbol)
-    if start is not None:
-        stmt = stmt.where(Order.created_at >= start)
-    if end is not None:
-        stmt = stmt.where(Order.created_at < end)
+    stmt = _window(stmt, Order.created_at, start, end)
     return keyset_page(
         session, stmt, created_at=Order.created_at, id_=Order.id, after=after, limit=limit
     )
@@ -296,10 +304,7 @@ def page_fills(
     )
     if symbol is not None:
         stmt = stmt.where(Fill.symbol == symbol)
-    if start is not None:
-        stmt = stmt.where(Fill.filled_at >= start)
-    if end is not None:
-        stmt = stmt.where(Fill.filled_at < end)
+    stmt = _window(stmt, Fill.filled_at, start, end)
     return keyset_page(
         session, stmt, created_at=Fill.filled_at, id_=Fill.fill_id, after=after, limit=limit
     )
@@ -319,10 +324,7 @@ def page_risk_events(
     stmt = select(RiskEvent).where(RiskEvent.account_id.in_(account_ids))
     if action is not None:
         stmt = stmt.where(RiskEvent.action == action)
-    if start is not None:
-        stmt = stmt.where(RiskEvent.created_at >= start)
-    if end is not None:
-        stmt = stmt.where(RiskEvent.created_at < end)
+    stmt = _window(stmt, RiskEvent.created_at, start, end)
     return keyset_page(
         session, stmt, created_at=RiskEvent.created_at, id_=RiskEvent.id, after=after, limit=limit
     )
@@ -339,10 +341,7 @@ def page_nav_snapshots(
 ) -> KeysetPage[PortfolioSnapshot]:
     """A page of the accounts' NAV snapshots, newest first."""
     stmt = select(PortfolioSnapshot).where(PortfolioSnapshot.account_id.in_(account_ids))
-    if start is not None:
-        stmt = stmt.where(PortfolioSnapshot.captured_at >= start)
-    if end is not None:
-        stmt = stmt.where(PortfolioSnapshot.captured_at < end)
+    stmt = _window(stmt, PortfolioSnapshot.captured_at, start, end)
     return keyset_page(
         session,
         stmt,
@@ -358,10 +357,7 @@ def nav_snapshots(
 ) -> list[PortfolioSnapshot]:
     """The account's NAV snapshots in ``[start, end)``, oldest first."""
     stmt = select(PortfolioSnapshot).where(PortfolioSnapshot.account_id == account_id)
-    if start is not None:
-        stmt = stmt.where(PortfolioSnapshot.captured_at >= start)
-    if end is not None:
-        stmt = stmt.where(PortfolioSnapshot.captured_at < end)
+    stmt = _window(stmt, PortfolioSnapshot.captured_at, start, end)
     return list(session.scalars(stmt.order_by(PortfolioSnapshot.captured_at)))
 
 

@@ -858,11 +858,18 @@ class PaperDesk(ScopedUseCases):
     ) -> None:
         previous = order.status if order.status != "pending" else None
         order.status = status.value
-        session.flush()  # the earlier transitions count for seq
+        # the order's transitions are numbered; within one transaction the count is kept here
+        # (the account's lock makes this transaction the order's only writer)
+        counters: dict[uuid.UUID, int] = session.info.setdefault("order_event_seq", {})
+        if order.id not in counters:
+            counters[order.id] = (
+                0 if previous is None else repo.next_event_seq(session, order.id) - 1
+            )
+        counters[order.id] += 1
         session.add(
             m.OrderEvent(
                 order_id=order.id,
-                seq=repo.next_event_seq(session, order.id),
+                seq=counters[order.id],
                 from_status=previous,
                 to_status=status.value,
                 reason=reason,
@@ -1694,17 +1701,29 @@ class PaperDesk(ScopedUseCases):
         limit: int = 50,
     ) -> KeysetPage[dict[str, Any]]:
         """A page of fills, newest first."""
+        return self._paged(
+            account,
+            repo.page_fills,
+            _fill_dict,
+            symbol=symbol,
+            start=start,
+            end=end,
+            after=after,
+            limit=limit,
+        )
+
+    def _paged(
+        self,
+        account: str | uuid.UUID | None,
+        fetch: Callable[..., KeysetPage[Any]],
+        render: Callable[[Any], dict[str, Any]],
+        **filters: Any,
+    ) -> KeysetPage[dict[str, Any]]:
+        """One page of ``fetch`` over the account (or every account of the caller), rendered."""
         with self._read() as uow:
-            page = repo.page_fills(
-                uow.session,
-                account_ids=self._account_ids(uow.session, account),
-                symbol=symbol,
-                start=start,
-                end=end,
-                after=after,
-                limit=limit,
-            )
-            return KeysetPage([_fill_dict(f) for f in page.items], page.next_key)
+            ids = self._account_ids(uow.session, account)
+            page = fetch(uow.session, account_ids=ids, **filters)
+            return KeysetPage([render(row) for row in page.items], page.next_key)
 
     def risk_events(
         self,
@@ -1717,17 +1736,16 @@ class PaperDesk(ScopedUseCases):
         limit: int = 50,
     ) -> KeysetPage[dict[str, Any]]:
         """A page of risk events, newest first."""
-        with self._read() as uow:
-            page = repo.page_risk_events(
-                uow.session,
-                account_ids=self._account_ids(uow.session, account),
-                action=action,
-                start=start,
-                end=end,
-                after=after,
-                limit=limit,
-            )
-            return KeysetPage([_risk_event_dict(r) for r in page.items], page.next_key)
+        return self._paged(
+            account,
+            repo.page_risk_events,
+            _risk_event_dict,
+            action=action,
+            start=start,
+            end=end,
+            after=after,
+            limit=limit,
+        )
 
     def nav_history(
         self,
@@ -1739,16 +1757,15 @@ class PaperDesk(ScopedUseCases):
         limit: int = 200,
     ) -> KeysetPage[dict[str, Any]]:
         """A page of NAV snapshots, newest first."""
-        with self._read() as uow:
-            page = repo.page_nav_snapshots(
-                uow.session,
-                account_ids=self._account_ids(uow.session, account),
-                start=start,
-                end=end,
-                after=after,
-                limit=limit,
-            )
-            return KeysetPage([_nav_row_dict(r) for r in page.items], page.next_key)
+        return self._paged(
+            account,
+            repo.page_nav_snapshots,
+            _nav_row_dict,
+            start=start,
+            end=end,
+            after=after,
+            limit=limit,
+        )
 
     def nav_snapshots(
         self,

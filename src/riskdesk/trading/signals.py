@@ -106,6 +106,7 @@ __all__ = [
     "ByDelta",
     "ByOffset",
     "Direction",
+    "HandLeg",
     "SignalDraft",
     "SignalError",
     "SignalLeg",
@@ -114,6 +115,7 @@ __all__ = [
     "SignalTemplate",
     "SignalTransitionError",
     "build_signal",
+    "hand_built_signal",
     "signal_metrics",
     "transition",
 ]
@@ -909,4 +911,74 @@ def build_signal(
         legs=tuple(legs),
     )
     metrics = signal_metrics(legs, snapshot, name=f"{symbol} {template} {expiry.isoformat()}")
+    return replace(draft, metrics=metrics)
+
+
+@dataclass(frozen=True, slots=True)
+class HandLeg:
+    """A leg typed by hand: an OCC symbol, a side, a quantity and an optional price.
+
+    ``label`` names the leg in error messages (``--leg ...`` on the CLI, ``legs[0]`` in a body).
+    """
+
+    occ: str
+    side: Side
+    quantity: int
+    estimated_price: Decimal | None = None
+    label: str | None = None
+
+
+def hand_built_signal(
+    snapshot: MarketSnapshot,
+    *,
+    symbol: str,
+    direction: Direction,
+    strategy_type: str,
+    confidence: Decimal,
+    generated_at: datetime,
+    expires_at: datetime,
+    legs: Sequence[HandLeg],
+) -> SignalDraft:
+    """A signal of hand-typed ``legs``, each priced at its quote mid unless priced, with metrics.
+
+    Raises
+    ------
+    SignalError
+        When a leg is not an OCC symbol, the snapshot does not quote it, or it has no usable
+        quote and no price.
+
+    """
+    from riskdesk.domain.occ import OccSymbolError, parse_occ
+
+    priced: list[SignalLeg] = []
+    for i, leg in enumerate(legs):
+        where = leg.label or f"leg {i + 1} {leg.occ.strip()}"
+        try:
+            contract = parse_occ(leg.occ.strip().upper())
+        except OccSymbolError as error:
+            raise SignalError(f"{where}: {error}") from error
+        quote = snapshot.option_quote(contract)
+        if quote is None:
+            raise SignalError(
+                f"{where}: the market of {snapshot.as_of.isoformat()} does not quote this "
+                "contract (`riskdesk market chain` lists the listed ones)"
+            )
+        price = leg.estimated_price if leg.estimated_price is not None else quote.mid
+        if price is None:
+            raise SignalError(
+                f"{where}: no usable quote (bid {quote.bid}, ask {quote.ask}, mark {quote.mark}); "
+                "give its price"
+            )
+        priced.append(SignalLeg(leg.side, quote.contract, leg.quantity, estimated_price=price))
+    draft = SignalDraft(
+        symbol=symbol,
+        direction=direction,
+        strategy_type=strategy_type,
+        confidence=confidence,
+        generated_at=generated_at,
+        expires_at=expires_at,
+        underlying_price=snapshot.underlying(symbol).spot,
+        legs=tuple(priced),
+    )
+    metrics = signal_metrics(draft.legs, snapshot, name=f"{symbol} {strategy_type}")
     return replace(draft, metrics=metrics)

@@ -300,7 +300,7 @@ def dask_scheduler() -> Iterator[str]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # a free port: 8787 may be taken on the machine
     ) as cluster:
         yield str(cluster.scheduler_address)
 

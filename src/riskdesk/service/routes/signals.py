@@ -26,7 +26,6 @@ Money and prices are decimal strings; ratios are numbers.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -35,7 +34,6 @@ from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from riskdesk.domain.occ import parse_occ
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.pagination import Page, PageParams, after_key, page_params, to_page
 from riskdesk.service.problems import ErrorCode, ProblemError, problem_responses
@@ -53,11 +51,11 @@ from riskdesk.trading.signals import (
     ByDelta,
     ByOffset,
     Direction,
+    HandLeg,
     SignalDraft,
-    SignalLeg,
     SignalStatus,
     build_signal,
-    signal_metrics,
+    hand_built_signal,
 )
 from riskdesk.trading.smoke import SmokeRuns, SmokeRunView
 
@@ -430,33 +428,25 @@ def _hand_built(desk: PaperDesk, body: SignalIn) -> SignalDraft:
     """The draft of ``body``: legs priced at their quote mids unless priced, metrics computed."""
     symbol = body.symbol.upper()
     now = desk.clock()
-    snapshot = desk.market.snapshot([symbol], now)
-    legs: list[SignalLeg] = []
-    for i, leg in enumerate(body.legs):
-        where = f"legs[{i}] {leg.symbol}"
-        contract = parse_occ(leg.symbol.upper())
-        quote = snapshot.option_quote(contract)
-        if quote is None:
-            raise ValueError(
-                f"{where}: the market of {snapshot.as_of.isoformat()} does not quote this contract"
-            )
-        estimated = None if leg.estimated_price is None else Decimal(leg.estimated_price)
-        if estimated is None:
-            estimated = quote.mid
-            if estimated is None:
-                raise ValueError(f"{where}: no usable quote; give its estimated_price")
-        legs.append(SignalLeg(leg.side, quote.contract, leg.quantity, estimated_price=estimated))
-    draft = SignalDraft(
+    return hand_built_signal(
+        desk.market.snapshot([symbol], now),
         symbol=symbol,
         direction=body.direction,
         strategy_type=body.strategy_type.strip(),
         confidence=body.confidence,
         generated_at=now,
         expires_at=now + timedelta(seconds=body.expires_in_seconds),
-        underlying_price=snapshot.underlying(symbol).spot,
-        legs=tuple(legs),
+        legs=[
+            HandLeg(
+                leg.symbol,
+                leg.side,
+                leg.quantity,
+                None if leg.estimated_price is None else Decimal(leg.estimated_price),
+                label=f"legs[{i}] {leg.symbol}",
+            )
+            for i, leg in enumerate(body.legs)
+        ],
     )
-    return replace(draft, metrics=signal_metrics(draft.legs, snapshot, name=symbol))
 
 
 @router.post("/v1/signals", response_model=SignalOut, status_code=201, responses=_WRITE)
