@@ -43,6 +43,7 @@ __all__ = [
     "account_fill_rows",
     "account_orders",
     "costs_paid",
+    "expire_signals",
     "find_account",
     "find_order",
     "get_or_create_ticker",
@@ -452,6 +453,23 @@ def page_smoke_runs(
         after=after,
         limit=limit,
     )
+
+
+def expire_signals(session: Session, now: datetime) -> int:
+    """Mark every active signal whose ``expires_at`` has passed as expired; how many."""
+    rows = list(
+        session.scalars(
+            select(Signal).where(
+                Signal.status == "active",
+                Signal.expires_at.is_not(None),
+                Signal.expires_at <= now,
+            )
+        )
+    )
+    for row in rows:
+        row.status = "expired"
+    session.flush()
+    return len(rows)
 
 
 def add_all(session: Session, rows: Iterable[Any]) -> None:

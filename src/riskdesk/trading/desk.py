@@ -372,6 +372,7 @@ class TickResult:
     kill_switch: tuple[dict[str, Any], ...]
     cancelled: int
     nav: dict[str, Any] | None = None
+    expired_signals: int = 0
 
 
 @dataclass
@@ -1463,9 +1464,10 @@ class PaperDesk(ScopedUseCases):
         session.flush()
 
     def process_market(self, *, snapshot_nav: bool = True) -> TickResult:
-        """One pass: check the kill switch on the market, match every working order, mark NAV.
+        """One pass: expire signals, check the kill switch, match working orders, mark NAV.
 
-        The market is fetched for every underlying with a working order or an open position.
+        Active signals past their expiry become expired; the market is fetched for every
+        underlying with a working order or an open position.
         """
         now = self.clock()
         with self._read() as uow:
@@ -1480,8 +1482,10 @@ class PaperDesk(ScopedUseCases):
                     if p.quantity != 0
                 }
             resting_ids = [o.id for o in resting if o.account_id in {a.id for a in accounts}]
+        with self._write() as uow:
+            expired = repo.expire_signals(uow.session, now)
         if not underlyings:
-            return TickResult(0, (), (), 0)
+            return TickResult(0, (), (), 0, expired_signals=expired)
         snapshot = self._snapshot(sorted(u for u in underlyings if u), now)
         kill: list[dict[str, Any]] = []
         cancelled = 0
@@ -1532,7 +1536,7 @@ class PaperDesk(ScopedUseCases):
         if snapshot_nav:
             for a in accounts:
                 nav = self.snapshot_nav(a.id, snapshot=snapshot)
-        return TickResult(fills, tuple(resting_ids), tuple(kill), cancelled, nav)
+        return TickResult(fills, tuple(resting_ids), tuple(kill), cancelled, nav, expired)
 
     def snapshot_nav(
         self, account: str | uuid.UUID, *, snapshot: MarketSnapshot | None = None

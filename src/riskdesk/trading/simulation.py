@@ -55,6 +55,7 @@ from riskdesk.trading.desk import OrderTicket, PaperDesk, StaticMarket, TicketLe
 from riskdesk.trading.ledger import ExitRules, TradeEntry, TradePosition, exit_signal
 from riskdesk.trading.market import quotes_from_snapshot
 from riskdesk.trading.model import OrderType, Side, TimeInForce
+from riskdesk.trading.reports import PerformanceReports
 
 __all__ = ["DEFAULT_DAY", "PaperDayReport", "PaperDayRule", "run_paper_day"]
 
@@ -161,6 +162,8 @@ class PaperDayReport:
     settlements: tuple[dict[str, Any], ...]
     cycles: tuple[dict[str, Any], ...]
     reconciliation: Mapping[str, Any]
+    performance: Mapping[str, Any] = field(default_factory=dict)
+    """The day's stored performance report and ``daily_pnl`` row (``trading.reports``)."""
 
     @property
     def pnl(self) -> Decimal:
@@ -196,6 +199,7 @@ class PaperDayReport:
             "settlements": list(self.settlements),
             "cycles": list(self.cycles),
             "reconciliation": dict(self.reconciliation),
+            "performance": dict(self.performance),
         }
 
 
@@ -635,6 +639,7 @@ def _report(
     )
     view = desk.get_account(account)
     final = desk.nav_snapshots(account)[-1]
+    performance = PerformanceReports(desk).performance(account, day, day).to_dict()
     return PaperDayReport(
         seed=seed,
         day=day,
@@ -658,6 +663,7 @@ def _report(
             "snapshots_checked": state.checked,
             "failures": list(state.failures),
         },
+        performance=performance,
     )
 
 

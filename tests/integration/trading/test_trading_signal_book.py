@@ -184,3 +184,20 @@ def test_signal_book_with_expired_signal_refuses_a_ticket(
     with db.unit_of_work() as uow:
         rows = list(uow.session.scalars(select(m.Order)))
     assert rows == []
+
+
+def test_process_market_with_signal_past_expiry_marks_it_expired(
+    db: Database, snapshot: MarketSnapshot
+) -> None:
+    clock = Clock(AS_OF)
+    book = SignalBook(db, clock=clock)
+    due = book.store(_condor(snapshot, minutes=5))
+    later = book.store(_condor(snapshot, minutes=60))
+    desk = PaperDesk(db, market=StaticMarket(snapshot), clock=clock)
+    clock.at = AS_OF + timedelta(minutes=6)
+
+    tick = desk.process_market()
+
+    assert tick.expired_signals == 1
+    assert book.get(due.id).status == "expired"
+    assert book.get(later.id).status == "active"
