@@ -446,9 +446,7 @@ def signal_list_command(
         fail(f"--status must be one of {', '.join(known)}; got {status!r}")
     count = parse_whole(limit, "--limit", low=1, high=MAX_LIST_LIMIT)
     with open_db(database_url) as db, user_errors():
-        book = SignalBook(db)
-        book.expire_due()  # signals past their expiry read as expired, not active
-        page = book.list(
+        page = SignalBook(db).list(
             status=wanted,
             symbol=None if symbol is None else symbol.strip().upper(),
             limit=count,

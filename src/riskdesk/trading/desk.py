@@ -78,6 +78,7 @@ from riskdesk.trading.model import (
     Quote,
     Side,
     TimeInForce,
+    money_text,
 )
 
 __all__ = [
@@ -382,12 +383,7 @@ class DeskHooks:
     after_order_committed: Callable[[uuid.UUID], None] | None = None
 
 
-def _money(value: Decimal) -> str:
-    """Money as text: cents when exact to the cent, else every significant digit."""
-    cents = value.quantize(_CENT)
-    if cents == value:
-        return format(cents, "f")
-    return format(value.normalize(), "f")
+_money = money_text
 
 
 def _check_dict(check: g.GateCheck) -> dict[str, Any]:

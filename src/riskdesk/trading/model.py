@@ -25,6 +25,7 @@ __all__ = [
     "Quote",
     "Side",
     "TimeInForce",
+    "money_text",
 ]
 
 
@@ -213,3 +214,18 @@ class Fill:
     def cash(self) -> Decimal:
         """The cash this fill moves, costs included (negative: paid)."""
         return sum((leg.cash for leg in self.legs), Decimal(0)) - self.commission - self.fees
+
+
+_CENT = Decimal("0.01")
+
+
+def money_text(value: Decimal) -> str:
+    """Money as text: to the cent when exact to the cent, else every significant digit.
+
+    ``Decimal("2374.00000000")`` reads ``2374.00``, ``Decimal("0E-8")`` reads ``0.00`` and
+    ``Decimal("0.12345")`` keeps all its digits: the exact value, never rounded.
+    """
+    cents = value.quantize(_CENT)
+    if cents == value:
+        return format(cents, "f")
+    return format(value.normalize(), "f")

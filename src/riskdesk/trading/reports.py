@@ -48,6 +48,7 @@ from riskdesk.store import models as m
 from riskdesk.store import trading as repo
 from riskdesk.trading.desk import PaperDesk
 from riskdesk.trading.ledger import NavSnapshot
+from riskdesk.trading.model import money_text
 from riskdesk.trading.performance import (
     ClosedTrade,
     PerformanceReport,
@@ -93,12 +94,12 @@ class DailyPnlRow:
         """JSON-ready (money as strings)."""
         return {
             "date": self.day.isoformat(),
-            "realized_pnl": str(self.realized),
-            "unrealized_pnl": str(self.unrealized),
-            "total_pnl": str(self.total),
-            "commission": str(self.commission),
-            "fees": str(self.fees),
-            "net_pnl": str(self.net),
+            "realized_pnl": money_text(self.realized),
+            "unrealized_pnl": money_text(self.unrealized),
+            "total_pnl": money_text(self.total),
+            "commission": money_text(self.commission),
+            "fees": money_text(self.fees),
+            "net_pnl": money_text(self.net),
             "trades": self.trades,
             "wins": self.wins,
             "losses": self.losses,
@@ -122,7 +123,7 @@ class PerformanceResult:
         r = self.report
 
         def money(value: Decimal | None) -> str | None:
-            return None if value is None else str(value)
+            return None if value is None else money_text(value)
 
         return {
             "account_id": str(self.account_id),
@@ -132,8 +133,8 @@ class PerformanceResult:
             "metrics_id": str(self.metrics_id),
             "start": r.start.isoformat(),
             "end": r.end.isoformat(),
-            "starting_nav": str(r.starting_nav),
-            "ending_nav": str(r.ending_nav),
+            "starting_nav": money_text(r.starting_nav),
+            "ending_nav": money_text(r.ending_nav),
             "total_return": r.total_return,
             "trades": r.trades,
             "wins": r.wins,
@@ -146,13 +147,13 @@ class PerformanceResult:
             "sortino": r.sortino,
             "volatility": r.volatility,
             "max_drawdown": r.max_drawdown,
-            "max_drawdown_amount": str(r.max_drawdown_amount),
+            "max_drawdown_amount": money_text(r.max_drawdown_amount),
             "max_drawdown_duration_seconds": r.max_drawdown_duration.total_seconds(),
             "max_drawdown_recovered": r.max_drawdown_recovered,
             "risk_free": r.risk_free,
-            "equity": [{"at": p.at.isoformat(), "nav": str(p.nav)} for p in r.equity],
+            "equity": [{"at": p.at.isoformat(), "nav": money_text(p.nav)} for p in r.equity],
             "drawdowns": [
-                {"at": p.at.isoformat(), "drawdown": p.drawdown, "amount": str(p.amount)}
+                {"at": p.at.isoformat(), "drawdown": p.drawdown, "amount": money_text(p.amount)}
                 for p in r.drawdowns
             ],
             "monthly_returns": [{"month": p.month, "return": p.ret} for p in r.monthly_returns],
