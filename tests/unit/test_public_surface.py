@@ -26,6 +26,10 @@ EXPECTED = {
     "riskdesk.trading.signals": None,
     "riskdesk.trading.market": None,
     "riskdesk.trading.desk": None,
+    "riskdesk.streaming": None,
+    "riskdesk.adapters.tastytrade": None,
+    "riskdesk.streaming.journal": None,
+    "riskdesk.streaming.writer": None,
 }
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -50,6 +51,7 @@ __all__ = [
     "JournalError",
     "JournalRecord",
     "RecordDecoder",
+    "record_json",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,9 +94,26 @@ class CorruptJournalError(JournalError):
 class JournalRecord(Protocol):
     """What the journal stores: a record that renders itself as a JSON object."""
 
-    def to_json(self) -> dict[str, Any]:
-        """The record as a JSON-serializable dict (round-trips through a decoder)."""
+    def to_json(self) -> dict[str, Any] | str:
+        """The record as a JSON object: a dict, or its JSON text (round-trips via a decoder)."""
         ...
+
+
+def record_json(record: JournalRecord | Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON object of ``record``: ``to_json()`` (a dict, or JSON text parsed) or the mapping."""
+    if isinstance(record, Mapping):
+        return dict(record)
+    body = record.to_json()
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError as exc:
+            raise ValueError(f"{type(record).__name__}.to_json() is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ValueError(
+            f"{type(record).__name__}.to_json() must give a JSON object, got {type(body).__name__}"
+        )
+    return body
 
 
 RecordDecoder = Callable[[dict[str, Any]], Any]
@@ -147,7 +166,7 @@ def _valid_entry_after(data: bytes, position: int, after_offset: int) -> bool:
     search = data.find(MAGIC, position + 1)
     while search != -1:
         if len(data) - search >= HEADER_SIZE:
-            _magic, offset, length, _crc = _HEADER.unpack_from(data, search)
+            _magic, offset, _length, _crc = _HEADER.unpack_from(data, search)
             if offset > after_offset and not isinstance(_parse_at(data, search, offset), str):
                 return True
         search = data.find(MAGIC, search + 1)
@@ -201,7 +220,7 @@ class Journal:
     >>> import tempfile
     >>> with Journal(tempfile.mkdtemp()) as journal:
     ...     offset = journal.append({"contract_key": "SPY:20250117:500:C", "delta": 0.5})
-    ...     journal.flush()
+    ...     durable = journal.flush()
     ...     [entry for entry in journal.replay()]
     [(1, {'contract_key': 'SPY:20250117:500:C', 'delta': 0.5})]
 
@@ -218,7 +237,9 @@ class Journal:
         if fsync_interval_ms < 0:
             raise ValueError(f"fsync_interval_ms must be >= 0, got {fsync_interval_ms}")
         if segment_bytes < HEADER_SIZE + 2:
-            raise ValueError(f"segment_bytes must be at least {HEADER_SIZE + 2}, got {segment_bytes}")
+            raise ValueError(
+                f"segment_bytes must be at least {HEADER_SIZE + 2}, got {segment_bytes}"
+            )
         self.directory = Path(directory)
         self.fsync_interval = fsync_interval_ms / 1000.0
         self.segment_bytes = segment_bytes
@@ -299,17 +320,15 @@ class Journal:
                     handle.flush()
                     os.fsync(handle.fileno())
             last = entries[-1][0] if entries else first - 1
-            self._segment_first, self._segment_size = first, valid
         else:
-            last = self._acked
-            self._segment_first, self._segment_size = last + 1, 0
-        # an ack may run ahead of what reached this disk before a crash (the database had it):
-        # never reuse an acked offset
+            first, valid, last = 0, 0, 0
+        # an ack may run ahead of what reached this disk before a crash (the database had
+        # those records): never reuse an acked offset, start a new segment after it instead
         self._last = max(last, self._acked)
         self._durable = self._last
-        if segments and self._segment_size > 0 and self._last > last:
-            self._segment_first, self._segment_size = self._last + 1, 0
-        if not segments or self._segment_first != segments[-1][0]:
+        if segments and self._last == last:
+            self._segment_first, self._segment_size = first, valid
+        else:
             self._segment_first, self._segment_size = self._last + 1, 0
         self._file = (self.directory / _segment_name(self._segment_first)).open("ab")
         _fsync_directory(self.directory)
@@ -328,7 +347,7 @@ class Journal:
         gets it there within ``fsync_interval_ms`` plus an fsync). Raises ``ValueError`` for a
         record that is not finite JSON, :class:`JournalError` after a write failure.
         """
-        body = record.to_json() if isinstance(record, JournalRecord) else dict(record)
+        body = record_json(record)
         try:
             payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
         except (TypeError, ValueError) as exc:
@@ -363,8 +382,11 @@ class Journal:
                     self._state.wait()
                 if not self._pending:
                     return  # closed and drained
-                delay = last_commit + self.fsync_interval - time.monotonic()
-                if delay > 0 and not self._closed and not self._flush_requested:
+                deadline = last_commit + self.fsync_interval
+                while not self._closed and not self._flush_requested:
+                    delay = deadline - time.monotonic()
+                    if delay <= 0:
+                        break
                     self._state.wait(delay)
                 self._flush_requested = False
             try:
@@ -438,11 +460,12 @@ class Journal:
                 raise ValueError(f"offset {offset} was never appended (last is {self._last})")
             self._flush_requested = True
             self._state.notify_all()
-            ok = self._state.wait_for(
+            self._state.wait_for(
                 lambda: self._durable >= offset or self._failure is not None, timeout
             )
-            self._check_open() if self._failure is not None else None
-            return bool(ok)
+            if self._failure is not None:
+                self._check_open()
+            return self._durable >= offset
 
     # ------------------------------------------------------------------ acking and reading
 
@@ -489,8 +512,8 @@ class Journal:
     def _delete_acked_segments(self, acked: int) -> list[str]:
         segments = self._segments()
         removed: list[str] = []
-        for (_first, path), (next_first, _next) in zip(segments, segments[1:], strict=False):
-            if next_first - 1 > acked or next_first > self._segment_first:
+        for (_first, path), (next_first, _next) in itertools.pairwise(segments):
+            if next_first - 1 > acked:
                 break
             path.unlink()
             removed.append(path.name)
@@ -503,7 +526,8 @@ class Journal:
         first; entries appended while iterating are not included. Raises
         :class:`CorruptJournalError` on a damaged entry, naming segment and position.
         """
-        start = self.checkpoint() if after is None else after
+        acked = self.checkpoint()
+        start = acked if after is None else after
         end = self.flush()
         with self._io:
             segments = [(first, path) for first, path in self._segments() if first <= end]
@@ -523,13 +547,17 @@ class Journal:
                     try:
                         value = json.loads(payload)
                     except ValueError as exc:
-                        raise CorruptJournalError(path, position, expected, f"bad JSON: {exc}")
+                        reason = f"bad JSON: {exc}"
+                        raise CorruptJournalError(path, position, expected, reason) from exc
+                    if not isinstance(value, dict):
+                        reason = f"entry is a JSON {type(value).__name__}, not an object"
+                        raise CorruptJournalError(path, position, expected, reason)
                     yield expected, value
                 expected += 1
-            if expected < min(following, end + 1) and expected > start:
-                raise CorruptJournalError(
-                    path, position, expected, "segment ends before the entries it should hold"
-                )
+            missing_to = min(following - 1, end)
+            if expected <= missing_to and missing_to > max(start, acked):
+                reason = f"segment ends before offset {missing_to}, which is not acked"
+                raise CorruptJournalError(path, position, expected, reason)
 
     # ------------------------------------------------------------------ closing
 

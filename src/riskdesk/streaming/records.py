@@ -280,7 +280,9 @@ def parse_contract_key(key: str) -> ContractKey:
         raise RecordError(f"contract key {key!r} has {len(parts)} parts; {_KEY_LAYOUT}")
     underlying, day, strike_text, right = parts[:4]
     if _UNDERLYING_RE.fullmatch(underlying) is None:
-        raise RecordError(f"contract key {key!r}: underlying {underlying!r} is invalid; {_KEY_LAYOUT}")
+        raise RecordError(
+            f"contract key {key!r}: underlying {underlying!r} is invalid; {_KEY_LAYOUT}"
+        )
     if _DATE_RE.fullmatch(day) is None:
         raise RecordError(f"contract key {key!r}: expiry {day!r} is not YYYYMMDD; {_KEY_LAYOUT}")
     try:
@@ -304,10 +306,16 @@ def parse_contract_key(key: str) -> ContractKey:
         multiplier = int(rest[0][1:])
         rest = rest[1:]
     if rest:
-        raise RecordError(f"contract key {key!r}: unexpected suffix {':'.join(rest)!r}; {_KEY_LAYOUT}")
+        raise RecordError(
+            f"contract key {key!r}: unexpected suffix {':'.join(rest)!r}; {_KEY_LAYOUT}"
+        )
     parsed = ContractKey(underlying, expiry, Decimal(strike_text), right, settlement, multiplier)
-    if parsed.key != key:  # e.g. a zero strike or more than 8 decimals
-        raise RecordError(f"contract key {key!r} is not canonical; expected {parsed.key!r}")
+    try:
+        canonical = parsed.key
+    except RecordError as exc:  # e.g. a zero strike or more than 8 decimals
+        raise RecordError(f"contract key {key!r}: {exc}") from exc
+    if canonical != key:
+        raise RecordError(f"contract key {key!r} is not canonical; expected {canonical!r}")
     return parsed
 
 
@@ -416,15 +424,17 @@ class UnifiedPositionRecord:
         for name, value in expected.items():
             if getattr(self, name) != value:
                 raise RecordError(
-                    f"{name} {getattr(self, name)!r} disagrees with contract_key "
-                    f"{self.contract_key!r} (which gives {value!r})"
+                    f"{name} {getattr(self, name)} disagrees with contract_key "
+                    f"{self.contract_key!r} (which gives {value})"
                 )
         if not isinstance(self.strike, Decimal):
             raise RecordError(f"strike must be a Decimal, got {type(self.strike).__name__}")
         set_(self, "strike", parsed.strike)  # canonical: Decimal("580.00") -> Decimal("580")
         if self.quantity is not None:
             if not isinstance(self.quantity, Decimal) or not self.quantity.is_finite():
-                raise RecordError(f"quantity must be a finite Decimal or None, got {self.quantity!r}")
+                raise RecordError(
+                    f"quantity must be a finite Decimal or None, got {self.quantity!r}"
+                )
             try:
                 check_amount(self.quantity, field="quantity")
             except ValueError as exc:

@@ -1972,14 +1972,14 @@ class PaperDesk(ScopedUseCases):
             check(
                 "cash",
                 stored.cash == replayed.cash,
-                stored=str(stored.cash),
-                replayed=str(replayed.cash),
+                stored=_money(stored.cash),
+                replayed=_money(replayed.cash),
             )
             check(
                 "costs",
                 stored.costs == replayed.costs,
-                stored=str(stored.costs),
-                replayed=str(replayed.costs),
+                stored=_money(stored.costs),
+                replayed=_money(replayed.costs),
             )
             sums: dict[str, int] = {}
             for f in rows:
@@ -1998,8 +1998,8 @@ class PaperDesk(ScopedUseCases):
                     stored_quantity=qa,
                     replayed_quantity=qb,
                     fill_sum=sums.get(symbol, 0),
-                    stored_cost=str(ca),
-                    replayed_cost=str(cb),
+                    stored_cost=_money(ca),
+                    replayed_cost=_money(cb),
                 )
             orphans = [str(f.fill_id) for f in rows if f.order is None]
             check("fills have orders", not orphans, orphans=orphans)
@@ -2022,16 +2022,16 @@ class PaperDesk(ScopedUseCases):
                 check(
                     "cash + positions = nav",
                     snap.cash + snap.positions_value == snap.nav,
-                    cash=str(snap.cash),
-                    positions=str(snap.positions_value),
-                    nav=str(snap.nav),
+                    cash=_money(snap.cash),
+                    positions=_money(snap.positions_value),
+                    nav=_money(snap.nav),
                 )
                 check(
                     "realized + unrealized = nav - starting cash",
                     snap.realized + snap.unrealized == snap.nav - snap.starting_cash,
-                    realized=str(snap.realized),
-                    unrealized=str(snap.unrealized),
-                    total=str(snap.nav - snap.starting_cash),
+                    realized=_money(snap.realized),
+                    unrealized=_money(snap.unrealized),
+                    total=_money(snap.nav - snap.starting_cash),
                 )
             return Reconciliation(ok=all(c["ok"] for c in checks), checks=tuple(checks))
 

@@ -1,0 +1,881 @@
+"""A fake tastytrade broker on loopback: REST login, accounts, positions, quote token, DXLink.
+
+:class:`FakeDxlinkBroker` serves, on ONE address, everything the tastytrade client needs:
+
+=====================================  =====================================================
+``POST /sessions``                     login (``login`` + ``password``) -> ``session-token``
+``POST /oauth/token``                  refresh-token grant (SDK 13.x) -> ``access_token``
+``GET /customers/me/accounts``         the one account (``account``)
+``GET /accounts/{account}/positions``  the synthetic option positions
+``GET /api-quote-tokens``              a DXLink ``token`` and ``dxlink-url`` (this server)
+``WS /dxlink-ws``                      the DXLink protocol (below)
+=====================================  =====================================================
+
+REST calls other than the two logins need ``Authorization: <token>`` (or ``Bearer <token>``)
+with a token this broker issued; bodies are tastytrade's ``{"data": ...}`` envelopes.
+
+DXLink: the client sends ``SETUP``; the server answers ``SETUP`` and ``AUTH_STATE
+UNAUTHORIZED``; ``AUTH`` with an issued quote token gives ``AUTH_STATE AUTHORIZED`` (another
+token: ``ERROR UNAUTHORIZED`` and the socket closes with 1008). ``CHANNEL_REQUEST`` (FEED, odd
+channel) -> ``CHANNEL_OPENED``; ``FEED_SETUP`` -> ``FEED_CONFIG`` with the accepted fields this
+server knows (in the client's order) and the client's format (COMPACT by default);
+``FEED_SUBSCRIPTION`` add / remove / reset; ``CHANNEL_CANCEL`` -> ``CHANNEL_CLOSED``. Then
+``FEED_DATA`` for the subscribed symbols it knows (``Greeks`` for the positions' option
+symbols, ``Quote`` for those and the underlyings), ``rate`` events per second in total per
+connection, round-robin over the subscriptions, several events per frame. ``KEEPALIVE`` both
+ways: the server sends one when it sent nothing for half the client's ``keepaliveTimeout`` and
+closes the connection (``ERROR TIMEOUT``) when the client is silent for ``keepalive_timeout``.
+
+Data: ``generate_market(seed, as_of)`` of SPY, QQQ and AAPL; four option positions per
+underlying (ATM call and put, a call two strikes up and a put two strikes down, first expiry at
+least 14 days out) with seeded quantities. The ``k``-th event of a symbol re-prices it (Black-
+Scholes :func:`riskdesk.pricing.greeks` at the quote's implied vol) at step ``k`` of a seeded
+spot path (0.05% a step, walking back and forth over 1024 steps): the values depend only on the
+seed and ``k``. Units are riskdesk's (vega and rho per vol / rate point, theta per calendar
+day). ``eventTime``/``time`` are the clock's epoch milliseconds, strictly increasing per symbol;
+``sequence`` is the broker's global event sequence modulo 2**22 and ``index`` is ``time << 22 |
+sequence``, as dxFeed builds it.
+
+Every sent event is appended to ``sent_log`` (JSON lines: ``seq``, ``type``, ``symbol``,
+``eventTime``, ``connection``, ``channel``, ``values``) and flushed before its frame is sent.
+
+Examples
+--------
+>>> broker = FakeDxlinkBroker(rate=100, seed=3)  # doctest: +SKIP
+>>> url = broker.start()  # 'http://127.0.0.1:<port>'  # doctest: +SKIP
+>>> broker.stop()  # doctest: +SKIP
+
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import secrets
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from riskdesk.adapters.simulated import generate_market
+from riskdesk.adapters.tastytrade.parsing import (
+    DEFAULT_EVENT_FIELDS,
+    AuthMessage,
+    AuthState,
+    AuthStateMessage,
+    ChannelCancelMessage,
+    ChannelClosedMessage,
+    ChannelOpenedMessage,
+    ChannelRequestMessage,
+    DataFormat,
+    DxlinkParseError,
+    ErrorMessage,
+    FeedConfigMessage,
+    FeedSetupMessage,
+    FeedSubscriptionMessage,
+    KeepaliveMessage,
+    SetupMessage,
+    contract_to_streamer_symbol,
+    encode_compact,
+    parse_message,
+)
+from riskdesk.domain.instruments import OptionContract, OptionRight, Settlement
+from riskdesk.domain.occ import format_occ
+from riskdesk.domain.timeutil import expiry_datetime, year_fractions
+from riskdesk.pricing import greeks
+
+__all__ = ["DEFAULT_AS_OF", "DXLINK_PATH", "FakeDxlinkBroker", "FakePosition"]
+
+DEFAULT_AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
+"""Market instant of the synthetic book (fixed, so a seed always gives the same stream)."""
+
+DXLINK_PATH = "/dxlink-ws"
+"""WebSocket path of the DXLink endpoint."""
+
+_UNDERLYINGS = ("SPY", "QQQ", "AAPL")
+_STEPS = 1024
+_STEP_VOL = 0.0005
+_MIN_DAYS = 14
+_TICK_SECONDS = 0.005
+_MAX_EVENTS_PER_FRAME = 250
+_SEQUENCE_MASK = (1 << 22) - 1
+_SERVER_VERSION = "1.0.2-riskdesk-fake/1.0"
+_STREAMED_TYPES = ("Greeks", "Quote")
+
+
+def _dumps(value: object) -> str:
+    """Compact JSON, refusing NaN (the wire writes missing values as the string "NaN")."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FakePosition:
+    """One synthetic option position of the fake account."""
+
+    contract: OptionContract
+    quantity: int
+    average_open_price: float
+    streamer_symbol: str
+    occ_symbol: str
+
+
+@dataclass(slots=True)
+class _Book:
+    """Positions and precomputed per-step Greeks and quotes of the synthetic market."""
+
+    positions: tuple[FakePosition, ...]
+    spot: dict[str, np.ndarray]  # underlying -> spot per step
+    option_values: dict[str, dict[str, np.ndarray]]  # streamer symbol -> name -> per step
+    option_underlying: dict[str, str]
+
+
+def _build_book(seed: int, as_of: datetime) -> _Book:
+    snapshot = generate_market(
+        seed=seed, as_of=as_of, symbols=_UNDERLYINGS, max_expiry_days=60, strikes_per_expiry=12
+    )
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 3003]))
+    spots = {u.symbol: float(u.spot) for u in snapshot.underlyings}
+    spot_paths: dict[str, np.ndarray] = {}
+    for symbol in _UNDERLYINGS:
+        walk = np.exp(np.cumsum(rng.standard_normal(_STEPS) * _STEP_VOL))
+        spot_paths[symbol] = spots[symbol] * walk / walk[0]
+    positions: list[FakePosition] = []
+    values: dict[str, dict[str, np.ndarray]] = {}
+    owner: dict[str, str] = {}
+    min_expiry = as_of.date() + timedelta(days=_MIN_DAYS)
+    for symbol in _UNDERLYINGS:
+        quotes = [
+            q
+            for q in snapshot.options
+            if q.contract.underlying == symbol and q.contract.expiry >= min_expiry
+        ]
+        expiry = min(q.contract.expiry for q in quotes)
+        chain = {
+            (q.contract.strike, q.contract.right): q for q in quotes if q.contract.expiry == expiry
+        }
+        strikes = sorted({strike for strike, _ in chain})
+        atm = min(range(len(strikes)), key=lambda i: abs(float(strikes[i]) - spots[symbol]))
+        picks = (
+            (atm, OptionRight.CALL),
+            (atm, OptionRight.PUT),
+            (min(atm + 2, len(strikes) - 1), OptionRight.CALL),
+            (max(atm - 2, 0), OptionRight.PUT),
+        )
+        T = float(year_fractions(as_of, [expiry_datetime(expiry, settlement=Settlement.PM)])[0])
+        r = snapshot.overrides.rate
+        q_yield = snapshot.overrides.carry_yield(symbol)
+        for index, right in picks:
+            quote = chain[(strikes[index], right)]
+            contract = quote.contract
+            size = int(rng.integers(1, 11)) * (1 if rng.random() < 0.6 else -1)
+            mark = float(quote.mark) if quote.mark is not None else 0.0
+            streamer = contract_to_streamer_symbol(contract)
+            positions.append(
+                FakePosition(
+                    contract=contract,
+                    quantity=size,
+                    average_open_price=round(mark * (1.0 + 0.05 * float(rng.standard_normal())), 2),
+                    streamer_symbol=streamer,
+                    occ_symbol=format_occ(contract),
+                )
+            )
+            sigma = quote.iv if quote.iv is not None and quote.iv > 0 else 0.25
+            computed = greeks(
+                model="bsm",
+                S=spot_paths[symbol],
+                K=float(contract.strike),
+                T=T,
+                r=r,
+                q=q_yield,
+                sigma=sigma,
+                is_call=right is OptionRight.CALL,
+                which=("price", "delta", "gamma", "theta", "rho", "vega"),
+            )
+            computed["volatility"] = np.full(_STEPS, sigma)
+            values[streamer] = computed
+            owner[streamer] = symbol
+    return _Book(
+        positions=tuple(positions), spot=spot_paths, option_values=values, option_underlying=owner
+    )
+
+
+def _step(k: int) -> int:
+    """Step of the ``k``-th event on the back-and-forth walk over the path."""
+    period = 2 * _STEPS - 2
+    m = k % period
+    return m if m < _STEPS else period - m
+
+
+@dataclass(slots=True)
+class _Channel:
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    data_format: DataFormat = DataFormat.COMPACT
+    configured: bool = False
+    subscriptions: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set
+
+
+@dataclass(slots=True)
+class _Connection:
+    ident: int
+    websocket: WebSocket
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    drop: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int = 1000
+    setup_done: bool = False
+    authorized: bool = False
+    client_keepalive: float = 60.0
+    channels: dict[int, _Channel] = field(default_factory=dict)
+    last_sent: float = 0.0
+    round_robin: int = 0
+
+
+class FakeDxlinkBroker:
+    """A deterministic tastytrade REST + DXLink server on loopback, in a background thread.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Address to bind (port 0: any free port; :meth:`start` returns the bound URL).
+    rate : float
+        Events per second per connection, in total over its subscriptions (0: none).
+    seed : int
+        Seed of the synthetic market, positions and spot paths.
+    account : str
+        The account number served.
+    sent_log : Path or None
+        JSON-lines file every sent event is appended to (flushed before the frame is sent).
+    keepalive_timeout : float
+        Seconds of client silence after which the server closes the connection; also the
+        ``keepaliveTimeout`` of the server's ``SETUP``.
+    as_of : datetime
+        Market instant of the synthetic book (timezone-aware).
+    clock : Callable[[], datetime]
+        Wall clock for ``eventTime`` (timezone-aware UTC), ``datetime.now(UTC)`` by default.
+
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate: float = 100.0,
+        seed: int = 0,
+        account: str = "5WT00001",
+        sent_log: Path | None = None,
+        *,
+        keepalive_timeout: float = 60.0,
+        as_of: datetime = DEFAULT_AS_OF,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"rate must be a finite number of events/s >= 0, got {rate!r}")
+        if not keepalive_timeout > 0:
+            raise ValueError(f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout!r}")
+        if as_of.tzinfo is None:
+            raise ValueError("as_of must be timezone-aware (UTC)")
+        self.host = host
+        self.port = port
+        self.rate = float(rate)
+        self.seed = seed
+        self.account = account
+        self.sent_log = sent_log
+        self.keepalive_timeout = float(keepalive_timeout)
+        self._clock = clock
+        self._book = _build_book(seed, as_of)
+        self._session_tokens: set[str] = set()
+        self._quote_tokens: set[str] = set()
+        self._connections: dict[int, _Connection] = {}
+        self._next_connection = 0
+        self._sequence = 0
+        self._counters: dict[tuple[str, str], int] = {}
+        self._last_time: dict[str, int] = {}
+        self._paused_until = 0.0
+        self._log: IO[str] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._url: str | None = None
+
+    # ---------------------------------------------------------------- public API (any thread)
+
+    @property
+    def positions(self) -> tuple[FakePosition, ...]:
+        """The synthetic positions the REST endpoint lists."""
+        return self._book.positions
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        if self._url is None:
+            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
+        return self._url
+
+    @property
+    def dxlink_url(self) -> str:
+        """``ws://host:port/dxlink-ws`` of the running server."""
+        return "ws" + self.url.removeprefix("http") + DXLINK_PATH
+
+    @property
+    def sent_count(self) -> int:
+        """Events sent so far (the last sequence number)."""
+        return self._sequence
+
+    @property
+    def connection_count(self) -> int:
+        """Open DXLink connections."""
+        return len(self._connections)
+
+    def start(self) -> str:
+        """Bind, serve in a background thread and return ``http://host:port``."""
+        if self._thread is not None:
+            raise RuntimeError("FakeDxlinkBroker is already started")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(128)
+        bound_port = sock.getsockname()[1]
+        if self.sent_log is not None:
+            self.sent_log.parent.mkdir(parents=True, exist_ok=True)
+            self._log = self.sent_log.open("a", encoding="utf-8")
+        config = uvicorn.Config(
+            self._app(),
+            lifespan="on",
+            ws="websockets-sansio",
+            loop="asyncio",
+            http="h11",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        server = self._server
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(server.serve(sockets=[sock]))
+            finally:
+                loop.close()
+                sock.close()
+
+        self._thread = threading.Thread(target=run, name=f"fake-dxlink-{bound_port}", daemon=True)
+        self._thread.start()
+        while not self._ready.wait(0.05):
+            if not self._thread.is_alive():
+                raise RuntimeError("FakeDxlinkBroker failed to start (server thread exited)")
+        self._url = f"http://{self.host}:{bound_port}"
+        return self._url
+
+    def stop(self) -> None:
+        """Close every connection, stop the server and join its thread."""
+        if self._thread is None or self._server is None:
+            return
+        if self._loop is not None and self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):
+                asyncio.run_coroutine_threadsafe(self._drop_all(1001), self._loop).result(10)
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._thread = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def drop_connections(self, code: int = 1012) -> int:
+        """Close every DXLink connection (after the frame being sent); return how many."""
+        if self._loop is None:
+            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
+        return asyncio.run_coroutine_threadsafe(self._drop_all(code), self._loop).result(10)
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing (no data, no keepalive) for ``seconds``; the stream resumes without catching up."""
+        if not seconds >= 0:
+            raise ValueError(f"pause needs seconds >= 0, got {seconds!r}")
+        if self._loop is None:
+            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
+        until = self._loop.time() + seconds
+        self._loop.call_soon_threadsafe(self._set_pause, until)
+
+    def __enter__(self) -> FakeDxlinkBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------- server side (its loop)
+
+    def _set_pause(self, until: float) -> None:
+        self._paused_until = until
+
+    async def _drop_all(self, code: int) -> int:
+        connections = list(self._connections.values())
+        for conn in connections:
+            conn.close_code = code
+            conn.drop.set()
+        for conn in connections:
+            await conn.done.wait()
+        return len(connections)
+
+    def _app(self) -> Starlette:
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            self._loop = asyncio.get_running_loop()
+            self._ready.set()
+            yield
+
+        return Starlette(
+            routes=[
+                Route("/sessions", self._post_sessions, methods=["POST"]),
+                Route("/oauth/token", self._post_oauth_token, methods=["POST"]),
+                Route("/customers/me/accounts", self._get_accounts, methods=["GET"]),
+                Route("/customers/me/accounts/{account}", self._get_account, methods=["GET"]),
+                Route("/accounts/{account}/positions", self._get_positions, methods=["GET"]),
+                Route("/api-quote-tokens", self._get_quote_token, methods=["GET"]),
+                WebSocketRoute(DXLINK_PATH, self._dxlink),
+            ],
+            lifespan=lifespan,
+        )
+
+    # REST ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _error(status: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+    def _authorized(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        return header.removeprefix("Bearer ").strip() in self._session_tokens
+
+    async def _json_body(self, request: Request) -> dict[str, Any] | None:
+        try:
+            body = await request.json()
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    async def _post_sessions(self, request: Request) -> JSONResponse:
+        body = await self._json_body(request)
+        login = body.get("login") if body else None
+        password = body.get("password") if body else None
+        if not isinstance(login, str) or not login or not isinstance(password, str) or not password:
+            return self._error(401, "invalid_credentials", "login and password are required")
+        token = secrets.token_urlsafe(24)
+        self._session_tokens.add(token)
+        expires = self._clock() + timedelta(hours=24)
+        return JSONResponse(
+            {
+                "data": {
+                    "user": {
+                        "email": f"{login}@example.invalid",
+                        "username": login,
+                        "external-id": "U0001",
+                    },
+                    "session-token": token,
+                    "session-expiration": expires.isoformat().replace("+00:00", "Z"),
+                },
+                "context": "/sessions",
+            },
+            status_code=201,
+        )
+
+    async def _post_oauth_token(self, request: Request) -> JSONResponse:
+        body = await self._json_body(request)
+        refresh = body.get("refresh_token") if body else None
+        if not isinstance(refresh, str) or not refresh:
+            return JSONResponse({"error": "invalid_grant"}, status_code=400)
+        token = secrets.token_urlsafe(24)
+        self._session_tokens.add(token)
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 900})
+
+    def _account_json(self) -> dict[str, Any]:
+        opened = "2024-01-02T14:30:00.000Z"
+        return {
+            "account-number": self.account,
+            "nickname": "riskdesk fake",
+            "account-type-name": "Individual",
+            "opened-at": opened,
+            "created-at": opened,
+            "is-closed": False,
+            "day-trader-status": False,
+            "is-firm-error": False,
+            "is-firm-proprietary": False,
+            "is-futures-approved": False,
+            "is-test-drive": False,
+            "margin-or-cash": "Margin",
+            "is-foreign": False,
+            "suitable-options-level": "No Restrictions",
+        }
+
+    async def _get_accounts(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return self._error(401, "unauthorized", "missing or unknown session token")
+        items = [{"account": self._account_json(), "authority-level": "owner"}]
+        return JSONResponse({"data": {"items": items}, "context": "/customers/me/accounts"})
+
+    async def _get_account(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return self._error(401, "unauthorized", "missing or unknown session token")
+        if request.path_params["account"] != self.account:
+            return self._error(404, "not_found", "unknown account")
+        return JSONResponse({"data": self._account_json()})
+
+    async def _get_positions(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return self._error(401, "unauthorized", "missing or unknown session token")
+        if request.path_params["account"] != self.account:
+            return self._error(
+                404, "not_found", f"unknown account {request.path_params['account']!r}"
+            )
+        created = "2025-02-03T15:00:00.000Z"
+        items = []
+        for p in self._book.positions:
+            c = p.contract
+            items.append(
+                {
+                    "account-number": self.account,
+                    "symbol": p.occ_symbol,
+                    "instrument-type": "Equity Option",
+                    "underlying-symbol": c.underlying,
+                    "quantity": abs(p.quantity),
+                    "quantity-direction": "Long" if p.quantity > 0 else "Short",
+                    "close-price": f"{p.average_open_price:.2f}",
+                    "average-open-price": f"{p.average_open_price:.2f}",
+                    "average-yearly-market-close-price": f"{p.average_open_price:.2f}",
+                    "average-daily-market-close-price": f"{p.average_open_price:.2f}",
+                    "multiplier": c.multiplier,
+                    "cost-effect": "Debit" if p.quantity > 0 else "Credit",
+                    "is-suppressed": False,
+                    "is-frozen": False,
+                    "restricted-quantity": 0,
+                    "expires-at": expiry_datetime(c.expiry, settlement=c.settlement)
+                    .astimezone(UTC)
+                    .isoformat()
+                    .replace("+00:00", "Z"),
+                    "realized-day-gain": "0.0",
+                    "realized-day-gain-effect": "None",
+                    "realized-day-gain-date": "2025-03-03",
+                    "realized-today": "0.0",
+                    "realized-today-effect": "None",
+                    "realized-today-date": "2025-03-03",
+                    "created-at": created,
+                    "updated-at": created,
+                    "streamer-symbol": p.streamer_symbol,
+                }
+            )
+        return JSONResponse({"data": {"items": items}, "context": request.url.path})
+
+    async def _get_quote_token(self, request: Request) -> JSONResponse:
+        if not self._authorized(request):
+            return self._error(401, "unauthorized", "missing or unknown session token")
+        token = secrets.token_urlsafe(24)
+        self._quote_tokens.add(token)
+        now = self._clock()
+        return JSONResponse(
+            {
+                "data": {
+                    "token": token,
+                    "dxlink-url": f"ws://{request.url.netloc}{DXLINK_PATH}",
+                    "level": "api",
+                    "issued-at": now.isoformat().replace("+00:00", "Z"),
+                    "expires-at": (now + timedelta(hours=24)).isoformat().replace("+00:00", "Z"),
+                },
+                "context": "/api-quote-tokens",
+            }
+        )
+
+    # DXLink -------------------------------------------------------------------------------
+
+    async def _dxlink(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        self._next_connection += 1
+        conn = _Connection(ident=self._next_connection, websocket=websocket)
+        conn.last_sent = asyncio.get_running_loop().time()
+        self._connections[conn.ident] = conn
+        reader = asyncio.create_task(self._read_loop(conn))
+        emitter = asyncio.create_task(self._emit_loop(conn))
+        dropper = asyncio.create_task(conn.drop.wait())
+        try:
+            await asyncio.wait({reader, emitter, dropper}, return_when=asyncio.FIRST_COMPLETED)
+            # take the send lock so no frame is cut between its log line and the socket
+            async with conn.send_lock:
+                for task in (reader, emitter, dropper):
+                    task.cancel()
+            await asyncio.gather(reader, emitter, dropper, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await websocket.close(code=conn.close_code)
+        finally:
+            self._connections.pop(conn.ident, None)
+            conn.done.set()
+
+    async def _send(self, conn: _Connection, message: Mapping[str, Any]) -> None:
+        async with conn.send_lock:
+            await conn.websocket.send_text(_dumps(message))
+            conn.last_sent = asyncio.get_running_loop().time()
+
+    async def _read_loop(self, conn: _Connection) -> None:
+        while True:
+            try:
+                frame = await asyncio.wait_for(conn.websocket.receive(), self.keepalive_timeout)
+            except TimeoutError:
+                await self._send(
+                    conn,
+                    ErrorMessage(
+                        error="TIMEOUT",
+                        message=f"no message received for {self.keepalive_timeout:g} seconds",
+                    ).to_wire(),
+                )
+                return
+            if frame["type"] == "websocket.disconnect":
+                return
+            text = frame.get("text")
+            if text is None:
+                raw = frame.get("bytes") or b""
+                text = raw.decode("utf-8", errors="replace")
+            if not await self._handle(conn, text):
+                return
+
+    async def _handle(self, conn: _Connection, text: str) -> bool:
+        """Answer one client frame; False closes the connection."""
+        try:
+            message = parse_message(text)
+        except DxlinkParseError as exc:
+            await self._send(conn, ErrorMessage("INVALID_MESSAGE", str(exc)).to_wire())
+            return True
+        if isinstance(message, KeepaliveMessage):
+            return True
+        if isinstance(message, SetupMessage):
+            if message.keepalive_timeout is not None and message.keepalive_timeout > 0:
+                conn.client_keepalive = message.keepalive_timeout
+            conn.setup_done = True
+            reply = SetupMessage(
+                version=_SERVER_VERSION,
+                keepalive_timeout=self.keepalive_timeout,
+                accept_keepalive_timeout=self.keepalive_timeout,
+            )
+            await self._send(conn, reply.to_wire())
+            if not conn.authorized:
+                await self._send(conn, AuthStateMessage(AuthState.UNAUTHORIZED).to_wire())
+            return True
+        if not conn.setup_done:
+            await self._send(conn, ErrorMessage("BAD_ACTION", "send SETUP first").to_wire())
+            return True
+        if isinstance(message, AuthMessage):
+            if message.token in self._quote_tokens:
+                conn.authorized = True
+                await self._send(conn, AuthStateMessage(AuthState.AUTHORIZED).to_wire())
+                return True
+            await self._send(conn, AuthStateMessage(AuthState.UNAUTHORIZED).to_wire())
+            await self._send(conn, ErrorMessage("UNAUTHORIZED", "unknown quote token").to_wire())
+            conn.close_code = 1008
+            return False
+        if not conn.authorized:
+            await self._send(conn, ErrorMessage("UNAUTHORIZED", "send AUTH first").to_wire())
+            return True
+        if isinstance(message, ChannelRequestMessage):
+            if message.service != "FEED" or message.channel % 2 == 0:
+                problem = "only the FEED service is served, on odd channel numbers"
+                await self._send(
+                    conn, ErrorMessage("BAD_ACTION", problem, message.channel).to_wire()
+                )
+                return True
+            conn.channels.setdefault(message.channel, _Channel())
+            opened = ChannelOpenedMessage(message.channel, "FEED", message.parameters)
+            await self._send(conn, opened.to_wire())
+            return True
+        if isinstance(message, ChannelCancelMessage):
+            conn.channels.pop(message.channel, None)
+            await self._send(conn, ChannelClosedMessage(message.channel).to_wire())
+            return True
+        channel = conn.channels.get(getattr(message, "channel", -1))
+        if isinstance(message, FeedSetupMessage | FeedSubscriptionMessage) and channel is None:
+            problem = f"channel {message.channel} is not open (send CHANNEL_REQUEST first)"
+            await self._send(conn, ErrorMessage("BAD_ACTION", problem, message.channel).to_wire())
+            return True
+        if isinstance(message, FeedSetupMessage) and channel is not None:
+            await self._feed_setup(conn, channel, message)
+            return True
+        if isinstance(message, FeedSubscriptionMessage) and channel is not None:
+            if not channel.configured:
+                await self._feed_setup(conn, channel, FeedSetupMessage(message.channel))
+            if message.reset:
+                channel.subscriptions.clear()
+            for sub in message.remove:
+                channel.subscriptions.pop((sub.type, sub.symbol), None)
+            for sub in message.add:
+                channel.subscriptions[(sub.type, sub.symbol)] = None
+            return True
+        problem = f"{type(message).__name__} is not a client message"
+        await self._send(conn, ErrorMessage("BAD_ACTION", problem).to_wire())
+        return True
+
+    async def _feed_setup(
+        self, conn: _Connection, channel: _Channel, setup: FeedSetupMessage
+    ) -> None:
+        accepted = setup.accept_event_fields or {}
+        fields: dict[str, tuple[str, ...]] = {}
+        for event_type in _STREAMED_TYPES:
+            known = DEFAULT_EVENT_FIELDS[event_type]
+            wanted = accepted.get(event_type)
+            chosen = tuple(n for n in wanted if n in known) if wanted else known
+            if "eventSymbol" not in chosen:
+                chosen = ("eventSymbol", *chosen)
+            fields[event_type] = channel.fields.get(event_type, chosen) if not wanted else chosen
+        channel.fields = fields
+        channel.data_format = setup.accept_data_format or channel.data_format
+        channel.configured = True
+        config = FeedConfigMessage(
+            channel=setup.channel,
+            aggregation_period=setup.accept_aggregation_period or 0.1,
+            data_format=channel.data_format,
+            event_fields=fields,
+        )
+        await self._send(conn, config.to_wire())
+
+    def _streamable(self, event_type: str, symbol: str) -> bool:
+        if event_type == "Greeks":
+            return symbol in self._book.option_values
+        if event_type == "Quote":
+            return symbol in self._book.option_values or symbol in self._book.spot
+        return False
+
+    def _event_row(self, event_type: str, symbol: str) -> dict[str, Any]:
+        key = (event_type, symbol)
+        k = self._counters.get(key, 0)
+        self._counters[key] = k + 1
+        step = _step(k)
+        now_ms = int(self._clock().timestamp() * 1000)
+        t = max(now_ms, self._last_time.get(symbol, 0) + 1)
+        self._last_time[symbol] = t
+        self._sequence += 1
+        sequence = self._sequence & _SEQUENCE_MASK
+        if event_type == "Greeks":
+            v = self._book.option_values[symbol]
+            return {
+                "eventSymbol": symbol,
+                "eventTime": t,
+                "eventFlags": 0,
+                "index": (t << 22) | sequence,
+                "time": t,
+                "sequence": sequence,
+                "price": round(float(v["price"][step]), 6),
+                "volatility": float(v["volatility"][step]),
+                "delta": float(v["delta"][step]),
+                "gamma": float(v["gamma"][step]),
+                "theta": float(v["theta"][step]),
+                "rho": float(v["rho"][step]),
+                "vega": float(v["vega"][step]),
+            }
+        if symbol in self._book.spot:
+            mid = float(self._book.spot[symbol][step])
+            half = 0.01
+        else:
+            mid = float(self._book.option_values[symbol]["price"][step])
+            half = max(0.01, round(0.01 * mid, 2))
+        return {
+            "eventSymbol": symbol,
+            "eventTime": t,
+            "sequence": sequence,
+            "timeNanoPart": 0,
+            "bidTime": t,
+            "bidExchangeCode": "Q",
+            "bidPrice": max(0.0, round(mid - half, 2)),
+            "bidSize": float(10 + k % 7),
+            "askTime": t,
+            "askExchangeCode": "Q",
+            "askPrice": round(mid + half, 2),
+            "askSize": float(12 + k % 5),
+        }
+
+    async def _emit_loop(self, conn: _Connection) -> None:
+        loop = asyncio.get_running_loop()
+        baseline: float | None = None
+        emitted = 0
+        while True:
+            await asyncio.sleep(_TICK_SECONDS)
+            now = loop.time()
+            if now < self._paused_until:
+                baseline = None
+                continue
+            subscriptions = [
+                (number, event_type, symbol)
+                for number, channel in conn.channels.items()
+                for event_type, symbol in channel.subscriptions
+                if self._streamable(event_type, symbol)
+            ]
+            if not conn.authorized or not subscriptions or self.rate <= 0:
+                baseline = None
+                if conn.authorized and now - conn.last_sent > conn.client_keepalive / 2:
+                    await self._send(conn, KeepaliveMessage().to_wire())
+                continue
+            if baseline is None:
+                baseline, emitted = now, 0
+            due = int((now - baseline) * self.rate) - emitted
+            cap = max(1, int(self.rate * 0.25))
+            if due > cap:  # the loop stalled: do not burst more than a quarter second's worth
+                emitted += due - cap
+                due = cap
+            if due <= 0:
+                if now - conn.last_sent > conn.client_keepalive / 2:
+                    await self._send(conn, KeepaliveMessage().to_wire())
+                continue
+            await self._emit(conn, subscriptions, due)
+            emitted += due
+
+    async def _emit(
+        self, conn: _Connection, subscriptions: list[tuple[int, str, str]], count: int
+    ) -> None:
+        async with conn.send_lock:
+            groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+            log_lines: list[str] = []
+            for _ in range(count):
+                number, event_type, symbol = subscriptions[conn.round_robin % len(subscriptions)]
+                conn.round_robin += 1
+                row = self._event_row(event_type, symbol)
+                groups.setdefault((number, event_type), []).append(row)
+                if self._log is not None:
+                    record = {
+                        "seq": self._sequence,
+                        "type": event_type,
+                        "symbol": symbol,
+                        "eventTime": row["eventTime"],
+                        "connection": conn.ident,
+                        "channel": number,
+                        "values": row,
+                    }
+                    log_lines.append(_dumps(record))
+            if self._log is not None:
+                self._log.write("\n".join(log_lines) + "\n")
+                self._log.flush()
+            for (number, event_type), rows in groups.items():
+                channel = conn.channels[number]
+                names = channel.fields.get(event_type, DEFAULT_EVENT_FIELDS[event_type])
+                for start in range(0, len(rows), _MAX_EVENTS_PER_FRAME):
+                    chunk = rows[start : start + _MAX_EVENTS_PER_FRAME]
+                    if channel.data_format is DataFormat.FULL:
+                        data: list[Any] = [
+                            {"eventType": event_type, **{n: r.get(n) for n in names}} for r in chunk
+                        ]
+                    else:
+                        data = encode_compact(event_type, names, chunk)
+                    frame = {"type": "FEED_DATA", "channel": number, "data": data}
+                    await conn.websocket.send_text(_dumps(frame))
+            conn.last_sent = asyncio.get_running_loop().time()
