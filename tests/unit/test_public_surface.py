@@ -27,7 +27,11 @@ EXPECTED = {
     "riskdesk.trading.market": None,
     "riskdesk.trading.desk": None,
     "riskdesk.streaming": None,
+    "riskdesk.streaming.queries": None,
     "riskdesk.adapters.tastytrade": None,
+    "riskdesk.adapters.tastytrade.client": None,
+    "riskdesk.streaming.source": None,
+    "riskdesk.streaming.ingest": None,
     "riskdesk.streaming.journal": None,
     "riskdesk.streaming.writer": None,
 }

@@ -11,12 +11,14 @@ from riskdesk.cli import (
     bench,
     db,
     demo,
+    greeks,
     history,
     paper,
     portfolio,
     risk,
     serve,
     signals,
+    stream,
     trading,
     user,
     whatif,
@@ -98,6 +100,9 @@ app.add_typer(
 )
 app.command("performance")(signals.performance_command)
 app.add_typer(signals.smoke_app, name="smoke", help="Venue smoke runs: run, list.")
+app.add_typer(greeks.app, name="greeks", help="Stored broker Greeks: latest, history, count.")
+app.add_typer(greeks.tradelog_app, name="tradelog", help="The seed-003 trade log: add, list.")
+app.add_typer(stream.app, name="stream", help="Streaming Greeks: start, stop, status, fake-broker.")
 
 
 if __name__ == "__main__":  # python -m riskdesk.cli.main (subprocess tests, benchmarks)

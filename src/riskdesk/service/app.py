@@ -40,6 +40,7 @@ from riskdesk.service.routes import (
     batch,
     configs,
     cycle,
+    greeks,
     health,
     jobs,
     market,
@@ -83,6 +84,10 @@ TAGS: list[dict[str, Any]] = [
         "name": "trading",
         "description": "Paper trading: accounts, risk policy, orders, fills, positions, NAV, "
         "kill switch.",
+    },
+    {
+        "name": "greeks",
+        "description": "Streamed broker Greeks (latest, history) and the trade log.",
     },
     {"name": "jobs", "description": "Long-running work."},
     {"name": "system", "description": "System config and the audit log (admin)."},
@@ -157,6 +162,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         trading,
         signals,
         cycle,
+        greeks,
         batch,
         jobs,
         system,

@@ -707,6 +707,23 @@ def matrix() -> list[Row]:
         # venue smoke runs: operational records, shared
         *op("GET", "/v1/smoke-runs", everyone(200)),
         *op("POST", "/v1/smoke-runs", shared_write(trader=201, other=201, admin=201)),
+        # streaming Greeks and the seed-003 trade log: shared data, traders write the log
+        *op("GET", "/v1/greeks/latest", everyone(200)),
+        *op("GET", "/v1/greeks/history", everyone(200)),
+        *op("GET", "/v1/greeks/count", everyone(200)),
+        *op("GET", "/v1/tradelog", everyone(200)),
+        *op(
+            "POST",
+            "/v1/tradelog",
+            shared_write(trader=201, other=201, admin=201),
+            body=lambda _i: {
+                "broker": "tastytrade",
+                "account_id": "5WT00001",
+                "symbol": "SPY",
+                "action": "BUY_TO_OPEN",
+                "quantity": "1",
+            },
+        ),
         # destructive, last: the trader deletes its draft (the version stays)
         *op(
             "DELETE",

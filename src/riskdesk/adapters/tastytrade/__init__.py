@@ -5,7 +5,10 @@
   positions (no I/O, no clock);
 * :mod:`.fake` -- :class:`~riskdesk.adapters.tastytrade.fake.FakeDxlinkBroker`, a loopback
   server speaking the tastytrade REST endpoints and the DXLink WebSocket protocol with a
-  deterministic synthetic stream (import it from :mod:`.fake`; it pulls in the web stack).
+  deterministic synthetic stream (import it from :mod:`.fake`; it pulls in the web stack);
+* :mod:`.client` -- :class:`~riskdesk.adapters.tastytrade.client.DxlinkSource`, the tick
+  source (REST login, positions and quote token, then the DXLink WebSocket; import it from
+  :mod:`.client`: it pulls in websockets and httpx).
 """
 
 from riskdesk.adapters.tastytrade.parsing import (
