@@ -39,10 +39,7 @@ from typing import IO, Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from riskdesk.adapters.simulated.market import generate_market
-from riskdesk.domain.instruments import OptionContract, OptionRight, Settlement
-from riskdesk.domain.timeutil import expiry_datetime, year_fractions
-from riskdesk.pricing import greeks
+from riskdesk.adapters.simulated.book import path_step, stream_book
 from riskdesk.store.types import utc_now
 from riskdesk.streaming.normalize import GreeksTick, PositionUpdate
 from riskdesk.streaming.records import contract_key
@@ -57,9 +54,6 @@ DEFAULT_STREAM_AS_OF: Final = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 DEFAULT_STREAM_SYMBOLS: Final[tuple[str, ...]] = ("SPY", "QQQ", "AAPL")
 """Underlyings of the default book (four positions each)."""
 
-_STEPS: Final = 1024
-_STEP_VOL: Final = 0.0005
-_MIN_DAYS: Final = 14
 _TICK_INTERVAL: Final = 0.005  # seconds between emission rounds
 _GREEKS: Final[tuple[str, ...]] = ("delta", "gamma", "theta", "vega", "rho")
 
@@ -78,68 +72,17 @@ class SimulatedPosition:
 @lru_cache(maxsize=8)
 def _book(seed: int, symbols: tuple[str, ...]) -> tuple[SimulatedPosition, ...]:
     """The positions of ``seed`` (cached: building the market takes about a second)."""
-    as_of = DEFAULT_STREAM_AS_OF
-    snapshot = generate_market(
-        seed=seed, as_of=as_of, symbols=symbols, max_expiry_days=60, strikes_per_expiry=12
-    )
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 1203]))
-    spots = {u.symbol: float(u.spot) for u in snapshot.underlyings}
-    min_expiry = as_of.date() + timedelta(days=_MIN_DAYS)
+    book = stream_book(seed, DEFAULT_STREAM_AS_OF, symbols, stream_id=1203)
     positions: list[SimulatedPosition] = []
-    for symbol in symbols:
-        walk = np.exp(np.cumsum(rng.standard_normal(_STEPS) * _STEP_VOL))
-        path = spots[symbol] * walk / walk[0]
-        quotes = [
-            q
-            for q in snapshot.options
-            if q.contract.underlying == symbol and q.contract.expiry >= min_expiry
-        ]
-        if not quotes:
-            raise ValueError(f"the synthetic market of seed {seed} lists no {symbol} options")
-        expiry = min(q.contract.expiry for q in quotes)
-        chain = {
-            (q.contract.strike, q.contract.right): q for q in quotes if q.contract.expiry == expiry
-        }
-        strikes = sorted({strike for strike, _ in chain})
-        atm = min(range(len(strikes)), key=lambda i: abs(float(strikes[i]) - spots[symbol]))
-        picks = (
-            (atm, OptionRight.CALL),
-            (atm, OptionRight.PUT),
-            (min(atm + 2, len(strikes) - 1), OptionRight.CALL),
-            (max(atm - 2, 0), OptionRight.PUT),
+    for option in book.options:
+        c = option.contract
+        values = {name: option.values[name] for name in (*_GREEKS, "iv")}
+        values["spot"] = book.spot[option.underlying]
+        key = contract_key(option.underlying, c.expiry, c.strike, c.right.value)
+        positions.append(
+            SimulatedPosition(key, Decimal(option.quantity), option.underlying, values)
         )
-        T = float(year_fractions(as_of, [expiry_datetime(expiry, settlement=Settlement.PM)])[0])
-        for index, right in picks:
-            quote = chain.get((strikes[index], right))
-            if quote is None:
-                continue
-            contract: OptionContract = quote.contract
-            size = int(rng.integers(1, 11)) * (1 if rng.random() < 0.6 else -1)
-            sigma = quote.iv if quote.iv is not None and quote.iv > 0 else 0.25
-            computed = greeks(
-                model="bsm",
-                S=path,
-                K=float(contract.strike),
-                T=T,
-                r=snapshot.overrides.rate,
-                q=snapshot.overrides.carry_yield(symbol),
-                sigma=sigma,
-                is_call=right is OptionRight.CALL,
-                which=_GREEKS,
-            )
-            values = {name: np.asarray(computed[name], dtype=np.float64) for name in _GREEKS}
-            values["iv"] = np.full(_STEPS, float(sigma))
-            values["spot"] = path
-            key = contract_key(symbol, contract.expiry, contract.strike, right.value)
-            positions.append(SimulatedPosition(key, Decimal(size), symbol, values))
     return tuple(positions)
-
-
-def _step(k: int) -> int:
-    """Path step of the ``k``-th tick of a contract (back and forth over the path)."""
-    period = 2 * _STEPS - 2
-    m = k % period
-    return m if m < _STEPS else period - m
 
 
 class SimulatedSource:
@@ -232,7 +175,7 @@ class SimulatedSource:
         position = self.positions[index]
         k = self._counts[index]
         self._counts[index] += 1
-        step = _step(k)
+        step = path_step(k)
         event_time = self._event_time(position.contract_key)
         received_at = max(self.clock(), event_time)
         values: dict[str, Any] = {name: float(position.values[name][step]) for name in _GREEKS}

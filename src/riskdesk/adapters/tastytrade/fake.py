@@ -70,7 +70,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from riskdesk.adapters.simulated import generate_market
+from riskdesk.adapters.simulated.book import path_step, stream_book
 from riskdesk.adapters.tastytrade.parsing import (
     DEFAULT_EVENT_FIELDS,
     AuthMessage,
@@ -92,10 +92,9 @@ from riskdesk.adapters.tastytrade.parsing import (
     encode_compact,
     parse_message,
 )
-from riskdesk.domain.instruments import OptionContract, OptionRight, Settlement
+from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.occ import format_occ
-from riskdesk.domain.timeutil import expiry_datetime, year_fractions
-from riskdesk.pricing import greeks
+from riskdesk.domain.timeutil import expiry_datetime
 
 __all__ = ["DEFAULT_AS_OF", "DXLINK_PATH", "FakeDxlinkBroker", "FakePosition"]
 
@@ -106,9 +105,6 @@ DXLINK_PATH = "/dxlink-ws"
 """WebSocket path of the DXLink endpoint."""
 
 _UNDERLYINGS = ("SPY", "QQQ", "AAPL")
-_STEPS = 1024
-_STEP_VOL = 0.0005
-_MIN_DAYS = 14
 _TICK_SECONDS = 0.005
 _MAX_EVENTS_PER_FRAME = 250
 _SEQUENCE_MASK = (1 << 22) - 1
@@ -147,80 +143,31 @@ class _Book:
 
 
 def _build_book(seed: int, as_of: datetime) -> _Book:
-    snapshot = generate_market(
-        seed=seed, as_of=as_of, symbols=_UNDERLYINGS, max_expiry_days=60, strikes_per_expiry=12
-    )
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 3003]))
-    spots = {u.symbol: float(u.spot) for u in snapshot.underlyings}
-    spot_paths: dict[str, np.ndarray] = {}
-    for symbol in _UNDERLYINGS:
-        walk = np.exp(np.cumsum(rng.standard_normal(_STEPS) * _STEP_VOL))
-        spot_paths[symbol] = spots[symbol] * walk / walk[0]
+    book = stream_book(seed, as_of, _UNDERLYINGS, stream_id=3003)
     positions: list[FakePosition] = []
     values: dict[str, dict[str, np.ndarray]] = {}
     owner: dict[str, str] = {}
-    min_expiry = as_of.date() + timedelta(days=_MIN_DAYS)
-    for symbol in _UNDERLYINGS:
-        quotes = [
-            q
-            for q in snapshot.options
-            if q.contract.underlying == symbol and q.contract.expiry >= min_expiry
-        ]
-        expiry = min(q.contract.expiry for q in quotes)
-        chain = {
-            (q.contract.strike, q.contract.right): q for q in quotes if q.contract.expiry == expiry
-        }
-        strikes = sorted({strike for strike, _ in chain})
-        atm = min(range(len(strikes)), key=lambda i: abs(float(strikes[i]) - spots[symbol]))
-        picks = (
-            (atm, OptionRight.CALL),
-            (atm, OptionRight.PUT),
-            (min(atm + 2, len(strikes) - 1), OptionRight.CALL),
-            (max(atm - 2, 0), OptionRight.PUT),
+    for option in book.options:
+        streamer = contract_to_streamer_symbol(option.contract)
+        positions.append(
+            FakePosition(
+                contract=option.contract,
+                quantity=option.quantity,
+                average_open_price=option.average_open_price,
+                streamer_symbol=streamer,
+                occ_symbol=format_occ(option.contract),
+            )
         )
-        T = float(year_fractions(as_of, [expiry_datetime(expiry, settlement=Settlement.PM)])[0])
-        r = snapshot.overrides.rate
-        q_yield = snapshot.overrides.carry_yield(symbol)
-        for index, right in picks:
-            quote = chain[(strikes[index], right)]
-            contract = quote.contract
-            size = int(rng.integers(1, 11)) * (1 if rng.random() < 0.6 else -1)
-            mark = float(quote.mark) if quote.mark is not None else 0.0
-            streamer = contract_to_streamer_symbol(contract)
-            positions.append(
-                FakePosition(
-                    contract=contract,
-                    quantity=size,
-                    average_open_price=round(mark * (1.0 + 0.05 * float(rng.standard_normal())), 2),
-                    streamer_symbol=streamer,
-                    occ_symbol=format_occ(contract),
-                )
-            )
-            sigma = quote.iv if quote.iv is not None and quote.iv > 0 else 0.25
-            computed = greeks(
-                model="bsm",
-                S=spot_paths[symbol],
-                K=float(contract.strike),
-                T=T,
-                r=r,
-                q=q_yield,
-                sigma=sigma,
-                is_call=right is OptionRight.CALL,
-                which=("price", "delta", "gamma", "theta", "rho", "vega"),
-            )
-            computed["volatility"] = np.full(_STEPS, sigma)
-            values[streamer] = computed
-            owner[streamer] = symbol
+        computed = dict(option.values)
+        computed["volatility"] = computed.pop("iv")
+        values[streamer] = computed
+        owner[streamer] = option.underlying
     return _Book(
-        positions=tuple(positions), spot=spot_paths, option_values=values, option_underlying=owner
+        positions=tuple(positions),
+        spot=dict(book.spot),
+        option_values=values,
+        option_underlying=owner,
     )
-
-
-def _step(k: int) -> int:
-    """Step of the ``k``-th event on the back-and-forth walk over the path."""
-    period = 2 * _STEPS - 2
-    m = k % period
-    return m if m < _STEPS else period - m
 
 
 @dataclass(slots=True)
@@ -761,7 +708,7 @@ class FakeDxlinkBroker:
         key = (event_type, symbol)
         k = self._counters.get(key, 0)
         self._counters[key] = k + 1
-        step = _step(k)
+        step = path_step(k)
         now_ms = int(self._clock().timestamp() * 1000)
         t = max(now_ms, self._last_time.get(symbol, 0) + 1)
         self._last_time[symbol] = t
