@@ -102,6 +102,9 @@ __all__ = [
     "DxlinkSource",
 ]
 
+_STOP_GRACE_S = 1.0
+"""Seconds a stopping attempt gets to close its connection itself before it is cancelled."""
+
 _log = logging.getLogger(__name__)
 
 BROKER: Final = "tastytrade"
@@ -344,8 +347,13 @@ class DxlinkSource:
                 sink.status(session.connect_started(self._clock()))
                 attempt = asyncio.create_task(self._attempt(sink, session, stop))
                 await asyncio.wait({attempt, watcher}, return_when=asyncio.FIRST_COMPLETED)
-                if not attempt.done():  # stop was set: cancel (closes the socket cleanly)
-                    attempt.cancel()
+                if not attempt.done():
+                    # stop was set: the stream loop sees it and closes the socket itself; a
+                    # cancel is the fallback (one in the middle of websockets' opening
+                    # handshake can leave its transport to the garbage collector)
+                    await asyncio.wait({attempt}, timeout=_STOP_GRACE_S)
+                    if not attempt.done():
+                        attempt.cancel()
                     await asyncio.gather(attempt, return_exceptions=True)
                     break
                 exc = attempt.exception()
