@@ -2,7 +2,7 @@
 .PHONY: setup demo test lint typecheck bench fmt clean
 
 setup:
-	scripts/setup.sh dev,postgres
+	scripts/setup.sh dev,postgres,brokers
 
 demo:
 	scripts/demo.sh
@@ -11,7 +11,7 @@ test:
 	scripts/test.sh
 
 lint:
-	scripts/setup.sh dev,postgres
+	scripts/setup.sh dev,postgres,brokers
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/ruff format --check src tests benchmarks
 
@@ -20,11 +20,11 @@ fmt:
 	.venv/bin/ruff check --fix src tests benchmarks
 
 typecheck:
-	scripts/setup.sh dev,postgres
+	scripts/setup.sh dev,postgres,brokers
 	.venv/bin/mypy
 
 bench:
-	scripts/setup.sh dev,postgres
+	scripts/setup.sh dev,postgres,brokers
 	.venv/bin/riskdesk bench pricing
 	.venv/bin/riskdesk bench analytics
 	.venv/bin/riskdesk bench service

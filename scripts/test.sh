@@ -5,7 +5,7 @@
 # RISKDESK_TEST_REDIS_URL (scripts/redis.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh dev,postgres
+scripts/setup.sh dev,postgres,brokers
 export RISKDESK_PG_STATE="/tmp/riskdesk-pg-state-$$"
 export RISKDESK_REDIS_STATE="/tmp/riskdesk-redis-state-$$"
 started_pg=0

@@ -34,6 +34,23 @@ EXPECTED = {
     "riskdesk.streaming.ingest": None,
     "riskdesk.streaming.journal": None,
     "riskdesk.streaming.writer": None,
+    "riskdesk.streaming.manager": {
+        "DEFAULT_STOP_TIMEOUT",
+        "LATEST_ITEM_KEYS",
+        "SourceFactory",
+        "StreamManager",
+        "StreamStartError",
+        "StreamStateError",
+    },
+    "riskdesk.streaming.demo": None,
+    "riskdesk.streaming.sources": None,
+    "riskdesk.secrets": None,
+    "riskdesk.adapters.ibkr": None,
+    "riskdesk.adapters.ibkr.client": None,
+    "riskdesk.adapters.ibkr.fake": None,
+    "riskdesk.reporting.stream_charts": None,
+    "riskdesk.adapters.broker_market": None,
+    "riskdesk.adapters.tastytrade.market": None,
 }
 
 

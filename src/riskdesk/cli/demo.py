@@ -2,8 +2,10 @@
 
 Generates a synthetic market, stores and pins it, builds and commits four realistic trades
 (SPY iron condor, AAPL covered call, QQQ put spread, SPY 0DTE straddle), evaluates them,
-compares two, attributes P&L across a simulated intraday move, prints the report and writes
-``report.html`` with interactive charts.
+compares two, attributes P&L across a simulated intraday move, streams Greeks from a fake
+tastytrade broker on loopback for a few seconds into the same database, prints the report and
+writes ``report.html`` with interactive charts (a Greeks-over-time chart per streamed
+position among them).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from riskdesk.reporting.risk_tables import (
     var_section,
     whatif_section,
 )
+from riskdesk.reporting.stream_charts import stream_section
 from riskdesk.reporting.trading_tables import paper_sections
 from riskdesk.risk.demo import DEMO_BOOK_NAME, RiskDemo, run_risk_demo
 from riskdesk.risk.history import last_sessions
@@ -111,6 +114,10 @@ def demo_command(
             )
             progress.update(task, description="a simulated 0DTE paper-trading day")
             paper = run_scratch_day(seed=seed, step_minutes=15).to_dict()
+            progress.update(task, description="streaming Greeks from a fake broker")
+            from riskdesk.streaming.demo import run_stream_demo
+
+            streaming = run_stream_demo(db, seed=seed).to_dict()
     finally:
         db.dispose()
 
@@ -136,6 +143,9 @@ def demo_command(
     for section in tables:
         console.print(Rule(escape(section.title)))
         _render.table_section(console, section)
+    streamed = stream_section(streaming)
+    console.print(Rule(escape(streamed.title)))
+    _render.table_section(console, streamed)
     console.print(Rule("the same job through the HTTP service (in-process, /v1)"))
     service = _service_table(tour)
     table = Table(*service.header)
@@ -154,6 +164,7 @@ def demo_command(
         attribution=attribution,
         service=service,
         tables=tables,
+        streaming=streaming,
         facts={
             "database": url.split("@")[-1],
             "snapshot": pinned.snapshot_hash,

@@ -16,6 +16,7 @@ from riskdesk.cli import (
     paper,
     portfolio,
     risk,
+    secrets,
     serve,
     signals,
     stream,
@@ -100,6 +101,11 @@ app.add_typer(
 )
 app.command("performance")(signals.performance_command)
 app.add_typer(signals.smoke_app, name="smoke", help="Venue smoke runs: run, list.")
+app.add_typer(
+    secrets.app,
+    name="secrets",
+    help="Secrets: broker credentials and tokens (set, list, delete, broker-login).",
+)
 app.add_typer(greeks.app, name="greeks", help="Stored broker Greeks: latest, history, count.")
 app.add_typer(greeks.tradelog_app, name="tradelog", help="The seed-003 trade log: add, list.")
 app.add_typer(stream.app, name="stream", help="Streaming Greeks: start, stop, status, fake-broker.")

@@ -1,19 +1,22 @@
 """``riskdesk stream``: run a broker Greeks stream into the database, and a fake broker.
 
-``riskdesk stream fake-broker --protocol dxlink --port P --rate N --seed S [--sent-log FILE]
-[--host 127.0.0.1]`` serves :class:`~riskdesk.adapters.tastytrade.fake.FakeDxlinkBroker` (the
-tastytrade REST endpoints and the DXLink WebSocket on one address), prints its URL and blocks
-until Ctrl-C or SIGTERM. Any login and password are accepted by the fake.
+``riskdesk stream fake-broker --protocol dxlink|ibkr --port P --rate N --seed S [--sent-log
+FILE] [--host 127.0.0.1]`` serves :class:`~riskdesk.adapters.tastytrade.fake.FakeDxlinkBroker`
+(the tastytrade REST endpoints and the DXLink WebSocket on one address) or
+:class:`~riskdesk.adapters.ibkr.fake.FakeTwsBroker` (the TWS API socket protocol), prints its
+URL and blocks until Ctrl-C or SIGTERM. Any login and password are accepted by the fake.
 
-``riskdesk stream start [--broker simulated|tastytrade] [--url URL] [--account A] [--seed S]
-[--rate N] [--duration SECONDS] [--journal-dir DIR] [--database-url URL]`` runs an
+``riskdesk stream start [--broker simulated|tastytrade|ibkr ...] [--url URL ...] [--account A
+...] [--credentials NAME ...] [--seed S] [--rate N] [--duration SECONDS] [--journal-dir DIR]
+[--database-url URL]`` (repeat ``--broker`` to stream several accounts in one ingest) runs an
 :class:`~riskdesk.streaming.ingest.Ingestor` in the foreground until ``--duration`` elapses,
 Ctrl-C, SIGTERM or ``riskdesk stream stop``, with a live status line on stderr; then prints the
 final counts and exits 1 if a journaled record was not stored (it stays in the journal and is
-written by the next start). ``--broker tastytrade`` streams through
-:class:`riskdesk.adapters.tastytrade.client.DxlinkSource` from ``--url`` (a fake broker's
-``http://127.0.0.1:P`` works) with ``--login`` / ``--password`` (or the environment variables
-``RISKDESK_TASTYTRADE_LOGIN`` / ``RISKDESK_TASTYTRADE_PASSWORD``; never written anywhere).
+written by the next start). Sources are built by
+:func:`riskdesk.streaming.sources.build_source`: tastytrade credentials come from the secrets
+store (``riskdesk secrets broker-login``; ``--credentials NAME``), or for one run from
+``--login`` with ``RISKDESK_TASTYTRADE_PASSWORD`` (never written anywhere); ``--broker ibkr``
+connects to TWS / IB Gateway at ``tws://host:port``.
 
 ``riskdesk stream status [--json]`` prints the status file of the running (or last) ingest of
 the journal directory, or else the latest ``stream_sessions`` rows. ``riskdesk stream stop``
@@ -66,8 +69,8 @@ PID_FILE_NAME = "ingest.pid"
 """The pid file a foreground ``stream start`` writes into its journal directory."""
 
 _PROTOCOLS = ("dxlink", "ibkr")
-_BROKERS = ("simulated", "tastytrade")
-_DEFAULT_ACCOUNTS = {"simulated": "SIM00001", "tastytrade": "5WT00001"}
+_DXLINK_ACCOUNT = "5WT00001"
+_IBKR_ACCOUNT = "DU000001"
 
 
 def default_journal_dir() -> Path:
@@ -102,9 +105,60 @@ def _until_signal() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
+def _serve_fake_tws(
+    *,
+    host: str,
+    port: int,
+    rate: float,
+    seed: int,
+    sent_log: Path | None,
+    account: str,
+    as_json: bool,
+) -> None:
+    """Serve :class:`~riskdesk.adapters.ibkr.fake.FakeTwsBroker` until Ctrl-C or SIGTERM."""
+    from riskdesk.adapters.ibkr.fake import FakeTwsBroker
+
+    try:
+        tws = FakeTwsBroker(
+            host=host, port=port, rate=rate, seed=seed, account=account, sent_log=sent_log
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    with _until_signal() as stop:
+        try:
+            address = tws.start()
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}; choose another --port")
+        try:
+            info = {
+                "protocol": "ibkr",
+                "url": address,
+                "account": account,
+                "rate": rate,
+                "seed": seed,
+                "pid": os.getpid(),
+            }
+            if as_json:
+                print_json(info)
+            else:
+                console.print(
+                    f"fake ibkr (TWS API) broker at {address} (account {account}); Ctrl-C stops"
+                )
+            while not stop.wait(0.2):
+                pass
+        finally:
+            tws.stop()
+    if not as_json:
+        console.print(f"stopped after sending {tws.sent_count} computations")
+
+
 @app.command("fake-broker")
 def fake_broker_command(
-    protocol: str = typer.Option("dxlink", "--protocol", help="Wire protocol: dxlink."),
+    protocol: str = typer.Option(
+        "dxlink",
+        "--protocol",
+        help="Wire protocol: dxlink (tastytrade REST + DXLink) or ibkr (the TWS API socket).",
+    ),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (0: any free port)."),
     rate: float = typer.Option(100.0, "--rate", min=0.0, help="Events per second per connection."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the synthetic book and paths."),
@@ -112,17 +166,27 @@ def fake_broker_command(
         None, "--sent-log", help="JSON-lines file every sent event is appended to."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    account: str = typer.Option("5WT00001", "--account", help="The account number served."),
+    account: str = typer.Option(
+        _DXLINK_ACCOUNT,
+        "--account",
+        help=f"The account number served (ibkr: default {_IBKR_ACCOUNT}).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Serve a deterministic fake broker until Ctrl-C or SIGTERM."""
     if protocol not in _PROTOCOLS:
         fail(f"--protocol {protocol!r} is not known; use one of: {', '.join(_PROTOCOLS)}")
     if protocol == "ibkr":
-        fail(
-            "--protocol ibkr: the IBKR fake broker is not built yet; the protocol that "
-            "exists is dxlink (tastytrade REST + DXLink WebSocket)"
+        _serve_fake_tws(
+            host=host,
+            port=port,
+            rate=rate,
+            seed=seed,
+            sent_log=sent_log,
+            account=account if account != _DXLINK_ACCOUNT else _IBKR_ACCOUNT,
+            as_json=as_json,
         )
+        return
     from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
 
     try:
@@ -159,31 +223,59 @@ def fake_broker_command(
 
 
 def _sources(
-    broker: str,
+    brokers: list[str],
     *,
-    url: str | None,
-    account: str,
+    urls: list[str],
+    accounts: list[str],
+    credentials: list[str],
     seed: int,
     rate: float,
     login: str | None,
     password: str | None,
 ) -> list[TickSource]:
-    if broker == "simulated":
-        from riskdesk.adapters.simulated.stream import SimulatedSource
+    """One source per ``--broker``, paired by position with ``--url``/``--account``/...
 
-        return [SimulatedSource(account, seed=seed, rate=rate)]
-    try:
-        from riskdesk.adapters.tastytrade.client import DxlinkSource
-    except ImportError as exc:
-        fail(f"--broker tastytrade needs riskdesk.adapters.tastytrade.client.DxlinkSource: {exc}")
-    if not url:
-        fail("--broker tastytrade needs --url (e.g. http://127.0.0.1:PORT of a fake broker)")
-    if not login or not password:
-        fail(
-            "--broker tastytrade needs --login and --password (or RISKDESK_TASTYTRADE_LOGIN "
-            "and RISKDESK_TASTYTRADE_PASSWORD); a fake broker accepts any"
-        )
-    return [DxlinkSource(url, account=account, credentials=(login, password))]
+    tastytrade credentials come from the secrets store (``--credentials NAME``, default
+    ``default``; ``riskdesk secrets broker-login`` puts them there). ``--login`` with a
+    password from the environment is for fake brokers and one-off runs: used for this run
+    only, never written anywhere.
+    """
+    from riskdesk.secrets import SecretsError
+    from riskdesk.streaming.sources import SourceSpec, SourceUnavailableError, build_source
+
+    for option, values in (("--url", urls), ("--account", accounts)):
+        if len(values) > len(brokers):
+            fail(f"{len(values)} {option} values for {len(brokers)} --broker; pair them in order")
+    tasty = [i for i, b in enumerate(brokers) if b == "tastytrade"]
+    if len(credentials) > len(tasty):
+        fail(f"{len(credentials)} --credentials for {len(tasty)} tastytrade --broker")
+    sources: list[TickSource] = []
+    for i, broker in enumerate(brokers):
+        url = urls[i] if i < len(urls) else None
+        account = accounts[i] if i < len(accounts) else None
+        name: str | None = None
+        if broker == "tastytrade":
+            k = tasty.index(i)
+            name = credentials[k] if k < len(credentials) else None
+        try:
+            spec = SourceSpec(
+                broker=broker, account=account, url=url, credentials=name, seed=seed + i, rate=rate
+            )
+            if broker == "tastytrade" and login and name is None:
+                if not password:
+                    fail("--login needs a password (RISKDESK_TASTYTRADE_PASSWORD or --password)")
+                from riskdesk.adapters.tastytrade.client import DxlinkSource
+
+                sources.append(
+                    DxlinkSource(
+                        spec.address or "", account=spec.account_id, credentials=(login, password)
+                    )
+                )
+                continue
+            sources.append(build_source(spec))
+        except (ValueError, KeyError, SecretsError, SourceUnavailableError) as exc:
+            fail(str(exc).strip("'\""))
+    return sources
 
 
 def _status_line(status: dict[str, Any], elapsed: float) -> Text:
@@ -222,9 +314,26 @@ def _summary(status: dict[str, Any]) -> dict[str, Any]:
 
 @app.command("start")
 def start_command(
-    broker: str = typer.Option("simulated", "--broker", help="simulated or tastytrade."),
-    url: str | None = typer.Option(None, "--url", help="Broker address (tastytrade)."),
-    account: str | None = typer.Option(None, "--account", help="Account streamed."),
+    broker: list[str] = typer.Option(
+        ["simulated"],
+        "--broker",
+        help="simulated, tastytrade or ibkr; repeat to stream several brokers in one ingest.",
+    ),
+    url: list[str] = typer.Option(
+        [],
+        "--url",
+        help="Broker address, paired with --broker in order (tastytrade: http(s)://, ws://; "
+        "ibkr: tws://host:port).",
+    ),
+    account: list[str] = typer.Option(
+        [], "--account", help="Account streamed, paired with --broker in order."
+    ),
+    credentials: list[str] = typer.Option(
+        [],
+        "--credentials",
+        help="Name of tastytrade credentials in the secrets store (default: default), paired "
+        "with the tastytrade --broker values in order.",
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the simulated stream."),
     rate: float = typer.Option(100.0, "--rate", min=0.0, help="Simulated ticks per second."),
     duration: float | None = typer.Option(
@@ -232,26 +341,28 @@ def start_command(
     ),
     journal_dir: Path | None = JournalDirOption,
     login: str | None = typer.Option(
-        None, "--login", envvar="RISKDESK_TASTYTRADE_LOGIN", help="tastytrade login."
+        None,
+        "--login",
+        envvar="RISKDESK_TASTYTRADE_LOGIN",
+        help="One-off tastytrade login instead of stored --credentials (e.g. a fake broker).",
     ),
     password: str | None = typer.Option(
         None,
         "--password",
         envvar="RISKDESK_TASTYTRADE_PASSWORD",
-        help="tastytrade password (prefer the environment variable).",
+        help="Password for --login (prefer the environment variable; never stored).",
         show_default=False,
     ),
     database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Stream into the database in the foreground; print the final counts."""
-    if broker not in _BROKERS:
-        fail(f"--broker {broker!r} is not supported; use one of: {', '.join(_BROKERS)}")
     folder = journal_dir or default_journal_dir()
     sources = _sources(
         broker,
-        url=url,
-        account=account or _DEFAULT_ACCOUNTS[broker],
+        urls=url,
+        accounts=account,
+        credentials=credentials,
         seed=seed,
         rate=rate,
         login=login,
@@ -296,42 +407,106 @@ def start_command(
         )
 
 
+def _status_data(folder: Path, database_url: str | None) -> tuple[dict[str, Any], bool]:
+    """The live status file when its ingest runs, else the latest ``stream_sessions`` rows."""
+    live = read_status_file(folder / STATUS_FILE_NAME)
+    running = live is not None and live.get("state") == "running" and _alive(folder)
+    if live is not None and running:
+        return {"source": "status_file", "running": True, "status": live}, True
+    with open_db(database_url) as db:
+        sessions = latest_sessions(db)
+    return {"source": "stream_sessions", "running": False, "sessions": sessions}, False
+
+
+def _ms(value: object) -> str:
+    return "-" if value is None else f"{float(str(value)):.1f}"
+
+
+def _status_table(data: dict[str, Any], running: bool) -> Table:
+    """Per-session state and metrics (live) or the stored session rows (not running)."""
+    table = Table(title="stream sessions" + (" (live)" if running else ""))
+    if running:
+        status = data["status"]
+        columns = (
+            "broker",
+            "account",
+            "status",
+            "received",
+            "journaled",
+            "persisted",
+            "deduped",
+            "rejected",
+            "p95 ms",
+            "p99 ms",
+            "last error",
+        )
+        for column in columns:
+            table.add_column(column, justify="left" if column in ("broker", "account") else "right")
+        for s in status["sessions"]:
+            m = s["metrics"]
+            latency = m["tick_to_durable_ms"]
+            table.add_row(
+                str(s["broker"]),
+                str(s["account_id"]),
+                str(s["status"]),
+                f"{m['received']:,}",
+                f"{m['journaled']:,}",
+                f"{m['persisted']:,}",
+                f"{m['deduped']:,}",
+                f"{m['rejected_total']:,}",
+                _ms(latency["p95"]),
+                _ms(latency["p99"]),
+                str(s.get("last_error") or ""),
+            )
+        writer = status.get("writer") or {}
+        table.caption = (
+            f"buffer {writer.get('buffered', 0):,}  journal depth "
+            f"{writer.get('journal_depth', 0):,}  latest contracts "
+            f"{status.get('latest_contracts', 0):,}  updated {status.get('updated_at')}"
+        )
+        return table
+    for column in ("broker", "account", "status", "received", "rows", "last error"):
+        table.add_column(column)
+    for s in data["sessions"]:
+        table.add_row(
+            str(s["broker"]),
+            str(s["account_id"]),
+            str(s["status"]),
+            f"{s.get('messages_received')}",
+            f"{s.get('rows_written')}",
+            str(s.get("last_error") or ""),
+        )
+    return table
+
+
 @app.command("status")
 def status_command(
     journal_dir: Path | None = JournalDirOption,
+    watch: bool = typer.Option(
+        False, "--watch", "-w", help="Keep refreshing the live view until Ctrl-C."
+    ),
+    interval: float = typer.Option(
+        1.0, "--interval", min=0.1, help="Seconds between refreshes with --watch."
+    ),
     database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The live status of the ingest of the journal directory, else the latest sessions."""
     folder = journal_dir or default_journal_dir()
-    live = read_status_file(folder / STATUS_FILE_NAME)
-    running = live is not None and live.get("state") == "running" and _alive(folder)
-    if live is not None and running:
-        data: dict[str, Any] = {"source": "status_file", "running": True, "status": live}
-        sessions = live["sessions"]
-    else:
-        with open_db(database_url) as db:
-            sessions = latest_sessions(db)
-        data = {"source": "stream_sessions", "running": False, "sessions": sessions}
+    data, running = _status_data(folder, database_url)
     if as_json:
         print_json(data)
         return
-    table = Table(title="stream sessions" + (" (live)" if running else ""))
-    for column in ("broker", "account", "status", "received", "rows", "last error"):
-        table.add_column(column)
-    for s in sessions:
-        metrics = s.get("metrics")
-        received = metrics["received"] if metrics else s.get("messages_received")
-        rows = metrics["persisted"] if metrics else s.get("rows_written")
-        table.add_row(
-            str(s["broker"]),
-            str(s["account_id"]),
-            str(s["status"]),
-            f"{received}",
-            f"{rows}",
-            str(s.get("last_error") or ""),
-        )
-    console.print(table)
+    if not watch:
+        console.print(_status_table(data, running))
+        return
+    with (
+        _until_signal() as stop,
+        Live(_status_table(data, running), console=console, auto_refresh=False) as live,
+    ):
+        while not stop.wait(interval):
+            data, running = _status_data(folder, database_url)
+            live.update(_status_table(data, running), refresh=True)
 
 
 def _pid(folder: Path) -> int | None:

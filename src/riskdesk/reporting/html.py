@@ -21,6 +21,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from riskdesk.reporting.risk_tables import TableSection
+from riskdesk.reporting.stream_charts import greeks_over_time, stream_section
 
 __all__ = ["ReportSection", "ServiceTable", "TableSection", "render_report", "write_report"]
 
@@ -255,8 +256,14 @@ def render_report(
     facts: dict[str, str] | None = None,
     service: ServiceTable | None = None,
     tables: Sequence[TableSection] = (),
+    streaming: dict[str, Any] | None = None,
 ) -> str:
-    """The report as one HTML string (``tables``: the portfolio-risk sections)."""
+    """The report as one HTML string.
+
+    ``tables`` are the portfolio-risk (and paper-trading) sections; ``streaming`` is a
+    :meth:`riskdesk.streaming.demo.StreamDemo.to_dict` (its counts, a row per position and a
+    Greeks-over-time chart).
+    """
     report = _Report(title, subtitle, sections, comparison, attribution, facts or {})
     parts: list[str] = []
     if report.facts:
@@ -282,6 +289,12 @@ def render_report(
             parts.append(_facts_table(dict(table.facts)))
         if table.rows:
             parts.append(_rows_table(table.header, table.rows))
+    if streaming is not None:
+        streamed = stream_section(streaming)
+        parts.append(f"<h2>{html.escape(streamed.title)}</h2>")
+        parts.append(_facts_table(dict(streamed.facts)))
+        parts.append(_rows_table(streamed.header, streamed.rows))
+        parts.append(_div(greeks_over_time(streaming)))
     if service is not None:
         parts.append("<h2>The same job through the HTTP service</h2>")
         parts.append(_facts_table(service.facts))

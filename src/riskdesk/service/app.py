@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from riskdesk import __version__
-from riskdesk.config import Settings, get_settings
+from riskdesk.config import Settings, default_data_dir, get_settings
 from riskdesk.identity import Identity, TokenService, load_signing_key
 from riskdesk.service.idempotency import IdempotencyMiddleware
 from riskdesk.service.jobs import JobRunner
@@ -49,6 +49,7 @@ from riskdesk.service.routes import (
     portfolios,
     signals,
     snapshots,
+    stream,
     system,
     trades,
     trading,
@@ -58,10 +59,14 @@ from riskdesk.service.routes import (
 from riskdesk.service.state import ServiceState
 from riskdesk.store import Database
 from riskdesk.store.secrets import secret_box_from_settings
+from riskdesk.streaming.manager import StreamManager
 
-__all__ = ["app_from_env", "build_state", "create_app"]
+__all__ = ["STREAM_JOURNAL_DIR_NAME", "app_from_env", "build_state", "create_app"]
 
 log = logging.getLogger("riskdesk.service")
+
+STREAM_JOURNAL_DIR_NAME = "stream-journal"
+"""The service's stream journal: ``<data dir>/stream-journal`` (as ``riskdesk stream start``)."""
 
 DESCRIPTION = """\
 riskdesk's HTTP API. Authenticate with `POST /v1/auth/login`, then send
@@ -89,6 +94,10 @@ TAGS: list[dict[str, Any]] = [
         "name": "greeks",
         "description": "Streamed broker Greeks (latest, history) and the trade log.",
     },
+    {
+        "name": "stream",
+        "description": "The in-process broker Greeks stream: start, stop, status, latest.",
+    },
     {"name": "jobs", "description": "Long-running work."},
     {"name": "system", "description": "System config and the audit log (admin)."},
 ]
@@ -110,6 +119,7 @@ def build_state(settings: Settings, db: Database) -> ServiceState:
         rate_limiter=make_rate_limiter(settings.redis_url),
         quote_cache=make_quote_cache(settings.redis_url),
         jobs=JobRunner(db, hub),
+        stream=StreamManager(db, journal_dir=default_data_dir() / STREAM_JOURNAL_DIR_NAME),
     )
 
 
@@ -131,6 +141,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(state.stream.close)
             state.jobs.shutdown(wait=True)
             await state.hub.close()
             await state.rate_limiter.close()
@@ -163,6 +174,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         signals,
         cycle,
         greeks,
+        stream,
         batch,
         jobs,
         system,

@@ -1,4 +1,4 @@
-"""What one service process holds: settings, database, identity, realtime plumbing, jobs."""
+"""What one service process holds: settings, database, identity, live plumbing, jobs, stream."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from riskdesk.service.livecache import QuoteCache
     from riskdesk.service.pubsub import Hub
     from riskdesk.service.ratelimit import RateLimiter
+    from riskdesk.streaming.manager import StreamManager
 
 __all__ = ["ServiceState"]
 
@@ -32,6 +33,9 @@ class ServiceState:
     rate_limiter: RateLimiter
     quote_cache: QuoteCache
     jobs: JobRunner
+    stream: StreamManager
+    """The process's one in-process Greeks ingest (``/v1/stream``); tests replace it with a
+    manager on a journal directory of their own."""
     extras: dict[str, object] = field(default_factory=dict)
     loop_token: object | None = None
     """The serving event loop (``anyio.lowlevel.current_token()``), set by the lifespan: lets

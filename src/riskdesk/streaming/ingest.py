@@ -474,6 +474,11 @@ class Ingestor:
 
     # ------------------------------------------------------------------ status
 
+    def latest_records(self) -> list[UnifiedPositionRecord]:
+        """The latest record per contract so far (a consistent copy, safe from any thread)."""
+        with self._latest_lock:
+            return self.latest.records()
+
     def status(self) -> dict[str, Any]:
         """Per-session state and metrics, writer counters and latency (JSON types only)."""
         sessions = []

@@ -281,6 +281,10 @@ def test_demo_with_fresh_database_writes_report(
         "What-if: cover the NVDA short",
     ):
         assert title in text, title
+    # the streaming section: Greeks from the fake broker, stored and read back
+    assert "Streaming Greeks from a fake broker" in text
+    assert "Greeks over time: " in text
+    assert "Streaming Greeks from a fake broker" in result.stdout
 
 
 def test_names_with_rich_markup_are_shown_literally(db: str) -> None:

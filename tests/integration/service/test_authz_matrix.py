@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,6 +45,7 @@ from riskdesk.config import Settings
 from riskdesk.domain.caller import Caller
 from riskdesk.domain.occ import format_occ
 from riskdesk.risk.history_usecases import PriceHistory
+from riskdesk.streaming.manager import StreamManager
 from riskdesk.trading.desk import StaticMarket
 
 PRINCIPALS = ("anonymous", "viewer", "other", "admin", "trader")
@@ -65,7 +67,13 @@ PRIVATE = (
 
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
 WEBSOCKETS = frozenset(
-    {"/v1/ws/market/{symbol}", "/v1/ws/jobs/{job_id}", "/v1/ws/events", "/v1/ws/trading"}
+    {
+        "/v1/ws/market/{symbol}",
+        "/v1/ws/jobs/{job_id}",
+        "/v1/ws/events",
+        "/v1/ws/trading",
+        "/v1/ws/stream",
+    }
 )
 
 AS_OF = "2026-11-20T15:00:00Z"
@@ -88,6 +96,7 @@ WHATIF_ROUTE = "/v1/modeling-sessions/{session_id}"
 WHATIF_WINDOWS = {"factor_window": 60, "var_window": 60}
 PAPER_AS_OF = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday: SPY lists a 0DTE expiry
 SPY_BUY = {"legs": [{"symbol": "SPY", "side": "buy"}], "qty": 1}
+STREAM_SOURCES = {"sources": [{"broker": "simulated", "account": "SIM-MATRIX", "rate": 20.0}]}
 
 Ids = Mapping[str, str]
 Body = Callable[[Ids], Any]
@@ -724,6 +733,17 @@ def matrix() -> list[Row]:
                 "quantity": "1",
             },
         ),
+        # the in-process Greeks stream: desk-wide; each trader (an admin too) starts one,
+        # reads it and stops it in turn, so every start finds none running
+        *op(
+            "POST",
+            "/v1/stream/start",
+            shared_write(trader=201, other=201, admin=201),
+            body=lambda _i: STREAM_SOURCES,
+        ),
+        *op("GET", "/v1/stream/status", everyone(200)),
+        *op("GET", "/v1/stream/latest", everyone(200)),
+        *op("POST", "/v1/stream/stop", shared_write(trader=200, other=200, admin=200)),
         # destructive, last: the trader deletes its draft (the version stays)
         *op(
             "DELETE",
@@ -740,6 +760,7 @@ def matrix() -> list[Row]:
         ),
         *op("WS", "/v1/ws/events", everyone("message hello", anonymous="close 4401")),
         *op("WS", "/v1/ws/trading", everyone("message state", anonymous="close 4401")),
+        *op("WS", "/v1/ws/stream", everyone("message status", anonymous="close 4401")),
         *op(
             "WS",
             "/v1/ws/jobs/{job_id}",
@@ -810,9 +831,11 @@ def _wait_finished(client: TestClient, headers: dict[str, str], job_id: str) -> 
     # the job's outcome is not the matrix's business (only who may see it): any end will do
 
 
-def _setup(app: FastAPI, client: TestClient, users: Users) -> Ctx:
-    """The trader's resources and a throwaway user for the admin routes to change."""
+def _setup(app: FastAPI, client: TestClient, users: Users, tmp_path: Path) -> Ctx:
+    """The trader's resources, a throwaway user for admin routes, a stream journal of its own."""
     headers = users.headers["trader"]
+    state = app.state.riskdesk
+    state.stream = StreamManager(state.db, journal_dir=tmp_path / "stream-journal")
     snap = _ok(client.post("/v1/snapshots", json=SNAPSHOT, headers=headers), 201)["snapshot_id"]
     legs = [STOCK_LEG, _option_leg(client, headers, snap)]
     draft = _ok(
@@ -1058,7 +1081,7 @@ def _ordered(rows: list[Row]) -> Iterator[Row]:
 
 
 def test_authz_matrix_with_every_route_and_principal_matches_the_design(
-    app: FastAPI, client: TestClient, users: Users
+    app: FastAPI, client: TestClient, users: Users, tmp_path: Path
 ) -> None:
     rows = matrix()
     operations = _operations(app, client)
@@ -1072,7 +1095,7 @@ def test_authz_matrix_with_every_route_and_principal_matches_the_design(
     ]
     assert not gaps, "the matrix does not cover the service:\n" + "\n".join(gaps)
 
-    ctx = _setup(app, client, users)
+    ctx = _setup(app, client, users, tmp_path)
     mismatches = [problem for row in _ordered(rows) if (problem := _run(ctx, row)) is not None]
 
     assert not mismatches, f"{len(mismatches)} of {len(rows)} calls differ from the design:\n" + (

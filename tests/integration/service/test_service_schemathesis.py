@@ -32,6 +32,8 @@ def test_live_schema_with_generated_requests_has_no_5xx_and_no_schema_violation(
         "RISKDESK_DATABASE_URL": f"sqlite:///{db_path}",
         "RISKDESK_SECRET_KEY_FILE": str(tmp_path / "config" / "secret.key"),
         "RISKDESK_USE_KEYRING": "false",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "RISKDESK_SECRETS_BACKEND": "file",
         "RISKDESK_RATE_LIMIT_USER": "1000000",
         "RISKDESK_RATE_LIMIT_IP": "1000000",
         "RISKDESK_RATE_LIMIT_LOGIN": "1000000",

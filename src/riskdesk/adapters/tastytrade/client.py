@@ -25,7 +25,7 @@ are kept). Network trouble never raises out of :meth:`~DxlinkSource.run`; only p
 errors (including the sink's own exceptions) do.
 
 Credentials are a ``(login, secret)`` pair or a callable returning one (read, for example,
-from riskdesk's secrets store, :mod:`riskdesk.store.secrets`); the callable is called again
+from riskdesk's secrets store, :func:`riskdesk.secrets.load_broker_credentials`); the callable is called again
 for each connection attempt, so a rotated secret is picked up. Credentials and tokens are
 never logged nor put in error texts.
 
@@ -246,6 +246,10 @@ class DxlinkSource:
         Heartbeat and degradation thresholds of the session.
     timeout_s : float
         Timeout of each REST call, the WebSocket opening and each handshake reply.
+    on_quote : Callable[[QuoteEvent, datetime], None] or None
+        Called with every decoded ``Quote`` event and its receipt time, from the thread
+        running :meth:`run` (a broker snapshot keeps bids and asks this way; the Greeks
+        stream itself uses only the mids).
 
     Notes
     -----
@@ -268,6 +272,7 @@ class DxlinkSource:
         symbols: Sequence[str] | None = None,
         policy: SessionPolicy | None = None,
         timeout_s: float = 10.0,
+        on_quote: Callable[[QuoteEvent, datetime], None] | None = None,
     ) -> None:
         if not isinstance(account, str) or not account.strip():
             raise ValueError(f"account must be a non-empty account number, got {account!r}")
@@ -305,6 +310,7 @@ class DxlinkSource:
         self.keepalive_s = float(keepalive_s)
         self.timeout_s = float(timeout_s)
         self._symbols = tuple(dict.fromkeys(symbols)) if symbols is not None else None
+        self._on_quote = on_quote
         self._session: StreamSession | None = None
         # state of the current run (touched only by the thread running it)
         self._occ: dict[str, str] = {}  # option streamer symbol -> OCC symbol
@@ -414,7 +420,17 @@ class DxlinkSource:
 
     async def _rest(self, sink: SourceSink) -> _Login:
         provider = self._credentials
-        login, secret = provider() if callable(provider) else provider
+        if callable(provider):
+            try:
+                login, secret = provider()
+            except Exception as exc:  # any store failure fails this attempt
+                # a secret deleted, a wrong key or a locked keyring mid-stream: the attempt fails
+                # like a refused login (reported, retried with backoff); the thread lives on
+                raise _AttemptError(
+                    f"credentials unavailable ({type(exc).__name__}): {exc}"
+                ) from None
+        else:
+            login, secret = provider
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s) as client:
             if self._auth == "session":
                 response = await client.post(
@@ -747,6 +763,8 @@ class DxlinkSource:
             mid = _mid(event)
             if mid is not None:
                 self._mids[event.event_symbol] = mid
+            if self._on_quote is not None:
+                self._on_quote(event, received_at)
         elif isinstance(event, GreeksEvent):
             sink.tick(self._tick(event, received_at))
 

@@ -39,6 +39,18 @@ sequence``, as dxFeed builds it.
 Every sent event is appended to ``sent_log`` (JSON lines: ``seq``, ``type``, ``symbol``,
 ``eventTime``, ``connection``, ``channel``, ``values``) and flushed before its frame is sent.
 
+Fault injection, for the fault tests (each call sends at once, on every open connection with
+a configured FEED channel, between two regular frames, and returns how many events it sent;
+each injected event's log line carries a ``fault`` marker):
+
+* :meth:`FakeDxlinkBroker.inject_malformed` -- one payload of a kind in
+  :data:`MALFORMED_KINDS` (``fault: "malformed"``, ``kind``; ``seq`` null: it uses no
+  sequence number and leaves the regular stream's values unchanged);
+* :meth:`FakeDxlinkBroker.repeat_last` -- the last ``n`` Greeks events sent again, values and
+  times unchanged (``fault: "duplicate"``, ``seq`` of the original);
+* :meth:`FakeDxlinkBroker.send_out_of_order` -- two fresh Greeks events of one symbol, the
+  newer frame first, then the older one (``fault: "out_of_order"`` on the older).
+
 Examples
 --------
 >>> broker = FakeDxlinkBroker(rate=100, seed=3)  # doctest: +SKIP
@@ -56,11 +68,12 @@ import math
 import secrets
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import uvicorn
@@ -96,7 +109,7 @@ from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.occ import format_occ
 from riskdesk.domain.timeutil import expiry_datetime
 
-__all__ = ["DEFAULT_AS_OF", "DXLINK_PATH", "FakeDxlinkBroker", "FakePosition"]
+__all__ = ["DEFAULT_AS_OF", "DXLINK_PATH", "MALFORMED_KINDS", "FakeDxlinkBroker", "FakePosition"]
 
 DEFAULT_AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 """Market instant of the synthetic book (fixed, so a seed always gives the same stream)."""
@@ -104,12 +117,34 @@ DEFAULT_AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 DXLINK_PATH = "/dxlink-ws"
 """WebSocket path of the DXLink endpoint."""
 
+_T = TypeVar("_T")
 _UNDERLYINGS = ("SPY", "QQQ", "AAPL")
 _TICK_SECONDS = 0.005
 _MAX_EVENTS_PER_FRAME = 250
 _SEQUENCE_MASK = (1 << 22) - 1
 _SERVER_VERSION = "1.0.2-riskdesk-fake/1.0"
 _STREAMED_TYPES = ("Greeks", "Quote")
+_RECENT_GREEKS = 1024
+
+MALFORMED_KINDS: tuple[str, ...] = (
+    "not_json",
+    "bad_arity",
+    "bad_value",
+    "unknown_type",
+    "no_greeks",
+    "bad_symbol",
+)
+"""Payloads :meth:`FakeDxlinkBroker.inject_malformed` sends, and what a client makes of them:
+
+* ``not_json`` -- a frame that is not JSON (the client rejects it as malformed);
+* ``bad_arity`` -- a COMPACT Greeks array one value short of a whole event (malformed);
+* ``bad_value`` -- a Greeks event whose ``delta`` is the text ``"oops"`` (malformed);
+* ``unknown_type`` -- an event of type ``Candle``, never configured (malformed);
+* ``no_greeks`` -- a well-formed Greeks event of a subscribed option with every Greek
+  ``"NaN"`` (decodes; the normalizer refuses it as ``no_greeks``);
+* ``bad_symbol`` -- a well-formed Greeks event of ``NOT-AN-OPTION`` (decodes; the normalizer
+  refuses it as ``bad_symbol``).
+"""
 
 
 def _dumps(value: object) -> str:
@@ -255,6 +290,7 @@ class FakeDxlinkBroker:
         self._counters: dict[tuple[str, str], int] = {}
         self._last_time: dict[str, int] = {}
         self._paused_until = 0.0
+        self._recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=_RECENT_GREEKS)
         self._log: IO[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
@@ -290,6 +326,11 @@ class FakeDxlinkBroker:
     def connection_count(self) -> int:
         """Open DXLink connections."""
         return len(self._connections)
+
+    @property
+    def connections_opened(self) -> int:
+        """DXLink connections accepted since start (open or closed); the last one's ident."""
+        return self._next_connection
 
     def start(self) -> str:
         """Bind, serve in a background thread and return ``http://host:port``."""
@@ -360,6 +401,45 @@ class FakeDxlinkBroker:
             raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
         until = self._loop.time() + seconds
         self._loop.call_soon_threadsafe(self._set_pause, until)
+
+    def inject_malformed(self, kind: str) -> int:
+        """Send one malformed payload of ``kind`` (one of :data:`MALFORMED_KINDS`).
+
+        Returns the number of connections it was sent on. Raises ``ValueError`` for an unknown
+        kind and ``RuntimeError`` when no connection has a configured FEED channel.
+        """
+        if kind not in MALFORMED_KINDS:
+            raise ValueError(
+                f"unknown malformed kind {kind!r}; use one of: {', '.join(MALFORMED_KINDS)}"
+            )
+        return self._inject(self._send_malformed(kind))
+
+    def repeat_last(self, n: int) -> int:
+        """Send the last ``n`` Greeks events again, unchanged; return the events sent.
+
+        Raises ``ValueError`` when ``n`` is not between 1 and the Greeks events sent so far
+        (at most 1024 are remembered).
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"repeat_last needs a whole number n >= 1, got {n!r}")
+        return self._inject(self._send_duplicates(n))
+
+    def send_out_of_order(self, symbol: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Send two fresh Greeks events of ``symbol``: the newer one, then the older one.
+
+        ``symbol`` is an option streamer symbol of the positions (default: the first). Returns
+        ``(older, newer)`` event rows (wire field names) as sent on every connection.
+        """
+        chosen = symbol or self._book.positions[0].streamer_symbol
+        if chosen not in self._book.option_values:
+            raise ValueError(f"symbol {chosen!r} is not an option of the fake's positions")
+        return self._inject(self._send_out_of_order(chosen))
+
+    def _inject(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     def __enter__(self) -> FakeDxlinkBroker:
         self.start()
@@ -798,6 +878,8 @@ class FakeDxlinkBroker:
                 conn.round_robin += 1
                 row = self._event_row(event_type, symbol)
                 groups.setdefault((number, event_type), []).append(row)
+                if event_type == "Greeks":
+                    self._recent.append((self._sequence, row))
                 if self._log is not None:
                     record = {
                         "seq": self._sequence,
@@ -809,20 +891,183 @@ class FakeDxlinkBroker:
                         "values": row,
                     }
                     log_lines.append(_dumps(record))
-            if self._log is not None:
-                self._log.write("\n".join(log_lines) + "\n")
-                self._log.flush()
+            self._write_log(log_lines)
             for (number, event_type), rows in groups.items():
                 channel = conn.channels[number]
-                names = channel.fields.get(event_type, DEFAULT_EVENT_FIELDS[event_type])
                 for start in range(0, len(rows), _MAX_EVENTS_PER_FRAME):
                     chunk = rows[start : start + _MAX_EVENTS_PER_FRAME]
-                    if channel.data_format is DataFormat.FULL:
-                        data: list[Any] = [
-                            {"eventType": event_type, **{n: r.get(n) for n in names}} for r in chunk
-                        ]
-                    else:
-                        data = encode_compact(event_type, names, chunk)
-                    frame = {"type": "FEED_DATA", "channel": number, "data": data}
-                    await conn.websocket.send_text(_dumps(frame))
+                    await self._send_rows(conn, number, channel, event_type, chunk)
             conn.last_sent = asyncio.get_running_loop().time()
+
+    def _write_log(self, lines: list[str]) -> None:
+        if self._log is not None and lines:
+            self._log.write("\n".join(lines) + "\n")
+            self._log.flush()
+
+    @staticmethod
+    async def _send_rows(
+        conn: _Connection,
+        number: int,
+        channel: _Channel,
+        event_type: str,
+        rows: list[dict[str, Any]],
+    ) -> None:
+        """One ``FEED_DATA`` frame of ``rows`` in the channel's fields and format."""
+        names = channel.fields.get(event_type, DEFAULT_EVENT_FIELDS[event_type])
+        if channel.data_format is DataFormat.FULL:
+            data: list[Any] = [
+                {"eventType": event_type, **{n: r.get(n) for n in names}} for r in rows
+            ]
+        else:
+            data = encode_compact(event_type, names, rows)
+        frame = {"type": "FEED_DATA", "channel": number, "data": data}
+        await conn.websocket.send_text(_dumps(frame))
+
+    # fault injection (its loop) ------------------------------------------------------------
+
+    def _fault_targets(self) -> list[tuple[_Connection, int, _Channel]]:
+        """``(connection, channel number, channel)``: the first configured FEED channel of each."""
+        targets: list[tuple[_Connection, int, _Channel]] = []
+        for conn in self._connections.values():
+            if not conn.authorized or conn.drop.is_set():
+                continue
+            for number, channel in sorted(conn.channels.items()):
+                if channel.configured:
+                    targets.append((conn, number, channel))
+                    break
+        if not targets:
+            raise RuntimeError(
+                "no DXLink connection has a configured FEED channel to inject into; wait "
+                "until a client has connected and subscribed"
+            )
+        return targets
+
+    @staticmethod
+    def _log_line(
+        conn: _Connection,
+        number: int,
+        *,
+        seq: int | None,
+        event_type: str,
+        row: Mapping[str, Any] | None,
+        fault: str | None,
+        **extra: Any,
+    ) -> str:
+        record: dict[str, Any] = {
+            "seq": seq,
+            "type": event_type,
+            "symbol": None if row is None else row.get("eventSymbol"),
+            "eventTime": None if row is None else row.get("eventTime"),
+            "connection": conn.ident,
+            "channel": number,
+            "values": None if row is None else dict(row),
+        }
+        if fault is not None:
+            record["fault"] = fault
+        record.update(extra)
+        return _dumps(record)
+
+    def _malformed_payload(self, kind: str, names: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
+        """The FEED_DATA ``data`` (or the raw text, for not_json) and the event it carries."""
+        symbol = self._book.positions[0].streamer_symbol
+        now_ms = int(self._clock().timestamp() * 1000)
+        v = self._book.option_values[symbol]
+        row: dict[str, Any] = {
+            "eventSymbol": symbol,
+            "eventTime": now_ms,
+            "eventFlags": 0,
+            "index": now_ms << 22,
+            "time": now_ms,
+            "sequence": 0,
+            "price": round(float(v["price"][0]), 6),
+            "volatility": float(v["volatility"][0]),
+            "delta": float(v["delta"][0]),
+            "gamma": float(v["gamma"][0]),
+            "theta": float(v["theta"][0]),
+            "rho": float(v["rho"][0]),
+            "vega": float(v["vega"][0]),
+        }
+        if kind == "not_json":
+            return '{"type":"FEED_DATA","channel":1,"data":["Greeks",[', row
+        if kind == "bad_value":
+            row["delta"] = "oops"
+        elif kind == "no_greeks":
+            for name in ("delta", "gamma", "theta", "rho", "vega"):
+                row[name] = "NaN"
+        elif kind == "bad_symbol":
+            row["eventSymbol"] = "NOT-AN-OPTION"
+        elif kind == "unknown_type":
+            return ["Candle", [symbol, now_ms, 1.0, 2.0]], row
+        event_type, flat = encode_compact("Greeks", names, [row])
+        if kind == "bad_arity":
+            flat = flat[:-1]
+        return [event_type, flat], row
+
+    async def _send_malformed(self, kind: str) -> int:
+        targets = self._fault_targets()
+        for conn, number, channel in targets:
+            async with conn.send_lock:
+                names = channel.fields.get("Greeks", DEFAULT_EVENT_FIELDS["Greeks"])
+                payload, row = self._malformed_payload(kind, names)
+                if isinstance(payload, str):
+                    text = payload
+                else:
+                    text = _dumps({"type": "FEED_DATA", "channel": number, "data": payload})
+                event_type = "Candle" if kind == "unknown_type" else "Greeks"
+                line = self._log_line(
+                    conn,
+                    number,
+                    seq=None,
+                    event_type=event_type,
+                    row=row,
+                    fault="malformed",
+                    kind=kind,
+                    frame=text,
+                )
+                self._write_log([line])
+                await conn.websocket.send_text(text)
+                conn.last_sent = asyncio.get_running_loop().time()
+        return len(targets)
+
+    async def _send_duplicates(self, n: int) -> int:
+        if n > len(self._recent):
+            raise ValueError(
+                f"repeat_last({n}): only {len(self._recent)} Greeks events are remembered"
+            )
+        repeated = list(self._recent)[-n:]
+        targets = self._fault_targets()
+        for conn, number, channel in targets:
+            async with conn.send_lock:
+                lines = [
+                    self._log_line(
+                        conn, number, seq=seq, event_type="Greeks", row=row, fault="duplicate"
+                    )
+                    for seq, row in repeated
+                ]
+                self._write_log(lines)
+                rows = [dict(row) for _, row in repeated]
+                await self._send_rows(conn, number, channel, "Greeks", rows)
+                conn.last_sent = asyncio.get_running_loop().time()
+        return n * len(targets)
+
+    async def _send_out_of_order(self, symbol: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        targets = self._fault_targets()
+        older = self._event_row("Greeks", symbol)
+        older_seq = self._sequence
+        newer = self._event_row("Greeks", symbol)
+        newer_seq = self._sequence
+        for conn, number, channel in targets:
+            async with conn.send_lock:
+                for seq, row, fault in (
+                    (newer_seq, newer, None),
+                    (older_seq, older, "out_of_order"),
+                ):
+                    line = self._log_line(
+                        conn, number, seq=seq, event_type="Greeks", row=row, fault=fault
+                    )
+                    self._write_log([line])
+                    await self._send_rows(conn, number, channel, "Greeks", [row])
+                conn.last_sent = asyncio.get_running_loop().time()
+        self._recent.append((newer_seq, newer))
+        self._recent.append((older_seq, older))
+        return dict(older), dict(newer)
