@@ -408,9 +408,7 @@ class _FileBackend:
             )
         if not create:
             return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            path.parent.chmod(0o700)
+        _private_dir(path.parent)
         key = Fernet.generate_key()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -490,10 +488,7 @@ class _FileBackend:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Serialize read-modify-write between processes (an flock on ``<file>.lock``)."""
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            directory.chmod(0o700)
+        _private_dir(self.path.parent)
         lock_path = self.path.with_name(self.path.name + ".lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -530,6 +525,19 @@ class _FileBackend:
 
     def list_names(self) -> list[str]:
         return sorted(self._load())
+
+
+def _private_dir(directory: Path) -> None:
+    """Create ``directory`` (mode 0700) when missing; an existing one keeps its mode.
+
+    The files themselves are 0600; tightening a folder the store did not create (the data
+    directory, a home directory, ``/tmp``) would change other programs' access.
+    """
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -51,6 +51,8 @@ EXPECTED = {
     "riskdesk.reporting.stream_charts": None,
     "riskdesk.adapters.broker_market": None,
     "riskdesk.adapters.tastytrade.market": None,
+    "riskdesk.adapters.stream_snapshot": None,
+    "riskdesk.adapters.ibkr.market": None,
 }
 
 

@@ -263,7 +263,9 @@ def _sources(
             )
             if broker == "tastytrade" and login and name is None:
                 if not password:
-                    fail("--login needs a password (RISKDESK_TASTYTRADE_PASSWORD or --password)")
+                    fail(
+                        "--login needs its password in the environment variable RISKDESK_TASTYTRADE_PASSWORD"
+                    )
                 from riskdesk.adapters.tastytrade.client import DxlinkSource
 
                 sources.append(
@@ -344,14 +346,8 @@ def start_command(
         None,
         "--login",
         envvar="RISKDESK_TASTYTRADE_LOGIN",
-        help="One-off tastytrade login instead of stored --credentials (e.g. a fake broker).",
-    ),
-    password: str | None = typer.Option(
-        None,
-        "--password",
-        envvar="RISKDESK_TASTYTRADE_PASSWORD",
-        help="Password for --login (prefer the environment variable; never stored).",
-        show_default=False,
+        help="One-off tastytrade login instead of stored --credentials (e.g. a fake broker); "
+        "the password comes from RISKDESK_TASTYTRADE_PASSWORD, never the command line.",
     ),
     database_url: str | None = DatabaseUrlOption,
     as_json: bool = JsonOption,
@@ -366,7 +362,7 @@ def start_command(
         seed=seed,
         rate=rate,
         login=login,
-        password=password,
+        password=os.environ.get("RISKDESK_TASTYTRADE_PASSWORD"),
     )
     pid_file = folder / PID_FILE_NAME
     with open_db(database_url) as db:

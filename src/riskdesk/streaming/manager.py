@@ -38,7 +38,7 @@ from typing import Any, Final, Protocol
 import sqlalchemy as sa
 
 from riskdesk.domain.caller import Caller
-from riskdesk.secrets import SecretNotFoundError, SecretStore
+from riskdesk.secrets import SecretNotFoundError, SecretsError, SecretStore
 from riskdesk.store.database import Database
 from riskdesk.store.errors import StoreError
 from riskdesk.streaming.ingest import Ingestor, latest_sessions
@@ -217,6 +217,8 @@ class StreamManager:
                     raise ValueError(f"sources[{index}]: {exc}") from exc
                 except SourceUnavailableError as exc:
                     raise StreamStartError(f"sources[{index}]: {exc}") from exc
+                except SecretsError as exc:  # wrong key, no keyring, a damaged store
+                    raise StreamStartError(f"sources[{index}]: credentials: {exc}") from exc
             ingestor = Ingestor(
                 self.db,
                 journal_dir=self.journal_dir,

@@ -27,6 +27,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, NamedTuple
@@ -56,6 +57,7 @@ Implied volatility and the underlying price are carried but do not count as a Gr
 
 DEDUPE_FIELDS: Final[tuple[str, ...]] = (
     "broker",
+    "account_id",
     "contract_key",
     "event_time",
     "delta",
@@ -63,7 +65,7 @@ DEDUPE_FIELDS: Final[tuple[str, ...]] = (
     "theta",
     "vega",
 )
-"""Seed 003's dedupe key, the columns of ``greek_snapshots``' unique rule, in its order."""
+"""Seed 003's dedupe key plus ``account_id``, the columns of ``greek_snapshots``' unique rule, in order."""
 
 ROW_COLUMNS: Final[tuple[str, ...]] = (
     "event_time",
@@ -90,6 +92,7 @@ ROW_COLUMNS: Final[tuple[str, ...]] = (
 RECORD_JSON_VERSION: Final = 1
 """Version tag (``"v"``) of the JSON line written by :meth:`UnifiedPositionRecord.to_json`."""
 
+_FLOAT_FIELDS: Final[tuple[str, ...]] = (*GREEK_FIELDS, "implied_volatility", "underlying_price")
 _MAX_UNDERLYING = 32
 _MAX_CONTRACT_KEY = 64
 _MAX_ACCOUNT_ID = 64
@@ -226,6 +229,22 @@ def contract_key(
         Naming the part that breaks its rule.
 
     """
+    if (
+        type(underlying) is str
+        and type(expiry) is date
+        and type(strike) is Decimal
+        and strike.is_finite()
+        and type(right) is str
+        and type(settlement) is str
+        and type(multiplier) is int
+    ):  # exact, hashable types: the same inputs always give the same key (or error)
+        return _cached_contract_key(underlying, expiry, strike, right, settlement, multiplier)
+    return _contract_key(underlying, expiry, strike, right, settlement, multiplier)
+
+
+def _contract_key(
+    underlying: str, expiry: date, strike: Decimal, right: str, settlement: str, multiplier: int
+) -> str:
     _check_underlying(underlying)
     if not isinstance(expiry, date) or isinstance(expiry, datetime):
         raise RecordError(f"expiry must be a date, got {type(expiry).__name__} {expiry!r}")
@@ -244,6 +263,11 @@ def contract_key(
             f"contract key {key!r} has {len(key)} characters; at most {_MAX_CONTRACT_KEY} are stored"
         )
     return key
+
+
+# Pure and keyed by exact types (so 580 and Decimal(580), True and 1 never share an entry);
+# errors are not cached. Equal Decimals ("580" and "580.00") give the same canonical key.
+_cached_contract_key = lru_cache(maxsize=8192)(_contract_key)
 
 
 def parse_contract_key(key: str) -> ContractKey:
@@ -270,6 +294,12 @@ def parse_contract_key(key: str) -> ContractKey:
     """
     if not isinstance(key, str):
         raise RecordError(f"contract key must be a str, got {type(key).__name__}; {_KEY_LAYOUT}")
+    if type(key) is str:
+        return _cached_parse_contract_key(key)
+    return _parse_contract_key(key)
+
+
+def _parse_contract_key(key: str) -> ContractKey:
     if len(key) > _MAX_CONTRACT_KEY:
         raise RecordError(
             f"contract key {key[:80]!r} has {len(key)} characters "
@@ -319,9 +349,15 @@ def parse_contract_key(key: str) -> ContractKey:
     return parsed
 
 
+# A ContractKey is immutable (str, date, Decimal, int), so sharing one per key is safe.
+_cached_parse_contract_key = lru_cache(maxsize=8192)(_parse_contract_key)
+
+
 def _finite_float(name: str, value: object) -> float | None:
     if value is None:
         return None
+    if type(value) is float and math.isfinite(value):  # the common case, checked once
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RecordError(f"{name} must be a float or None, got {type(value).__name__} {value!r}")
     number = float(value)
@@ -338,8 +374,29 @@ def _aware_utc(name: str, value: object) -> datetime:
     return value.astimezone(UTC)
 
 
+_JSON_SCALARS: Final = frozenset({str, int, bool, type(None)})
+"""Exact types ``_json_safe`` keeps as they are (floats need a finiteness check)."""
+
+
+def _is_flat_json(value: dict[Any, Any]) -> bool:
+    """True for a dict of str keys and plain JSON scalar values (finite floats)."""
+    scalars = _JSON_SCALARS
+    isfinite = math.isfinite
+    for k, item in value.items():
+        if type(k) is not str:
+            return False
+        kind = type(item)
+        if kind in scalars:
+            continue
+        if kind is not float or not isfinite(item):
+            return False
+    return True
+
+
 def _json_safe(path: str, value: object) -> Any:
     """A copy of ``value`` built from JSON types only (so JSON gives it back equal)."""
+    if type(value) is dict and _is_flat_json(value):  # fast path: a flat wire payload
+        return dict(value)
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
@@ -415,18 +472,24 @@ class UnifiedPositionRecord:
                 f"got {self.account_id!r}"
             )
         parsed = parse_contract_key(self.contract_key)
-        expected = {
-            "underlying": parsed.underlying,
-            "expiration": parsed.expiry,
-            "strike": parsed.strike,
-            "option_type": parsed.option_type,
-        }
-        for name, value in expected.items():
-            if getattr(self, name) != value:
-                raise RecordError(
-                    f"{name} {getattr(self, name)} disagrees with contract_key "
-                    f"{self.contract_key!r} (which gives {value})"
-                )
+        if (
+            self.underlying != parsed.underlying
+            or self.expiration != parsed.expiry
+            or self.strike != parsed.strike
+            or self.option_type != parsed.option_type
+        ):
+            expected = {
+                "underlying": parsed.underlying,
+                "expiration": parsed.expiry,
+                "strike": parsed.strike,
+                "option_type": parsed.option_type,
+            }
+            for name, value in expected.items():
+                if getattr(self, name) != value:
+                    raise RecordError(
+                        f"{name} {getattr(self, name)} disagrees with contract_key "
+                        f"{self.contract_key!r} (which gives {value})"
+                    )
         if not isinstance(self.strike, Decimal):
             raise RecordError(f"strike must be a Decimal, got {type(self.strike).__name__}")
         set_(self, "strike", parsed.strike)  # canonical: Decimal("580.00") -> Decimal("580")
@@ -439,9 +502,15 @@ class UnifiedPositionRecord:
                 check_amount(self.quantity, field="quantity")
             except ValueError as exc:
                 raise RecordError(str(exc)) from exc
-        for name in (*GREEK_FIELDS, "implied_volatility", "underlying_price"):
+        for name in _FLOAT_FIELDS:
             set_(self, name, _finite_float(name, getattr(self, name)))
-        if all(getattr(self, name) is None for name in GREEK_FIELDS):
+        if (
+            self.delta is None
+            and self.gamma is None
+            and self.theta is None
+            and self.vega is None
+            and self.rho is None
+        ):
             raise RecordError(
                 f"record of {self.contract_key} has no Greek; at least one of "
                 f"{', '.join(GREEK_FIELDS)} must be a finite number"
@@ -518,6 +587,7 @@ class UnifiedPositionRecord:
         ``id`` and ``persisted_at`` are left to the table's defaults. The payload is a copy.
         """
         row = {name: getattr(self, name) for name in ROW_COLUMNS}
+        # Sanitized on construction, so a flat payload takes _json_safe's copy-only fast path.
         row["source_payload"] = _json_safe("", self.payload)
         return row
 

@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_ACCOUNTS",
     "DEFAULT_CREDENTIALS_NAME",
     "DEFAULT_URLS",
+    "TASTYTRADE_HOSTS",
     "SourceSpec",
     "SourceUnavailableError",
     "build_source",
@@ -82,6 +84,22 @@ _URL_SCHEMES: Final[Mapping[str, tuple[str, ...]]] = {
     "tastytrade": ("http", "https", "ws", "wss"),
     "ibkr": ("tws",),
 }
+
+
+TASTYTRADE_HOSTS: Final = ("api.tastyworks.com", "api.cert.tastyworks.com")
+"""tastytrade's production and certification API hosts."""
+
+
+def _trusted_tastytrade(scheme: str, host: str) -> bool:
+    """An address stored tastytrade credentials may go to: tastytrade over TLS, or loopback."""
+    if host.lower() in TASTYTRADE_HOSTS:
+        return scheme in ("https", "wss")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SourceUnavailableError(RuntimeError):
@@ -160,12 +178,16 @@ class SourceSpec:
                 )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise _fail("seed", self.seed, "must be a whole number >= 0")
-        if (
-            isinstance(self.rate, bool)
-            or not isinstance(self.rate, int | float)
-            or not math.isfinite(self.rate)
-            or self.rate < 0
-        ):
+        try:
+            finite = (
+                not isinstance(self.rate, bool)
+                and isinstance(self.rate, int | float)
+                and math.isfinite(self.rate)
+                and self.rate >= 0
+            )
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
             raise _fail("rate", self.rate, "must be a finite number of ticks per second >= 0")
 
     def _check_url(self) -> None:
@@ -189,6 +211,16 @@ class SourceSpec:
             port is None or parts.path not in ("", "/") or parts.query or parts.fragment
         ):
             raise _fail("url", url, "must be tws://host:port (e.g. tws://127.0.0.1:7497)")
+        if self.broker == "tastytrade" and not _trusted_tastytrade(parts.scheme, parts.hostname):
+            # the source sends the stored login and password to this address: a request must
+            # not be able to point stored credentials at a host of its choosing
+            raise _fail(
+                "url",
+                url,
+                "is not a tastytrade API host: stored credentials are sent only to "
+                f"{' or '.join(TASTYTRADE_HOSTS)} (https:// or wss://) or to a fake broker on "
+                "a loopback address",
+            )
 
     @property
     def account_id(self) -> str:

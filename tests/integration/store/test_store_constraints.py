@@ -534,10 +534,20 @@ def test_greek_snapshots_with_duplicate_dedupe_key_and_null_greeks_rejects(
         **row,
         event_time=first["event_time"],
         received_at=first["received_at"],
+        account_id=first["account_id"],
+    )
+    # the same event of another account holding the contract is that account's row
+    other = insert_row(
+        db_connection,
+        "greek_snapshots",
+        **row,
+        event_time=first["event_time"],
+        received_at=first["received_at"],
         account_id="other-account",
     )
 
     assert violation.kind == "unique"
+    assert other["account_id"] == "other-account"
 
 
 def test_factor_covariance_with_reversed_pair_rejects(db_connection: Connection) -> None:

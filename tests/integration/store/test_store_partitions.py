@@ -81,8 +81,14 @@ def _insert_strict(engine: Engine, rows: list[dict[str, Any]]) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-def test_greek_snapshots_with_duplicate_dedupe_key_are_stored_once(migrated_engine: Engine) -> None:
-    rows = [greek(MONTHS[0]), greek(MONTHS[0], account_id="other", received_at=MONTHS[1])]
+def test_greek_snapshots_with_duplicate_dedupe_key_are_stored_once_per_account(
+    migrated_engine: Engine,
+) -> None:
+    rows = [
+        greek(MONTHS[0]),
+        greek(MONTHS[0], received_at=MONTHS[1]),  # the same event received again
+        greek(MONTHS[0], account_id="other", received_at=MONTHS[1]),  # another account's copy
+    ]
     with migrated_engine.begin() as conn:
         first = insert_rows(conn, "greek_snapshots", rows)
         replay = insert_rows(conn, "greek_snapshots", rows[:1])
@@ -91,8 +97,12 @@ def test_greek_snapshots_with_duplicate_dedupe_key_are_stored_once(migrated_engi
         _insert_strict(migrated_engine, rows[:1])
 
     with migrated_engine.connect() as conn:
-        count = conn.execute(sa.text("SELECT count(*) FROM greek_snapshots")).scalar_one()
-    assert (first, replay, count) == (1, 0, 1)
+        accounts = conn.execute(
+            sa.text("SELECT account_id FROM greek_snapshots ORDER BY account_id")
+        ).scalars()
+        stored = list(accounts)
+    assert (first, replay) == (2, 0)
+    assert stored == sorted([rows[0]["account_id"], "other"])
     assert caught.value.kind == "unique"
 
 

@@ -8,16 +8,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from market_source_support import assert_stored_through_the_workbench
 from sqlalchemy.engine import Engine
 
 from riskdesk.adapters.tastytrade.fake import DEFAULT_AS_OF, FakeDxlinkBroker
 from riskdesk.adapters.tastytrade.market import DxlinkMarketSource, MarketSourceTimeoutError
 from riskdesk.domain.market import SnapshotMode
 from riskdesk.domain.sources import MarketSource
-from riskdesk.store.database import Database
-from riskdesk.store.db import make_session_factory
-from riskdesk.workbench import Workbench
-from riskdesk.workbench.snapshots import take_snapshot
 
 ACCOUNT = "5WT00001"
 SECRET = "s3cret-pass"
@@ -93,22 +90,9 @@ def test_dxlink_market_source_with_symbols_quotes_only_those(broker: FakeDxlinkB
 def test_dxlink_market_source_snapshot_stored_through_the_workbench_use_case(
     broker: FakeDxlinkBroker, migrated_engine: Engine
 ) -> None:
-    bench = Workbench(
-        Database(engine=migrated_engine, sessions=make_session_factory(migrated_engine))
-    )
     source = source_of(broker)
 
-    snap = take_snapshot(source, rate=0.043)
-    ref = bench.save_snapshot(snap)
-    loaded = bench.load_snapshot(str(ref.snapshot_id)).snapshot
-    refreshed = bench.refresh_snapshot(str(ref.snapshot_id), source, minutes=5)
-
-    assert ref.snapshot_hash == snap.snapshot_hash
-    assert loaded.snapshot_hash == snap.snapshot_hash
-    assert len(loaded.options) == len(broker.positions)
-    assert loaded.overrides.rate == 0.043
-    assert refreshed.snapshot.overrides.rate == 0.043
-    assert refreshed.snapshot.as_of > snap.as_of
+    assert_stored_through_the_workbench(source, migrated_engine, option_count=len(broker.positions))
 
 
 def test_dxlink_market_source_describe_names_broker_account_url_never_credentials(

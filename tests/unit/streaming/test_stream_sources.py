@@ -82,6 +82,11 @@ def test_source_spec_with_dict_round_trips() -> None:
         ({"broker": "simulated", "seed": True}, "seed True"),
         ({"broker": "simulated", "rate": float("nan")}, "rate nan"),
         ({"broker": "simulated", "rate": "fast"}, "rate 'fast'"),
+        ({"broker": "simulated", "rate": 10**400}, "rate 1000"),
+        # stored credentials go only to tastytrade over TLS or to a loopback fake
+        ({"broker": "tastytrade", "url": "https://evil.example"}, "not a tastytrade API host"),
+        ({"broker": "tastytrade", "url": "http://api.tastyworks.com"}, "not a tastytrade"),
+        ({"broker": "tastytrade", "url": "http://10.0.0.8:80"}, "not a tastytrade API host"),
     ],
 )
 def test_source_spec_with_bad_field_raises_value_error_naming_it(
@@ -89,6 +94,21 @@ def test_source_spec_with_bad_field_raises_value_error_naming_it(
 ) -> None:
     with pytest.raises(ValueError, match=field):
         SourceSpec.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.tastyworks.com",
+        "wss://api.cert.tastyworks.com",
+        "http://127.0.0.1:47123",
+        "ws://127.9.9.9:1",
+        "http://localhost:8080",
+        "http://[::1]:8080",
+    ],
+)
+def test_source_spec_with_tastytrade_or_loopback_url_is_accepted(url: str) -> None:
+    assert SourceSpec(broker="tastytrade", url=url).url == url
 
 
 # -- build_source ------------------------------------------------------------------------------

@@ -350,8 +350,10 @@ class IbkrSource:
             except Exception as exc:  # the sink's own failure: surfaced by the stream loop
                 state.failure.append(exc)
                 return
-            if decoded and fields[2] in _MAPPED_TICKS:
-                computation_handler(fields)  # keeps ib_async's Ticker up to date
+            if decoded and fields[2] in _MAPPED_TICKS and all(fields[3:]):
+                # keeps ib_async's Ticker up to date; its handler cannot read blank fields
+                # (it would log a traceback per message), which ours read as unset
+                computation_handler(fields)
 
         decoder.interpret = on_message  # type: ignore[method-assign]
         decoder.handlers[_POSITION_MESSAGE] = on_position
@@ -412,14 +414,15 @@ class IbkrSource:
             update = self._position(state, position)
             if update is None:
                 continue
+            state.sink.position(update)
+            if update.quantity == 0:
+                continue  # a closed position: reported, not streamed (nor resubscribed)
             seen.add(update.symbol)
             self._open_positions[update.symbol] = update.event_time
-            state.sink.position(update)
-            if update.quantity != 0:
-                state.session.subscribe([update.symbol])
+            state.session.subscribe([update.symbol])
         for key in [k for k in self._open_positions if k not in seen]:  # closed since
             del self._open_positions[key]
-            state.session.unsubscribe([key])
+            self._unsubscribe(state, key)
             state.sink.position(
                 PositionUpdate(
                     broker=BROKER,
@@ -436,8 +439,9 @@ class IbkrSource:
             if update is None:
                 return
             state.sink.position(update)
-            if update.quantity == 0:
+            if update.quantity == 0:  # closed: stop its market data, keep it out of resubscribe
                 self._open_positions.pop(update.symbol, None)
+                self._unsubscribe(state, update.symbol)
                 return
             self._open_positions[update.symbol] = update.event_time
             if state.session.subscribe([update.symbol]) and state.live:
@@ -455,6 +459,15 @@ class IbkrSource:
         if req_id:
             self._requests[int(req_id)] = key
         del ticker
+
+    def _unsubscribe(self, state: _Attempt, key: str) -> None:
+        """Stop streaming ``key``: out of the session's subscriptions, market data cancelled."""
+        state.session.unsubscribe([key])
+        for req_id in [r for r, k in self._requests.items() if k == key]:
+            del self._requests[req_id]
+        contract = self._contracts.get(key)
+        if contract is not None and state.live and state.ib.isConnected():
+            state.ib.cancelMktData(contract)
 
     def _on_error(self, state: _Attempt, req_id: int, code: int, text: str) -> None:
         if code in _NOTICE_CODES or not state.live:

@@ -45,8 +45,8 @@ class Readiness(BaseModel):
                     "status": "ready",
                     "database": "ok",
                     "backend": "sqlite",
-                    "schema_revision": "0005",
-                    "expected_revision": "0005",
+                    "schema_revision": "0006",
+                    "expected_revision": "0006",
                     "detail": None,
                 }
             ]

@@ -42,6 +42,7 @@ STREAM_STATUSES: tuple[str, ...] = ("connecting", "connected", "degraded", "disc
 
 GREEK_DEDUPE_COLUMNS: tuple[str, ...] = (
     "broker",
+    "account_id",
     "contract_key",
     "event_time",
     "delta",
@@ -49,7 +50,9 @@ GREEK_DEDUPE_COLUMNS: tuple[str, ...] = (
     "theta",
     "vega",
 )
-"""Seed 003's dedupe key. NULL Greeks compare equal (``NULLS NOT DISTINCT``)."""
+"""Seed 003's dedupe key plus ``account_id`` (migration 0006: two accounts holding one
+contract receive the same event, and each keeps it). NULLs compare equal (``NULLS NOT
+DISTINCT``)."""
 
 
 class GreekSnapshot(Base):
