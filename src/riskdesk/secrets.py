@@ -87,6 +87,7 @@ __all__ = [
     "SecretNotFoundError",
     "SecretStore",
     "SecretsError",
+    "TokenCache",
     "broker_credentials_name",
     "default_secrets_file",
     "default_secrets_key_file",
@@ -789,3 +790,35 @@ def load_token(
     if not isinstance(token, str) or not token or expires_at.utcoffset() is None:
         return None
     return token if now < expires_at else None
+
+
+class TokenCache:
+    """A broker's session token kept in the secrets store between connections and restarts.
+
+    Implements the streaming clients' token-cache protocol
+    (:class:`riskdesk.adapters.tastytrade.client.TokenCache`) over :func:`save_token`,
+    :func:`load_token` and :meth:`SecretStore.delete`, under ``token/<broker>/<name>``.
+    """
+
+    __slots__ = ("_broker", "_name", "_store")
+
+    def __init__(self, store: SecretStore, broker: str, name: str) -> None:
+        token_name(broker, name)  # validates both
+        self._store = store
+        self._broker = broker
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"TokenCache({self._broker}/{self._name}, {self._store.backend})"
+
+    def load(self) -> str | None:
+        """The cached token, or None when missing or expired."""
+        return load_token(self._store, self._broker, self._name)
+
+    def save(self, token: str, expires_at: datetime) -> None:
+        """Keep ``token`` until ``expires_at``."""
+        save_token(self._store, self._broker, self._name, token, expires_at)
+
+    def clear(self) -> None:
+        """Forget the cached token (the server refused it)."""
+        self._store.delete(token_name(self._broker, self._name))

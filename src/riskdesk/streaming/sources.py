@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import ipaddress
 import math
@@ -44,6 +45,7 @@ from urllib.parse import urlsplit
 from riskdesk.secrets import (
     BrokerCredentials,
     SecretStore,
+    TokenCache,
     load_broker_credentials,
     open_secret_store,
 )
@@ -329,8 +331,18 @@ def build_source(spec: SourceSpec, *, secrets: SecretStore | None = None) -> Tic
             spec.address or DEFAULT_URLS["tastytrade"],
             account=spec.account_id,
             credentials=provider,
+            token_cache=TokenCache(store, "tastytrade", _token_name(spec, name)),
         )
     return _build_ibkr(spec)
+
+
+def _token_name(spec: SourceSpec, credentials: str) -> str:
+    """The cached token's name: one per credentials and address.
+
+    A fake broker's token is not tastytrade's, nor one host's another's.
+    """
+    digest = hashlib.sha256((spec.address or "").encode()).hexdigest()[:12]
+    return f"{credentials}@{digest}"
 
 
 def _build_ibkr(spec: SourceSpec) -> TickSource:

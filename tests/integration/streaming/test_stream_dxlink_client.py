@@ -22,6 +22,7 @@ import pytest
 from riskdesk.adapters.tastytrade.client import REJECT_MALFORMED, DxlinkSource
 from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
 from riskdesk.adapters.tastytrade.parsing import FeedDataMessage, FeedFields
+from riskdesk.secrets import TokenCache, open_secret_store
 from riskdesk.streaming.normalize import GreeksTick, PositionUpdate
 from riskdesk.streaming.session import Backoff, Step
 from riskdesk.streaming.source import SourceSink, TickSource
@@ -218,6 +219,43 @@ def test_dxlink_source_with_dropped_connections_reconnects_and_resubscribes(
     received = _received_keys(sink.ticks)
     assert len(received) == len(set(received)), "a Greeks event was delivered twice"
     assert set(received) <= _sent_greeks(broker.sent_log)
+
+
+def test_dxlink_source_with_token_cache_reuses_the_session_token_until_it_is_refused(
+    broker: FakeDxlinkBroker, tmp_path: Path
+) -> None:
+    store = open_secret_store(
+        backend="file", path=tmp_path / "secrets.enc", key_file=tmp_path / "k" / "secrets.key"
+    )
+    cache = TokenCache(store, "tastytrade", "desk")
+    logins: list[int] = []
+
+    def credentials() -> tuple[str, str]:
+        logins.append(1)
+        return ("trader", "secret")
+
+    sink = CollectingSink()
+    with _running(_source(broker, credentials=credentials, token_cache=cache), sink):
+        sink.wait_for("a connection", _at_least("connected", 1))
+        token = cache.load()
+        for drop in range(1, 3):  # reconnects reuse the cached token
+            assert broker.drop_connections() == 1
+            sink.wait_for(f"reconnection {drop}", _at_least("connected", drop + 1))
+        reused = (broker.login_count, len(logins), cache.load())
+        broker.revoke_tokens()  # the next connection's token is refused: one fresh login
+        assert broker.drop_connections() == 1
+        sink.wait_for("reconnection after the revocation", _at_least("connected", 4))
+    # a restarted source (a new process) starts from the cached token too
+    restarted = CollectingSink()
+    with _running(_source(broker, credentials=credentials, token_cache=cache), restarted):
+        restarted.wait_for("a connection after the restart", _at_least("connected", 1))
+
+    assert token is not None
+    assert reused == (1, 1, token)
+    assert (broker.login_count, len(logins)) == (2, 2)
+    assert cache.load() not in (None, token)
+    assert token.encode() not in (tmp_path / "secrets.enc").read_bytes()
+    assert not [error for _step, error in sink.statuses if error and "refused" in error]
 
 
 def test_dxlink_source_with_refused_login_reports_errors_and_retries_with_backoff(

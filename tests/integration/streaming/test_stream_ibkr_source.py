@@ -154,7 +154,22 @@ def test_ibkr_source_with_fake_tws_delivers_positions_and_logged_greeks_in_order
         got = [k for k in _received(sink.ticks) if k[0] == con_id]
         assert got, f"no computation of {position.key} arrived"
         assert got == sent_values[: len(got)], f"{position.key}: received != sent, in order"
+    wire_of = {_key(r["conId"], r["values"]): r["values"] for r in sent}
+
+    def expected(value: Any, unset: float) -> float | None:
+        """TWS's wire number as the tick should carry it (its "not computed" values: None)."""
+        if value is None or value == "" or value == unset or abs(float(value)) >= 1e300:
+            return None
+        return float(value)
+
     for tick in sink.ticks:
+        wire = wire_of[_key(tick.raw["conId"], dict(tick.raw))]
+        assert (tick.delta, tick.gamma, tick.vega, tick.theta) == tuple(
+            expected(wire[name], -2.0) for name in ("delta", "gamma", "vega", "theta")
+        ), wire
+        assert tick.implied_volatility == expected(wire["impliedVol"], -1.0), wire
+        assert tick.underlying_price == expected(wire["undPrice"], -1.0), wire
+        assert tick.rho is None  # TWS computes no rho
         position = by_con_id[int(tick.raw["conId"])]
         assert (tick.broker, tick.account_id, tick.symbol) == ("ibkr", ACCOUNT, position.key)
         assert tick.raw["localSymbol"] == position.occ_symbol

@@ -8,7 +8,9 @@
   speaking the TWS API socket protocol with a deterministic synthetic stream (import it from
   :mod:`.fake`);
 * :mod:`.client` -- :class:`~riskdesk.adapters.ibkr.client.IbkrSource`, the tick source
-  (``ib_async`` in a private event loop; import it from :mod:`.client`).
+  (``ib_async`` in a private event loop; import it from :mod:`.client`);
+* :mod:`.market` -- :class:`~riskdesk.adapters.ibkr.market.IbkrMarketSource`, the account's
+  market as a workbench market source (import it from :mod:`.market`).
 """
 
 from riskdesk.adapters.ibkr.parsing import (

@@ -8,7 +8,10 @@
   deterministic synthetic stream (import it from :mod:`.fake`; it pulls in the web stack);
 * :mod:`.client` -- :class:`~riskdesk.adapters.tastytrade.client.DxlinkSource`, the tick
   source (REST login, positions and quote token, then the DXLink WebSocket; import it from
-  :mod:`.client`: it pulls in websockets and httpx).
+  :mod:`.client`: it pulls in websockets and httpx);
+* :mod:`.market` -- :class:`~riskdesk.adapters.tastytrade.market.DxlinkMarketSource`, the
+  account's market (bids, asks, marks, IVs) as a workbench market source; its collector is
+  shared with IBKR's (:mod:`riskdesk.adapters.stream_snapshot`).
 """
 
 from riskdesk.adapters.tastytrade.parsing import (

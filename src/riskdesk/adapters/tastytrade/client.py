@@ -25,9 +25,11 @@ are kept). Network trouble never raises out of :meth:`~DxlinkSource.run`; only p
 errors (including the sink's own exceptions) do.
 
 Credentials are a ``(login, secret)`` pair or a callable returning one (read, for example,
-from riskdesk's secrets store, :func:`riskdesk.secrets.load_broker_credentials`); the callable is called again
-for each connection attempt, so a rotated secret is picked up. Credentials and tokens are
-never logged nor put in error texts.
+from riskdesk's secrets store, :func:`riskdesk.secrets.load_broker_credentials`); the callable
+is called again for each login, so a rotated secret is picked up. With a ``token_cache`` (the
+secrets store's :class:`riskdesk.secrets.TokenCache`) the session token survives reconnects
+and restarts until it expires or the server refuses it, so a reconnect does not log in again.
+Credentials and tokens are never logged nor put in error texts.
 
 Examples
 --------
@@ -52,7 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar, runtime_checkable
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -100,6 +102,7 @@ __all__ = [
     "Credentials",
     "CredentialsProvider",
     "DxlinkSource",
+    "TokenCache",
 ]
 
 _STOP_GRACE_S = 1.0
@@ -139,6 +142,30 @@ Credentials = tuple[str, str]
 """``(login, secret)``: login and password, or (``auth="oauth"``) client secret and refresh token."""
 
 CredentialsProvider = Callable[[], Credentials]
+
+
+@runtime_checkable
+class TokenCache(Protocol):
+    """Where a session token outlives one connection (e.g. :class:`riskdesk.secrets.TokenCache`).
+
+    ``load`` returns the cached ``Authorization`` value or None; ``save`` keeps a new one until
+    ``expires_at``; ``clear`` forgets one the server refused. A failing cache never fails a
+    connection: the source logs in with the credentials instead.
+    """
+
+    def load(self) -> str | None:
+        """The cached token, or None."""
+        ...
+
+    def save(self, token: str, expires_at: datetime) -> None:
+        """Keep ``token`` until ``expires_at`` (timezone-aware)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the cached token."""
+        ...
+
+
 """A callable returning :data:`Credentials`, called once per connection attempt."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -191,6 +218,22 @@ def _ms_to_datetime(ms: int | None) -> datetime | None:
     if ms is None or ms <= 0:
         return None
     return _EPOCH + timedelta(milliseconds=ms)
+
+
+_DEFAULT_TOKEN_LIFE: Final = timedelta(minutes=15)
+"""How long a token is cached when the login does not say (tastytrade's OAuth access tokens
+last 15 minutes; session tokens say so in ``session-expiration``)."""
+
+
+def _expiry(value: object) -> datetime | None:
+    """A login's ``session-expiration`` (ISO-8601) as an aware datetime, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.utcoffset() is not None else None
 
 
 def _mid(quote: QuoteEvent) -> float | None:
@@ -250,6 +293,10 @@ class DxlinkSource:
         Called with every decoded ``Quote`` event and its receipt time, from the thread
         running :meth:`run` (a broker snapshot keeps bids and asks this way; the Greeks
         stream itself uses only the mids).
+    token_cache : TokenCache or None
+        Where the session token is kept between connections (riskdesk keeps it in the secrets
+        store): a reconnect reuses it instead of logging in again, and a refused one (401) is
+        cleared and replaced by a fresh login. None: log in at every connection.
 
     Notes
     -----
@@ -273,6 +320,7 @@ class DxlinkSource:
         policy: SessionPolicy | None = None,
         timeout_s: float = 10.0,
         on_quote: Callable[[QuoteEvent, datetime], None] | None = None,
+        token_cache: TokenCache | None = None,
     ) -> None:
         if not isinstance(account, str) or not account.strip():
             raise ValueError(f"account must be a non-empty account number, got {account!r}")
@@ -311,6 +359,7 @@ class DxlinkSource:
         self.timeout_s = float(timeout_s)
         self._symbols = tuple(dict.fromkeys(symbols)) if symbols is not None else None
         self._on_quote = on_quote
+        self._tokens = token_cache
         self._session: StreamSession | None = None
         # state of the current run (touched only by the thread running it)
         self._occ: dict[str, str] = {}  # option streamer symbol -> OCC symbol
@@ -419,44 +468,22 @@ class DxlinkSource:
             await self._stream(ws, sink, session, fields, stop)
 
     async def _rest(self, sink: SourceSink) -> _Login:
-        provider = self._credentials
-        if callable(provider):
-            try:
-                login, secret = provider()
-            except Exception as exc:  # any store failure fails this attempt
-                # a secret deleted, a wrong key or a locked keyring mid-stream: the attempt fails
-                # like a refused login (reported, retried with backoff); the thread lives on
-                raise _AttemptError(
-                    f"credentials unavailable ({type(exc).__name__}): {exc}"
-                ) from None
-        else:
-            login, secret = provider
+        what = f"positions (GET /accounts/{self.account_id}/positions)"
+        path = f"/accounts/{self.account_id}/positions"
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s) as client:
-            if self._auth == "session":
-                response = await client.post(
-                    "/sessions", json={"login": login, "password": secret, "remember-me": False}
-                )
-                self._check(response, "login (POST /sessions)")
-                token = self._data(response, "login (POST /sessions)").get("session-token")
-                header = str(token) if isinstance(token, str) and token else ""
-            else:
-                response = await client.post(
-                    "/oauth/token",
-                    json={
-                        "grant_type": "refresh_token",
-                        "client_secret": login,
-                        "refresh_token": secret,
-                    },
-                )
-                self._check(response, "login (POST /oauth/token)")
-                body = self._json(response, "login (POST /oauth/token)")
-                token = body.get("access_token") if isinstance(body, dict) else None
-                header = f"Bearer {token}" if isinstance(token, str) and token else ""
-            if not header:
-                raise _AttemptError("login answered without a session token")
+            header = self._cached_token()
+            response: httpx.Response | None = None
+            if header is not None:
+                response = await client.get(path, headers={"Authorization": header})
+                if response.status_code == 401:  # expired or revoked: log in again
+                    self._cache_call("clear")
+                    header, response = None, None
+            if header is None:
+                header, expires_at = await self._login(client)
+                self._cache_call("save", header, expires_at)
+                response = await client.get(path, headers={"Authorization": header})
+            assert response is not None
             headers = {"Authorization": header}
-            what = f"positions (GET /accounts/{self.account_id}/positions)"
-            response = await client.get(f"/accounts/{self.account_id}/positions", headers=headers)
             self._check(response, what)
             positions = self._positions(response, sink)
             what = "quote token (GET /api-quote-tokens)"
@@ -469,6 +496,68 @@ class DxlinkSource:
             if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
                 raise _AttemptError(f"{what} answered without a ws:// or wss:// dxlink-url")
         return _Login(positions=positions, dxlink_url=url, quote_token=quote_token)
+
+    def _cached_token(self) -> str | None:
+        if self._tokens is None:
+            return None
+        try:
+            token = self._tokens.load()
+        except Exception as exc:  # a cache failure only costs a login
+            _log.warning("tastytrade: token cache unreadable (%s); logging in", type(exc).__name__)
+            return None
+        return token if isinstance(token, str) and token else None
+
+    def _cache_call(self, name: str, *args: object) -> None:
+        if self._tokens is None:
+            return
+        try:
+            getattr(self._tokens, name)(*args)
+        except Exception as exc:  # a cache failure only costs a login next time
+            _log.warning("tastytrade: token cache %s failed (%s)", name, type(exc).__name__)
+
+    async def _login(self, client: httpx.AsyncClient) -> tuple[str, datetime]:
+        """Log in with the credentials: the ``Authorization`` value and when it expires."""
+        provider = self._credentials
+        if callable(provider):
+            try:
+                login, secret = provider()
+            except Exception as exc:  # any store failure fails this attempt
+                # a secret deleted, a wrong key or a locked keyring mid-stream: the attempt fails
+                # like a refused login (reported, retried with backoff); the thread lives on
+                raise _AttemptError(
+                    f"credentials unavailable ({type(exc).__name__}): {exc}"
+                ) from None
+        else:
+            login, secret = provider
+        now = self._clock()
+        if self._auth == "session":
+            response = await client.post(
+                "/sessions", json={"login": login, "password": secret, "remember-me": False}
+            )
+            self._check(response, "login (POST /sessions)")
+            data = self._data(response, "login (POST /sessions)")
+            token = data.get("session-token")
+            header = str(token) if isinstance(token, str) and token else ""
+            expires_at = _expiry(data.get("session-expiration")) or now + _DEFAULT_TOKEN_LIFE
+        else:
+            response = await client.post(
+                "/oauth/token",
+                json={
+                    "grant_type": "refresh_token",
+                    "client_secret": login,
+                    "refresh_token": secret,
+                },
+            )
+            self._check(response, "login (POST /oauth/token)")
+            body = self._json(response, "login (POST /oauth/token)")
+            token = body.get("access_token") if isinstance(body, dict) else None
+            header = f"Bearer {token}" if isinstance(token, str) and token else ""
+            life = body.get("expires_in") if isinstance(body, dict) else None
+            seconds = life if isinstance(life, int) and not isinstance(life, bool) else None
+            expires_at = now + (timedelta(seconds=seconds) if seconds else _DEFAULT_TOKEN_LIFE)
+        if not header:
+            raise _AttemptError("login answered without a session token")
+        return header, expires_at
 
     @staticmethod
     def _check(response: httpx.Response, what: str) -> None:

@@ -283,6 +283,7 @@ class FakeDxlinkBroker:
         self._clock = clock
         self._book = _build_book(seed, as_of)
         self._session_tokens: set[str] = set()
+        self._logins = 0
         self._quote_tokens: set[str] = set()
         self._connections: dict[int, _Connection] = {}
         self._next_connection = 0
@@ -326,6 +327,17 @@ class FakeDxlinkBroker:
     def connection_count(self) -> int:
         """Open DXLink connections."""
         return len(self._connections)
+
+    @property
+    def login_count(self) -> int:
+        """Successful logins (``POST /sessions`` and ``POST /oauth/token``) since start."""
+        return self._logins
+
+    def revoke_tokens(self) -> int:
+        """Invalidate every session token issued so far (they answer 401); returns how many."""
+        count = len(self._session_tokens)
+        self._session_tokens.clear()
+        return count
 
     @property
     def connections_opened(self) -> int:
@@ -507,6 +519,7 @@ class FakeDxlinkBroker:
             return self._error(401, "invalid_credentials", "login and password are required")
         token = secrets.token_urlsafe(24)
         self._session_tokens.add(token)
+        self._logins += 1
         expires = self._clock() + timedelta(hours=24)
         return JSONResponse(
             {
@@ -531,6 +544,7 @@ class FakeDxlinkBroker:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         token = secrets.token_urlsafe(24)
         self._session_tokens.add(token)
+        self._logins += 1
         return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 900})
 
     def _account_json(self) -> dict[str, Any]:
