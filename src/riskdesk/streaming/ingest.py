@@ -19,12 +19,15 @@ first row time), updated at most every ``status_interval`` seconds and at stop. 
 another process read the live metrics.
 
 Counting, per source: ``received`` ticks handed to the sink, ``rejected`` by reason (the
-normalizer's, ``invalid`` when the writer's decoder refuses a record, ``unstored`` when the
+normalizer's, ``invalid`` when the writer or journal refuses a record, ``unstored`` when the
 writer has failed), ``journaled``, ``persisted`` (new rows) and ``deduped`` (rows the database
 already held), and the tick-to-durable latency (receipt to journal fsync). A batch mixing
 sources that holds duplicates attributes its duplicates to its sources in proportion (the
 totals, from the writer, are exact). Rows replayed from the journal at start
 (:meth:`Ingestor.start` recovers first) count in the writer totals and ``recovered`` only.
+
+Each tick's record is validated once, by the normalizer that builds it: the writer gets its
+``to_row()`` with it and does not decode the journal JSON again (replay after a restart does).
 
 Stop drains: :meth:`Ingestor.stop` stops the sources, then the writer writes everything
 journaled; with the database up, every journaled record is stored before it returns.
@@ -419,7 +422,9 @@ class Ingestor:
             writer = self._writer
             assert writer is not None
             try:
-                offset = writer.submit(record.to_dict(), received_at=received_mono)
+                offset = writer.submit(
+                    record.to_dict(), received_at=received_mono, row=record.to_row()
+                )
             except ValueError as exc:
                 state.metrics.record_rejected("invalid")
                 state.last_error = f"record refused by the writer: {exc}"

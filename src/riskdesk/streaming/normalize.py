@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 from riskdesk.domain.occ import parse_occ
@@ -157,6 +158,12 @@ def resolve_symbol(symbol: str) -> str:
     """
     if not isinstance(symbol, str) or not symbol:
         raise ValueError(f"symbol must be non-empty text, got {symbol!r}")
+    if type(symbol) is str:
+        return _cached_resolve(symbol)
+    return _resolve(symbol)
+
+
+def _resolve(symbol: str) -> str:
     try:
         if ":" in symbol:
             return parse_contract_key(symbol).key
@@ -175,8 +182,15 @@ def resolve_symbol(symbol: str) -> str:
     )
 
 
+# Pure (a symbol always resolves to the same key or error; errors are not cached) and a
+# stream repeats the same few hundred symbols, so each is parsed once.
+_cached_resolve = lru_cache(maxsize=8192)(_resolve)
+
+
 def _clean(value: object) -> float | None:
     """A finite float, or None for missing, non-finite or non-numeric values."""
+    if type(value) is float:  # the common case
+        return value if math.isfinite(value) else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):

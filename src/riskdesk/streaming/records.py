@@ -27,9 +27,9 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Final, NamedTuple
 
 from riskdesk.domain.numbers import check_amount

@@ -374,19 +374,28 @@ class BatchWriter:
     # ------------------------------------------------------------------ submitting
 
     def submit(
-        self, record: JournalRecord | Mapping[str, Any], *, received_at: float | None = None
+        self,
+        record: JournalRecord | Mapping[str, Any],
+        *,
+        received_at: float | None = None,
+        row: Mapping[str, Any] | None = None,
     ) -> int:
         """Journal ``record`` and queue it for the database; returns its journal offset.
 
         ``received_at`` is the ``time.monotonic()`` of receipt (default: now), for the latency
-        hooks. Raises ``ValueError`` when ``decode`` refuses the record (nothing journaled),
+        hooks. ``row`` is the record's ``greek_snapshots`` row when the caller already holds
+        it validated (e.g. ``UnifiedPositionRecord.to_row()`` of the record it built): then
+        ``decode`` is not called again on submit (journal replay still decodes every entry).
+        It must be exactly what ``decode`` gives for the record. Raises ``ValueError`` when
+        ``decode`` refuses the record (nothing journaled),
         :class:`BufferFull` (``on_full="block"`` only), :class:`WriterError` after the writer
         stopped on an error, and :class:`~riskdesk.streaming.journal.JournalError` when the
         journal cannot write.
         """
         received = time.monotonic() if received_at is None else received_at
         body = record_json(record)
-        row = self.decode(body)
+        if row is None:
+            row = self.decode(body)
         with self._cond:
             self._raise_if_failed()
             if self.on_full == "block" and len(self._buffer) >= self.max_buffer:

@@ -221,6 +221,10 @@ def test_dxlink_source_with_dropped_connections_reconnects_and_resubscribes(
     assert set(received) <= _sent_greeks(broker.sent_log)
 
 
+def _ticks_since(mark: int, count: int) -> Callable[[CollectingSink], bool]:
+    return lambda sink: len(sink.ticks) >= mark + count
+
+
 def test_dxlink_source_with_token_cache_reuses_the_session_token_until_it_is_refused(
     broker: FakeDxlinkBroker, tmp_path: Path
 ) -> None:
@@ -239,10 +243,12 @@ def test_dxlink_source_with_token_cache_reuses_the_session_token_until_it_is_ref
         sink.wait_for("a connection", _at_least("connected", 1))
         token = cache.load()
         for drop in range(1, 3):  # reconnects reuse the cached token
+            sink.wait_for(f"ticks on connection {drop}", _ticks_since(len(sink.ticks), 5))
             assert broker.drop_connections() == 1
             sink.wait_for(f"reconnection {drop}", _at_least("connected", drop + 1))
         reused = (broker.login_count, len(logins), cache.load())
         broker.revoke_tokens()  # the next connection's token is refused: one fresh login
+        sink.wait_for("ticks on connection 3", _ticks_since(len(sink.ticks), 5))
         assert broker.drop_connections() == 1
         sink.wait_for("reconnection after the revocation", _at_least("connected", 4))
     # a restarted source (a new process) starts from the cached token too

@@ -98,7 +98,7 @@ def test_fake_tws_with_same_seed_repeats_positions_and_computations(tmp_path: Pa
     logs = []
     for run in range(2):
         log = tmp_path / f"run{run}.jsonl"
-        with FakeTwsBroker(rate=2000, seed=11, sent_log=log) as fake:
+        with FakeTwsBroker(rate=2000, seed=11, sent_log=log, late_s=0.02) as fake:
 
             async def scenario(fake: FakeTwsBroker = fake) -> None:
                 ib = IB()

@@ -224,6 +224,7 @@ def test_record_to_row_with_sqlite_inserts_once_and_dedupes_replay() -> None:
     assert row.source_payload == {"n": [1, 2]}
     assert record.dedupe_key() == (
         "ibkr",
+        record.account_id,
         KEY,
         T0,
         0.5,

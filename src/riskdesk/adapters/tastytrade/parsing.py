@@ -50,7 +50,7 @@ import enum
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -392,6 +392,30 @@ _READERS = {
     "bool": _read_bool,
 }
 
+_FAST_TYPES: dict[_Kind, type | None] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "decimal": None,
+    "bool": bool,
+}
+
+_Plan = tuple[tuple[str, str, type | None, Callable[[object, str], Any], str], ...]
+
+_PLANS: dict[str, tuple[type[FeedEvent], _Plan]] = {
+    event_type: (
+        cls,
+        tuple(
+            (name, attribute, _FAST_TYPES[kind], _READERS[kind], f"{event_type}.{name}")
+            for name, (attribute, kind) in schema.items()
+        ),
+    )
+    for event_type, (cls, schema) in _SCHEMAS.items()
+}
+"""Per event type: (wire name, attribute, type taken as is, reader, error location) per field."""
+
+_ABSENT = object()
+
 
 def decode_event_values(event_type: str, values: Mapping[str, JsonValue]) -> FeedEvent:
     """Decode one event from its field -> value mapping.
@@ -420,11 +444,18 @@ def decode_event_values(event_type: str, values: Mapping[str, JsonValue]) -> Fee
             "FEED_DATA event type",
             f"unknown event type {event_type!r} (decoded: {', '.join(EVENT_TYPES)})",
         )
-    cls, schema = _SCHEMAS[event_type]
+    cls, plan = _PLANS[event_type]
     kwargs: dict[str, Any] = {}
-    for name, (attribute, kind) in schema.items():
-        if name in values:
-            kwargs[attribute] = _READERS[kind](values[name], f"{event_type}.{name}")
+    isfinite = math.isfinite
+    for name, attribute, fast, reader, where in plan:
+        value = values.get(name, _ABSENT)
+        if value is _ABSENT:
+            continue
+        kind = type(value)
+        if kind is fast and (kind is not float or isfinite(value)):
+            kwargs[attribute] = value  # what the reader would return, without the checks
+        else:
+            kwargs[attribute] = reader(value, where)
     if kwargs.get("event_symbol") is None:
         raise DxlinkParseError(f"{event_type} event", "eventSymbol is missing or null")
     return cls(**kwargs, raw=dict(values))
