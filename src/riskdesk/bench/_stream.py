@@ -11,7 +11,7 @@ Stream cases (``sqlite``, a temporary file or ``database_url``; ``postgres`` whe
 streams to an :class:`~riskdesk.streaming.ingest.Ingestor` running the real
 :class:`~riskdesk.adapters.tastytrade.client.DxlinkSource` (REST login, DXLink WebSocket,
 COMPACT frames) in a temporary journal directory. The fake's ``rate`` counts every event it
-sends (``Greeks`` of the 12 option positions, ``Quote`` of those and of the 3 underlyings,
+sends (``Greeks`` of the 12 option positions, ``Quote`` of the 3 underlyings,
 round robin), so it is set to ``rate * events / Greeks`` per second: ``rate`` is Greeks
 ticks per second. After ``duration`` seconds the fake's emission is paused, the bench waits
 for the socket to go quiet, stops the Ingestor (it drains), then counts what the database
@@ -231,13 +231,17 @@ _BROKER_START_S: Final = 60.0
 
 @cache
 def _events_per_tick(seed: int) -> float:
-    """Events the fake sends per Greeks event (it round-robins Greeks and Quote subscriptions)."""
+    """Events the fake sends per Greeks event.
+
+    The fake round-robins its connection's subscriptions: the streaming client subscribes
+    Greeks of each option and Quote of each underlying (not the options' quotes).
+    """
     from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
 
     positions = FakeDxlinkBroker(rate=0.0, seed=seed).positions
     options = len(positions)
     underlyings = len({p.contract.underlying for p in positions})
-    return (2 * options + underlyings) / options
+    return (options + underlyings) / options
 
 
 class _BrokerThread:

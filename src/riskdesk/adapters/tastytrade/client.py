@@ -632,7 +632,7 @@ class DxlinkSource:
         return tuple(positions)
 
     def _wanted_symbols(self, positions: Sequence[TastytradePosition]) -> tuple[str, ...]:
-        """Option streamer symbols (Greeks + Quote) then their underlyings (Quote)."""
+        """Option streamer symbols (Greeks) then their underlyings (Quote)."""
         if self._symbols is not None:
             options = [s for s in self._symbols if s.startswith(".")]
             others = [s for s in self._symbols if not s.startswith(".")]
@@ -653,13 +653,19 @@ class DxlinkSource:
             underlyings.append(underlying)
         return tuple(dict.fromkeys([*options, *others, *underlyings]))
 
-    @staticmethod
-    def _subscription(symbols: Sequence[str]) -> FeedSubscriptionMessage:
+    def _subscription(self, symbols: Sequence[str]) -> FeedSubscriptionMessage:
+        """Greeks of the options, Quote of the underlyings (their mid is the Greeks' spot).
+
+        Options' quotes are subscribed only for an ``on_quote`` hook (a broker snapshot): the
+        Greeks stream does not use them, and they would double the events to decode.
+        """
         add: list[FeedSubscription] = []
         for symbol in symbols:
-            if symbol.startswith("."):
+            option = symbol.startswith(".")
+            if option:
                 add.append(FeedSubscription(type="Greeks", symbol=symbol))
-            add.append(FeedSubscription(type="Quote", symbol=symbol))
+            if not option or self._on_quote is not None:
+                add.append(FeedSubscription(type="Quote", symbol=symbol))
         return FeedSubscriptionMessage(channel=FEED_CHANNEL, add=tuple(add))
 
     async def _recv_message(self, ws: ClientConnection) -> DxlinkMessage:
