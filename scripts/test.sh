@@ -2,7 +2,8 @@
 # Set everything up and run the whole test suite: SQLite always, PostgreSQL on a real server.
 # When RISKDESK_TEST_POSTGRES_URL is unset, a throwaway server is installed (Debian packages)
 # and started on 127.0.0.1, then stopped at the end. The same for Redis and
-# RISKDESK_TEST_REDIS_URL (scripts/redis.sh).
+# RISKDESK_TEST_REDIS_URL (scripts/redis.sh), and Debian's Chromium for the browser tests
+# (scripts/chromium.sh; RISKDESK_TEST_CHROMIUM names another one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev,postgres,brokers
@@ -27,6 +28,13 @@ if [[ -z "${RISKDESK_TEST_REDIS_URL:-}" ]]; then
   export RISKDESK_TEST_REDIS_URL
 fi
 echo "Redis for tests: ${RISKDESK_TEST_REDIS_URL}"
+# The browser tests drive Debian's Chromium (installed when missing) and must not be skipped.
+if [[ -z "${RISKDESK_TEST_CHROMIUM:-}" ]]; then
+  RISKDESK_TEST_CHROMIUM=$(scripts/chromium.sh)
+  export RISKDESK_TEST_CHROMIUM
+fi
+export RISKDESK_REQUIRE_BROWSER=1
+echo "Chromium for browser tests: ${RISKDESK_TEST_CHROMIUM}"
 # Keep numba's JIT cache inside the checkout so reruns start fast.
 # numba's on-disk JIT cache, keyed by the kernels' source: numba only invalidates a cached
 # function when its own file changes, not when a kernel it calls does.

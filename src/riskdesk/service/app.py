@@ -56,6 +56,7 @@ from riskdesk.service.routes import (
     users,
     ws,
 )
+from riskdesk.service.routes.web import mount_web
 from riskdesk.service.state import ServiceState
 from riskdesk.store import Database
 from riskdesk.store.secrets import secret_box_from_settings
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         ws,
     ):
         app.include_router(module.router)
+    mount_web(app)
 
     def state_of() -> ServiceState:
         return state

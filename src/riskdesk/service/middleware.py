@@ -42,6 +42,13 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
 )
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+WEB_CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data: blob:; connect-src 'self' ws: wss:; font-src 'self' data:; "
+    b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The web workspace's policy: its own scripts only (plotly sets inline styles)."""
+WEB_PATHS = ("/static/",)
 
 
 async def _send_problem(scope: Scope, receive: Receive, send: Send, error: ProblemError) -> None:
@@ -68,14 +75,17 @@ class RequestContextMiddleware:
         request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         path: str = scope.get("path", "")
-        is_api = not path.startswith(DOCS_PATHS)
+        is_web = path == "/" or path.startswith(WEB_PATHS)
+        is_api = not is_web and not path.startswith(DOCS_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 headers.extend(SECURITY_HEADERS)
-                if is_api:
+                if is_web:
+                    headers.append((b"content-security-policy", WEB_CSP))
+                elif is_api:
                     headers.append((b"content-security-policy", API_CSP))
                     if not any(name == b"cache-control" for name, _ in headers):
                         headers.append((b"cache-control", b"no-store"))
