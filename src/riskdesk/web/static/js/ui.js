@@ -69,3 +69,11 @@ export function debounce(fn, ms) {
   let timer = null;
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
 }
+
+/** Load a page's own stylesheet once (``/static/css/<name>.css``). */
+export function useStyle(name) {
+  const href = `/static/css/${name}.css`;
+  if (!document.querySelector(`link[href="${href}"]`)) {
+    document.head.append(h("link", { rel: "stylesheet", href }));
+  }
+}
