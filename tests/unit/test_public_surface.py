@@ -44,6 +44,8 @@ EXPECTED = {
     },
     "riskdesk.streaming.demo": None,
     "riskdesk.streaming.sources": None,
+    "riskdesk.streaming.reconnect": None,
+    "riskdesk.web": None,
     "riskdesk.secrets": None,
     "riskdesk.adapters.ibkr": None,
     "riskdesk.adapters.ibkr.client": None,

@@ -30,10 +30,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.live import Live
@@ -105,51 +105,15 @@ def _until_signal() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _serve_fake_tws(
-    *,
-    host: str,
-    port: int,
-    rate: float,
-    seed: int,
-    sent_log: Path | None,
-    account: str,
-    as_json: bool,
-) -> None:
-    """Serve :class:`~riskdesk.adapters.ibkr.fake.FakeTwsBroker` until Ctrl-C or SIGTERM."""
-    from riskdesk.adapters.ibkr.fake import FakeTwsBroker
+class _Fake(Protocol):
+    """What both fake brokers offer the command."""
 
-    try:
-        tws = FakeTwsBroker(
-            host=host, port=port, rate=rate, seed=seed, account=account, sent_log=sent_log
-        )
-    except ValueError as exc:
-        fail(str(exc))
-    with _until_signal() as stop:
-        try:
-            address = tws.start()
-        except OSError as exc:
-            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}; choose another --port")
-        try:
-            info = {
-                "protocol": "ibkr",
-                "url": address,
-                "account": account,
-                "rate": rate,
-                "seed": seed,
-                "pid": os.getpid(),
-            }
-            if as_json:
-                print_json(info)
-            else:
-                console.print(
-                    f"fake ibkr (TWS API) broker at {address} (account {account}); Ctrl-C stops"
-                )
-            while not stop.wait(0.2):
-                pass
-        finally:
-            tws.stop()
-    if not as_json:
-        console.print(f"stopped after sending {tws.sent_count} computations")
+    @property
+    def sent_count(self) -> int: ...
+
+    def start(self) -> str: ...
+
+    def stop(self) -> None: ...
 
 
 @app.command("fake-broker")
@@ -166,60 +130,54 @@ def fake_broker_command(
         None, "--sent-log", help="JSON-lines file every sent event is appended to."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
-    account: str = typer.Option(
-        _DXLINK_ACCOUNT,
+    account: str | None = typer.Option(
+        None,
         "--account",
-        help=f"The account number served (ibkr: default {_IBKR_ACCOUNT}).",
+        help=f"The account number served (default {_DXLINK_ACCOUNT}; ibkr {_IBKR_ACCOUNT}).",
     ),
     as_json: bool = JsonOption,
 ) -> None:
     """Serve a deterministic fake broker until Ctrl-C or SIGTERM."""
     if protocol not in _PROTOCOLS:
         fail(f"--protocol {protocol!r} is not known; use one of: {', '.join(_PROTOCOLS)}")
-    if protocol == "ibkr":
-        _serve_fake_tws(
-            host=host,
-            port=port,
-            rate=rate,
-            seed=seed,
-            sent_log=sent_log,
-            account=account if account != _DXLINK_ACCOUNT else _IBKR_ACCOUNT,
-            as_json=as_json,
-        )
-        return
-    from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
-
+    fake: _Fake
+    extra: dict[str, Callable[[], str]]
+    options: dict[str, Any] = {"host": host, "port": port, "rate": rate, "seed": seed}
     try:
-        broker = FakeDxlinkBroker(
-            host=host, port=port, rate=rate, seed=seed, account=account, sent_log=sent_log
-        )
+        if protocol == "ibkr":
+            from riskdesk.adapters.ibkr.fake import FakeTwsBroker
+
+            account = account or _IBKR_ACCOUNT
+            fake = FakeTwsBroker(**options, account=account, sent_log=sent_log)
+            label, unit, extra = "ibkr (TWS API)", "computations", {}
+        else:
+            from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
+
+            account = account or _DXLINK_ACCOUNT
+            dxlink = FakeDxlinkBroker(**options, account=account, sent_log=sent_log)
+            fake, label, unit = dxlink, "dxlink", "events"
+            extra = {"dxlink_url": lambda: dxlink.dxlink_url}
     except ValueError as exc:
         fail(str(exc))
     with _until_signal() as stop:
         try:
-            url = broker.start()
+            url = fake.start()
         except OSError as exc:
             fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}; choose another --port")
         try:
-            info = {
-                "protocol": protocol,
-                "url": url,
-                "dxlink_url": broker.dxlink_url,
-                "account": account,
-                "rate": rate,
-                "seed": seed,
-                "pid": os.getpid(),
-            }
+            info: dict[str, Any] = {"protocol": protocol, "url": url}
+            info |= {name: value() for name, value in extra.items()}
+            info |= {"account": account, "rate": rate, "seed": seed, "pid": os.getpid()}
             if as_json:
                 print_json(info)
             else:
-                console.print(f"fake {protocol} broker at {url} (account {account}); Ctrl-C stops")
+                console.print(f"fake {label} broker at {url} (account {account}); Ctrl-C stops")
             while not stop.wait(0.2):
                 pass
         finally:
-            broker.stop()
+            fake.stop()
     if not as_json:
-        console.print(f"stopped after sending {broker.sent_count} events")
+        console.print(f"stopped after sending {fake.sent_count} {unit}")
 
 
 def _sources(

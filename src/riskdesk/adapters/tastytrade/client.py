@@ -89,6 +89,7 @@ from riskdesk.adapters.tastytrade.parsing import (
     streamer_symbol_to_contract,
 )
 from riskdesk.streaming.normalize import GreeksTick, PositionUpdate
+from riskdesk.streaming.reconnect import run_attempts
 from riskdesk.streaming.session import Backoff, SessionPolicy, Step, StreamSession
 from riskdesk.streaming.source import SourceSink
 
@@ -396,38 +397,18 @@ class DxlinkSource:
         asyncio.run(self._main(sink, stop, session))
 
     async def _main(self, sink: SourceSink, stop: threading.Event, session: StreamSession) -> None:
-        watcher = asyncio.create_task(_wait_thread_event(stop))
-        try:
-            while not stop.is_set():
-                sink.status(session.connect_started(self._clock()))
-                attempt = asyncio.create_task(self._attempt(sink, session, stop))
-                await asyncio.wait({attempt, watcher}, return_when=asyncio.FIRST_COMPLETED)
-                if not attempt.done():
-                    # stop was set: the stream loop sees it and closes the socket itself; a
-                    # cancel is the fallback (one in the middle of websockets' opening
-                    # handshake can leave its transport to the garbage collector)
-                    await asyncio.wait({attempt}, timeout=_STOP_GRACE_S)
-                    if not attempt.done():
-                        attempt.cancel()
-                    await asyncio.gather(attempt, return_exceptions=True)
-                    break
-                exc = attempt.exception()
-                if exc is not None and not isinstance(exc, _NETWORK_ERRORS):
-                    raise exc
-                if stop.is_set():
-                    break
-                reason = self._describe(exc) if exc is not None else "connection closed"
-                _log.warning("tastytrade stream %s: %s", self.account_id, reason)
-                step = session.closed(self._clock(), reason)
-                sink.status(step, error=reason)
-                delay = step.retry_delay or 0.0
-                if delay > 0:
-                    await asyncio.wait({watcher}, timeout=delay)
-        finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
-            if not session.stopped:
-                sink.status(session.stop(self._clock()))
+        await run_attempts(
+            lambda: self._attempt(sink, session, stop),
+            session=session,
+            sink=sink,
+            stop=stop,
+            clock=self._clock,
+            network_errors=_NETWORK_ERRORS,
+            describe=self._describe,
+            closed_reason="connection closed",
+            name=f"tastytrade stream {self.account_id}",
+            grace_s=_STOP_GRACE_S,
+        )
 
     @staticmethod
     def _describe(exc: BaseException) -> str:
@@ -882,12 +863,6 @@ class DxlinkSource:
             underlying_price=self._mids.get(underlying) if underlying is not None else None,
             raw=dict(event.raw),
         )
-
-
-async def _wait_thread_event(event: threading.Event, poll: float = 0.02) -> None:
-    """Return once ``event`` (set from another thread) is set, polling every ``poll`` s."""
-    while not event.is_set():
-        await asyncio.sleep(poll)
 
 
 def _dumps(message: Mapping[str, Any]) -> str:
