@@ -158,8 +158,14 @@ def test_risk_routes_with_synthesized_history_equal_the_use_cases(
         client.post(f"{base}/correlation?date={ON}&window=60", headers=headers), 200
     )
 
-    assert exposures == _plain(direct.exposures(pid, ON, "SPY").to_dict())
+    betas = direct.benchmark_betas(pid, ON, "SPY")
+    assert exposures == _plain(direct.exposures(pid, ON, "SPY", betas=betas).to_dict())
     assert exposures["gross"] is not None
+    # every underlying with enough history is beta-weighted, not only the benchmark itself
+    weighted = exposures["beta_weighted"]
+    assert weighted["missing_betas"] == []
+    assert len(weighted["betas"]) > 1
+    assert set(weighted["betas"]) <= set(betas)
     assert greeks == _plain(direct.greeks(pid, ON, by=("underlying",)).to_dict())
     assert factors == _plain(direct.factors(pid, ON, 150).to_dict())
     assert factors["window"] == 150

@@ -37,7 +37,7 @@ from riskdesk.risk.portfolios import (
     PortfolioSummary,
     StoredPosition,
 )
-from riskdesk.risk.reports import CORRELATION_WINDOW, RiskReports
+from riskdesk.risk.reports import CORRELATION_WINDOW, HistoryMissingError, RiskReports
 from riskdesk.service.dates import session_or_last
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.jobs import JobContext
@@ -560,9 +560,18 @@ def exposures(
         str, Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.^-]+$")
     ] = "SPY",
 ) -> dict[str, Any]:
-    """Market value, long/short/gross/net, delta-adjusted and beta-weighted exposures."""
+    """Market value, long/short/gross/net, delta-adjusted and beta-weighted exposures.
+
+    Betas to ``benchmark`` are estimated from the stored price history (the factor model's
+    univariate regression, as the what-if comparison does); an underlying without enough
+    history is listed in ``missing_betas`` rather than weighted by a guess.
+    """
     day = session_or_last(on)
-    return reports.exposures(portfolio_id, day, benchmark).to_dict()
+    try:
+        betas: dict[str, float] | None = reports.benchmark_betas(portfolio_id, day, benchmark)
+    except HistoryMissingError:
+        betas = None
+    return reports.exposures(portfolio_id, day, benchmark, betas=betas).to_dict()
 
 
 @router.get("/v1/risk/{portfolio_id}/greeks", response_model=dict[str, Any], responses=_READ_ERRORS)

@@ -7,7 +7,10 @@ the browser for a short while and revalidated (``ETag``), so an upgrade shows at
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -19,6 +22,8 @@ router = APIRouter(include_in_schema=False)
 
 _HTML_HEADERS = {"Cache-Control": "no-cache"}
 _VENDOR_HEADERS = {"Cache-Control": "public, max-age=86400"}
+_SAMPLES = Path(__file__).resolve().parents[2] / "risk" / "samples"
+_SAMPLE_NAME = re.compile(r"[a-z0-9_]{1,64}")
 
 
 @router.get("/")
@@ -31,6 +36,15 @@ def index() -> FileResponse:
 def plotly_js() -> FileResponse:
     """plotly.js from the installed ``plotly`` package (no CDN)."""
     return FileResponse(plotly_js_path(), media_type="text/javascript", headers=_VENDOR_HEADERS)
+
+
+@router.get("/static/samples/{name}.csv")
+def sample_csv(name: str) -> FileResponse:
+    """A sample file riskdesk ships (``risk/samples/<name>.csv``), e.g. the demo book."""
+    path = _SAMPLES / f"{name}.csv"
+    if not _SAMPLE_NAME.fullmatch(name) or not path.is_file():
+        raise HTTPException(status_code=404, detail=f"no sample file {name!r}")
+    return FileResponse(path, media_type="text/csv", headers=_HTML_HEADERS)
 
 
 def mount_web(app: FastAPI) -> None:

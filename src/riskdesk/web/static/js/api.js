@@ -35,7 +35,7 @@ async function send(method, path, body, headers) {
   const all = { Accept: "application/json", ...headers };
   if (current && current.access_token) all.Authorization = `Bearer ${current.access_token}`;
   let payload;
-  if (body instanceof FormData) payload = body;
+  if (body instanceof FormData || body instanceof Blob || typeof body === "string") payload = body; // raw: the caller sets Content-Type
   else if (body !== undefined) { all["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
   return fetch(path, { method, headers: all, body: payload });
 }
