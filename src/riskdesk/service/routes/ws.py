@@ -69,17 +69,23 @@ async def _pump(
     async with state.hub.subscribe(*channels) as subscription:
         first = await current()
         if first is not None:
-            await websocket.send_json(first)
+            try:
+                await websocket.send_json(first)
+            except (WebSocketDisconnect, RuntimeError):
+                return  # the client left before the first message: nothing to forward
             if until_finished and first.get("finished"):
                 await websocket.close()
                 return
 
         async def forward(scope: anyio.CancelScope) -> None:
-            async for _channel, message in subscription:
-                await websocket.send_json(message)
-                if until_finished and message.get("finished"):
-                    await websocket.close()
-                    break
+            try:
+                async for _channel, message in subscription:
+                    await websocket.send_json(message)
+                    if until_finished and message.get("finished"):
+                        await websocket.close()
+                        break
+            except (WebSocketDisconnect, RuntimeError):
+                pass  # the client left mid-send: the pump ends like a normal close
             scope.cancel()
 
         async def watch_client(scope: anyio.CancelScope) -> None:
