@@ -1,0 +1,74 @@
+"""Helpers of the Compare workspace's browser tests: the grid the page sends, chain picks."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+NEW_YORK = ZoneInfo("America/New_York")
+DEFAULT_DAYS = (0, 7, 14)
+DEFAULT_VOLS = (-10.0, -5.0, 0.0, 5.0, 10.0)
+
+
+def page_grid(
+    as_of: str,
+    *,
+    days: tuple[int, ...] = DEFAULT_DAYS,
+    spot_range: float = 10.0,
+    steps: int = 41,
+    vols: tuple[float, ...] = DEFAULT_VOLS,
+) -> dict[str, Any]:
+    """The scenario grid the page builds: horizon day d is day 0 + d, day 0 the snapshot's New
+    York date (the next day when it was taken at or after the 16:00 close)."""
+    local = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(NEW_YORK)
+    base: date = local.date() + timedelta(days=1 if local.time() >= time(16) else 0)
+    return {
+        "spot_range_kind": "PERCENT",
+        "spot_min": -spot_range,
+        "spot_max": spot_range,
+        "spot_steps": steps,
+        "vol_shifts": list(vols),
+        "dates": [(base + timedelta(days=d)).isoformat() for d in sorted(set(days))],
+    }
+
+
+def number(text: str) -> float:
+    """A number shown by the page ("1,234.56", "-0.50") as a float."""
+    cleaned = text.strip().replace(",", "")
+    if not re.fullmatch(r"[-+]?\d+(\.\d+)?", cleaned):
+        raise AssertionError(f"not a number on the page: {text!r}")
+    return float(cleaned)
+
+
+def expiry_rows(chain: dict[str, Any], min_days: int = 7) -> tuple[str, list[dict[str, Any]]]:
+    """The first expiry at least ``min_days`` after the chain's date, and its rows."""
+    as_of = datetime.fromisoformat(chain["as_of"].replace("Z", "+00:00")).date()
+    expiry = next(
+        e for e in chain["expiries"] if date.fromisoformat(e) >= as_of + timedelta(days=min_days)
+    )
+    return expiry, [r for r in chain["rows"] if r["expiry"] == expiry]
+
+
+def condor_plan(rows: list[dict[str, Any]], spot: Decimal) -> list[tuple[str, str, str]]:
+    """Iron condor clicks ``(right, strike, side)``: sell put, buy lower put, sell call, buy
+    higher call (a sell is a bid click, a buy an ask click)."""
+    strikes = sorted(
+        {Decimal(r["strike"]) for r in rows if r["bid"] is not None and Decimal(r["bid"]) > 0}
+    )
+    below = [k for k in strikes if k < spot]
+    above = [k for k in strikes if k > spot]
+    text = {Decimal(r["strike"]): r["strike"] for r in rows}
+    return [
+        ("P", text[below[-3]], "bid"),
+        ("P", text[below[-8]], "ask"),
+        ("C", text[above[2]], "bid"),
+        ("C", text[above[7]], "ask"),
+    ]
+
+
+def atm_strike(rows: list[dict[str, Any]], spot: Decimal) -> str:
+    """The strike nearest spot (for a straddle)."""
+    return str(min(rows, key=lambda r: abs(Decimal(r["strike"]) - spot))["strike"])
