@@ -50,6 +50,8 @@ EXPECTED = {
     "riskdesk.adapters.ibkr": None,
     "riskdesk.adapters.ibkr.client": None,
     "riskdesk.adapters.ibkr.fake": None,
+    "riskdesk.adapters.loopback": {"LoopbackFake", "RatePacer"},
+    "riskdesk.adapters.wire": {"WireParseError", "describe"},
     "riskdesk.reporting.stream_charts": None,
     "riskdesk.adapters.broker_market": None,
     "riskdesk.adapters.tastytrade.market": None,

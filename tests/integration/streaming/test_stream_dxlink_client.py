@@ -7,76 +7,29 @@ Every check counts against the fake's sent log: a received Greeks event must be 
 from __future__ import annotations
 
 import json
-import random
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from source_support import (
+    CollectingSink,
+    at_least,
+    closed_port,
+    drop_twice_then_reconnect,
+    running,
+    tiny_backoff,
+)
 
 from riskdesk.adapters.tastytrade.client import REJECT_MALFORMED, DxlinkSource
 from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
 from riskdesk.adapters.tastytrade.parsing import FeedDataMessage, FeedFields
 from riskdesk.secrets import TokenCache, open_secret_store
-from riskdesk.streaming.normalize import GreeksTick, PositionUpdate
-from riskdesk.streaming.session import Backoff, Step
+from riskdesk.streaming.normalize import GreeksTick
 from riskdesk.streaming.source import SourceSink, TickSource
 
-WAIT = 10.0
 ACCOUNT = "5WT00001"
-
-
-class CollectingSink:
-    """A thread-safe sink that keeps everything and lets the test wait on a condition."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self.ticks: list[GreeksTick] = []
-        self.positions: list[PositionUpdate] = []
-        self.statuses: list[tuple[Step, str | None]] = []
-        self.rejections: list[tuple[str, str]] = []
-
-    def tick(self, tick: GreeksTick) -> None:
-        with self._cond:
-            self.ticks.append(tick)
-            self._cond.notify_all()
-
-    def position(self, update: PositionUpdate) -> None:
-        with self._cond:
-            self.positions.append(update)
-            self._cond.notify_all()
-
-    def status(self, step: Step, *, error: str | None = None) -> None:
-        with self._cond:
-            self.statuses.append((step, error))
-            self._cond.notify_all()
-
-    def rejected(self, reason: str, detail: str) -> None:
-        with self._cond:
-            self.rejections.append((reason, detail))
-            self._cond.notify_all()
-
-    def wait_for(self, what: str, predicate: Callable[[CollectingSink], bool]) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self), WAIT):
-                pytest.fail(f"timed out after {WAIT} s waiting for {what}")
-
-    def holds_for(self, seconds: float, predicate: Callable[[CollectingSink], bool]) -> bool:
-        """Whether ``predicate`` became true within ``seconds`` (False: it never did)."""
-        with self._cond:
-            return self._cond.wait_for(lambda: predicate(self), seconds)
-
-    def status_names(self) -> list[str]:
-        with self._cond:
-            return [step.status for step, _ in self.statuses]
-
-    def count(self, status: str) -> int:
-        return self.status_names().count(status)
 
 
 @pytest.fixture
@@ -85,36 +38,6 @@ def broker(tmp_path: Path) -> Iterator[FakeDxlinkBroker]:
     fake.start()
     yield fake
     fake.stop()
-
-
-def _tiny_backoff() -> Backoff:
-    return Backoff(random.Random(12), base=0.01, factor=2.0, max_delay=0.05)
-
-
-@contextmanager
-def _running(source: DxlinkSource, sink: CollectingSink) -> Iterator[list[float]]:
-    """Run ``source`` in a thread; on exit stop it and record how long stopping took."""
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            source.run(sink, stop)
-        except BaseException as exc:  # surfaced in the test thread below
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="dxlink-source-test", daemon=True)
-    thread.start()
-    stop_seconds: list[float] = []
-    try:
-        yield stop_seconds
-    finally:
-        started = time.monotonic()
-        stop.set()
-        thread.join(5.0)
-        stop_seconds.append(time.monotonic() - started)
-    assert not thread.is_alive(), "DxlinkSource.run did not return after stop was set"
-    assert not failure, f"DxlinkSource.run raised {failure[0]!r}"
 
 
 def _sent_greeks(log: Path) -> set[tuple[str, int]]:
@@ -134,7 +57,7 @@ def _source(broker: FakeDxlinkBroker, **kwargs: object) -> DxlinkSource:
     options: dict[str, object] = {
         "account": ACCOUNT,
         "credentials": ("trader", "secret"),
-        "backoff": _tiny_backoff(),
+        "backoff": tiny_backoff(),
     }
     options.update(kwargs)
     return DxlinkSource(broker.url, **options)  # type: ignore[arg-type]
@@ -147,7 +70,7 @@ def test_dxlink_source_with_fake_broker_delivers_positions_and_logged_greeks(
     source = _source(broker)
     assert isinstance(source, TickSource)
     assert isinstance(sink, SourceSink)
-    with _running(source, sink) as stop_seconds:
+    with running(source, sink) as stop_seconds:
         sink.wait_for("600 Greeks ticks", lambda s: len(s.ticks) >= 600)
     assert stop_seconds[0] < 2.0
     assert broker.sent_log is not None
@@ -178,10 +101,6 @@ def test_dxlink_source_with_fake_broker_delivers_positions_and_logged_greeks(
     assert sink.rejections == []
 
 
-def _at_least(status: str, n: int) -> Callable[[CollectingSink], bool]:
-    return lambda sink: sink.count(status) >= n
-
-
 def _every_symbol_since(mark: int, symbols: set[str]) -> Callable[[CollectingSink], bool]:
     return lambda sink: {str(t.raw["eventSymbol"]) for t in sink.ticks[mark:]} == symbols
 
@@ -192,16 +111,13 @@ def test_dxlink_source_with_dropped_connections_reconnects_and_resubscribes(
     sink = CollectingSink()
     source = _source(broker)
     option_symbols = {p.streamer_symbol for p in broker.positions}
-    with _running(source, sink):
-        for drop in range(1, 3):
-            sink.wait_for(f"connection {drop}", _at_least("connected", drop))
-            sink.wait_for(
-                f"ticks of every option on connection {drop}",
-                _every_symbol_since(len(sink.ticks), option_symbols),
-            )
-            assert broker.drop_connections() == 1
-            sink.wait_for(f"disconnect {drop}", _at_least("disconnected", drop))
-        sink.wait_for("a third connection", lambda s: s.count("connected") >= 3)
+    with running(source, sink):
+        drop_twice_then_reconnect(
+            sink,
+            broker.drop_connections,
+            lambda mark: _every_symbol_since(mark, option_symbols),
+            "option",
+        )
         mark = len(sink.ticks)
         sink.wait_for(
             "ticks of every option after the second reconnect",
@@ -211,7 +127,7 @@ def test_dxlink_source_with_dropped_connections_reconnects_and_resubscribes(
     transitions = ["disconnected", "connecting", "connected"]
     runs = [i for i in range(len(names) - 2) if names[i : i + 3] == transitions]
     assert len(runs) == 2, names
-    errors = [error for step, error in sink.statuses if step.status == "disconnected" and error]
+    errors = [error for step, error, _ in sink.statuses if step.status == "disconnected" and error]
     assert all("closed by the server (code 1012" in e for e in errors[:2]), errors
     assert source.session is not None
     assert set(source.session.subscriptions) >= option_symbols
@@ -239,29 +155,29 @@ def test_dxlink_source_with_token_cache_reuses_the_session_token_until_it_is_ref
         return ("trader", "secret")
 
     sink = CollectingSink()
-    with _running(_source(broker, credentials=credentials, token_cache=cache), sink):
-        sink.wait_for("a connection", _at_least("connected", 1))
+    with running(_source(broker, credentials=credentials, token_cache=cache), sink):
+        sink.wait_for("a connection", at_least("connected", 1))
         token = cache.load()
         for drop in range(1, 3):  # reconnects reuse the cached token
             sink.wait_for(f"ticks on connection {drop}", _ticks_since(len(sink.ticks), 5))
             assert broker.drop_connections() == 1
-            sink.wait_for(f"reconnection {drop}", _at_least("connected", drop + 1))
+            sink.wait_for(f"reconnection {drop}", at_least("connected", drop + 1))
         reused = (broker.login_count, len(logins), cache.load())
         broker.revoke_tokens()  # the next connection's token is refused: one fresh login
         sink.wait_for("ticks on connection 3", _ticks_since(len(sink.ticks), 5))
         assert broker.drop_connections() == 1
-        sink.wait_for("reconnection after the revocation", _at_least("connected", 4))
+        sink.wait_for("reconnection after the revocation", at_least("connected", 4))
     # a restarted source (a new process) starts from the cached token too
     restarted = CollectingSink()
-    with _running(_source(broker, credentials=credentials, token_cache=cache), restarted):
-        restarted.wait_for("a connection after the restart", _at_least("connected", 1))
+    with running(_source(broker, credentials=credentials, token_cache=cache), restarted):
+        restarted.wait_for("a connection after the restart", at_least("connected", 1))
 
     assert token is not None
     assert reused == (1, 1, token)
     assert (broker.login_count, len(logins)) == (2, 2)
     assert cache.load() not in (None, token)
     assert token.encode() not in (tmp_path / "secrets.enc").read_bytes()
-    assert not [error for _step, error in sink.statuses if error and "refused" in error]
+    assert not [error for _step, error, _ in sink.statuses if error and "refused" in error]
 
 
 def test_dxlink_source_with_refused_login_reports_errors_and_retries_with_backoff(
@@ -275,39 +191,33 @@ def test_dxlink_source_with_refused_login_reports_errors_and_retries_with_backof
 
     sink = CollectingSink()
     source = _source(broker, credentials=credentials)
-    with _running(source, sink):
+    with running(source, sink):
         sink.wait_for("a connection after the refusals", lambda s: s.count("connected") >= 1)
         sink.wait_for("ticks", lambda s: len(s.ticks) >= 10)
-    errors = [error for step, error in sink.statuses if error]
+    errors = sink.errors()
     assert len(errors) == 3, errors
     assert all("POST /sessions) refused: HTTP 401" in e for e in errors)
     assert all("secret" not in e for e in errors)
     names = sink.status_names()
     assert names[:7] == ["connecting", "disconnected"] * 3 + ["connecting"]
-    retry_delays = [step.retry_delay for step, error in sink.statuses if error]
+    retry_delays = [step.retry_delay for step, error, _ in sink.statuses if error]
     assert all(d is not None and 0 <= d <= 0.05 for d in retry_delays)
     assert len(calls) == 4
-
-
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_dxlink_source_with_closed_port_keeps_retrying_and_stops_promptly() -> None:
     sink = CollectingSink()
     source = DxlinkSource(
-        f"ws://127.0.0.1:{_closed_port()}",
+        f"ws://127.0.0.1:{closed_port()}",
         account=ACCOUNT,
         credentials=("trader", "secret"),
-        backoff=_tiny_backoff(),
+        backoff=tiny_backoff(),
         timeout_s=1.0,
     )
-    with _running(source, sink) as stop_seconds:
+    with running(source, sink) as stop_seconds:
         sink.wait_for("three failed attempts", lambda s: s.count("disconnected") >= 3)
     assert stop_seconds[0] < 2.0
-    errors = [error for _, error in sink.statuses if error]
+    errors = sink.errors()
     assert errors
     assert all(e.startswith("REST request failed: ConnectError") for e in errors), errors
     assert sink.ticks == []
@@ -320,7 +230,7 @@ def test_dxlink_source_with_quiet_server_keeps_connection_alive_with_keepalives(
     with FakeDxlinkBroker(rate=0, seed=3, account=ACCOUNT, keepalive_timeout=0.6) as fake:
         sink = CollectingSink()
         source = _source(fake, keepalive_s=0.4)
-        with _running(source, sink):
+        with running(source, sink):
             sink.wait_for("connected", lambda s: s.count("connected") >= 1)
             assert not sink.holds_for(1.5, lambda s: s.count("disconnected") > 0)
             assert fake.connection_count == 1

@@ -8,75 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
-import socket
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ib_async import IB
+from source_support import (
+    CollectingSink,
+    closed_port,
+    drop_twice_then_reconnect,
+    running,
+    tiny_backoff,
+)
 
 from riskdesk.adapters.ibkr.client import IbkrSource, _Attempt, parse_tws_url
 from riskdesk.adapters.ibkr.fake import FakeTwsBroker
-from riskdesk.streaming.normalize import GreeksTick, Normalizer, PositionUpdate
-from riskdesk.streaming.session import Backoff, Step, StreamSession
+from riskdesk.streaming.normalize import GreeksTick, Normalizer
+from riskdesk.streaming.session import StreamSession
 from riskdesk.streaming.source import SourceSink, TickSource
 
-WAIT = 10.0
 ACCOUNT = "DU000001"
 FIELDS = ("impliedVol", "delta", "optPrice", "pvDividend", "gamma", "vega", "theta", "undPrice")
-
-
-class CollectingSink:
-    """A thread-safe sink that keeps everything (with arrival times) and lets tests wait."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self.ticks: list[GreeksTick] = []
-        self.tick_times: list[float] = []
-        self.positions: list[PositionUpdate] = []
-        self.statuses: list[tuple[Step, str | None, float]] = []
-        self.rejections: list[tuple[str, str]] = []
-
-    def tick(self, tick: GreeksTick) -> None:
-        with self._cond:
-            self.ticks.append(tick)
-            self.tick_times.append(time.monotonic())
-            self._cond.notify_all()
-
-    def position(self, update: PositionUpdate) -> None:
-        with self._cond:
-            self.positions.append(update)
-            self._cond.notify_all()
-
-    def status(self, step: Step, *, error: str | None = None) -> None:
-        with self._cond:
-            self.statuses.append((step, error, time.monotonic()))
-            self._cond.notify_all()
-
-    def rejected(self, reason: str, detail: str) -> None:
-        with self._cond:
-            self.rejections.append((reason, detail))
-            self._cond.notify_all()
-
-    def wait_for(self, what: str, predicate: Callable[[CollectingSink], bool]) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: predicate(self), WAIT):
-                pytest.fail(f"timed out after {WAIT} s waiting for {what}")
-
-    def count(self, status: str) -> int:
-        with self._cond:
-            return sum(step.status == status for step, _, _ in self.statuses)
-
-    def errors(self) -> list[str]:
-        with self._cond:
-            return [error for _, error, _ in self.statuses if error]
 
 
 @pytest.fixture
@@ -87,41 +42,11 @@ def broker(tmp_path: Path) -> Iterator[FakeTwsBroker]:
     fake.stop()
 
 
-def _tiny_backoff() -> Backoff:
-    return Backoff(random.Random(12), base=0.01, factor=2.0, max_delay=0.05)
-
-
 def _source(broker: FakeTwsBroker, **kwargs: Any) -> IbkrSource:
     host, port = parse_tws_url(broker.address)
-    options: dict[str, Any] = {"account": ACCOUNT, "backoff": _tiny_backoff(), "client_id": 9}
+    options: dict[str, Any] = {"account": ACCOUNT, "backoff": tiny_backoff(), "client_id": 9}
     options.update(kwargs)
     return IbkrSource(host, port, **options)
-
-
-@contextmanager
-def _running(source: IbkrSource, sink: CollectingSink) -> Iterator[list[float]]:
-    """Run ``source`` in a thread; on exit stop it and record how long stopping took."""
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            source.run(sink, stop)
-        except BaseException as exc:  # surfaced in the test thread below
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="ibkr-source-test", daemon=True)
-    thread.start()
-    stop_seconds: list[float] = []
-    try:
-        yield stop_seconds
-    finally:
-        started = time.monotonic()
-        stop.set()
-        thread.join(5.0)
-        stop_seconds.append(time.monotonic() - started)
-    assert not thread.is_alive(), "IbkrSource.run did not return after stop was set"
-    assert not failure, f"IbkrSource.run raised {failure[0]!r}"
 
 
 def _sent(broker: FakeTwsBroker) -> list[dict[str, Any]]:
@@ -144,7 +69,7 @@ def test_ibkr_source_with_fake_tws_delivers_positions_and_logged_greeks_in_order
     source = _source(broker)
     assert isinstance(source, TickSource)
     assert isinstance(sink, SourceSink)
-    with _running(source, sink) as stop_seconds:
+    with running(source, sink) as stop_seconds:
         sink.wait_for("600 Greeks ticks", lambda s: len(s.ticks) >= 600)
     assert stop_seconds[0] < 2.0
     sent = _sent(broker)
@@ -194,7 +119,7 @@ def test_ibkr_source_with_late_partial_and_empty_greeks_keeps_partial_and_reject
 ) -> None:
     sink = CollectingSink()
     keys = {p.key for p in broker.positions}
-    with _running(_source(broker), sink):
+    with running(_source(broker), sink):
         sink.wait_for(
             "400 Greeks ticks of every contract, late ones included",
             lambda s: len(s.ticks) >= 400 and {t.symbol for t in s.ticks} == keys,
@@ -230,10 +155,6 @@ def test_ibkr_source_with_late_partial_and_empty_greeks_keeps_partial_and_reject
     assert prompt - connected_at < broker.late_s
 
 
-def _at_least(status: str, n: int) -> Callable[[CollectingSink], bool]:
-    return lambda sink: sink.count(status) >= n
-
-
 def _every_contract_since(mark: int, keys: set[str]) -> Callable[[CollectingSink], bool]:
     return lambda sink: {t.symbol for t in sink.ticks[mark:]} == keys
 
@@ -243,16 +164,13 @@ def test_ibkr_source_with_dropped_connections_reconnects_and_resubscribes(
 ) -> None:
     sink = CollectingSink()
     keys = {p.key for p in broker.positions}
-    with _running(_source(broker), sink):
-        for drop in range(1, 3):
-            sink.wait_for(f"connection {drop}", _at_least("connected", drop))
-            sink.wait_for(
-                f"ticks of every contract on connection {drop}",
-                _every_contract_since(len(sink.ticks), keys),
-            )
-            assert broker.drop_connections() == 1
-            sink.wait_for(f"disconnect {drop}", _at_least("disconnected", drop))
-        sink.wait_for("a third connection", lambda s: s.count("connected") >= 3)
+    with running(_source(broker), sink):
+        drop_twice_then_reconnect(
+            sink,
+            broker.drop_connections,
+            lambda mark: _every_contract_since(mark, keys),
+            "contract",
+        )
         mark = len(sink.ticks)
         sink.wait_for(
             "ticks of every contract after the second reconnect",
@@ -276,18 +194,12 @@ def source_subscriptions_cover(sink: CollectingSink, keys: set[str]) -> bool:
     )
 
 
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_ibkr_source_with_closed_port_keeps_retrying_with_backoff_and_stops_promptly() -> None:
     sink = CollectingSink()
     source = IbkrSource(
-        "127.0.0.1", _closed_port(), account=ACCOUNT, backoff=_tiny_backoff(), timeout_s=1.0
+        "127.0.0.1", closed_port(), account=ACCOUNT, backoff=tiny_backoff(), timeout_s=1.0
     )
-    with _running(source, sink) as stop_seconds:
+    with running(source, sink) as stop_seconds:
         sink.wait_for("three failed attempts", lambda s: s.count("disconnected") >= 3)
     assert stop_seconds[0] < 2.0
     errors = sink.errors()
@@ -302,7 +214,7 @@ def test_ibkr_source_with_unmanaged_account_reports_a_clear_error_and_retries(
     broker: FakeTwsBroker,
 ) -> None:
     sink = CollectingSink()
-    with _running(_source(broker, account="U9999999"), sink):
+    with running(_source(broker, account="U9999999"), sink):
         sink.wait_for("two refused attempts", lambda s: s.count("disconnected") >= 2)
     errors = sink.errors()
     assert errors
@@ -322,7 +234,7 @@ def test_ibkr_source_with_malformed_or_unknown_computation_rejects_it() -> None:
     source = IbkrSource("127.0.0.1", 1, account=ACCOUNT)
 
     async def scenario() -> list[bool]:
-        session = StreamSession("ibkr", account_id=ACCOUNT, backoff=_tiny_backoff())
+        session = StreamSession("ibkr", account_id=ACCOUNT, backoff=tiny_backoff())
         loop = asyncio.get_running_loop()
         state = _Attempt(ib=IB(), session=session, sink=sink, loop=loop, last_message=0.0)
         return [

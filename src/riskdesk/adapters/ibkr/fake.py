@@ -54,17 +54,17 @@ import math
 import re
 import socket
 import struct
-import threading
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 
 from riskdesk.adapters.ibkr.parsing import UNSET_DOUBLE
+from riskdesk.adapters.loopback import LoopbackFake, RatePacer
 from riskdesk.adapters.simulated.book import path_step, stream_book
 from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.occ import format_occ
@@ -150,7 +150,7 @@ class _Connection:
     client_id: int | None = None
 
 
-class FakeTwsBroker:
+class FakeTwsBroker(LoopbackFake):
     """A deterministic TWS API server on loopback, in a background thread.
 
     Parameters
@@ -174,6 +174,8 @@ class FakeTwsBroker:
 
     """
 
+    _NAME: ClassVar[str] = "FakeTwsBroker"
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -187,35 +189,29 @@ class FakeTwsBroker:
         as_of: datetime = DEFAULT_AS_OF,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        if not math.isfinite(rate) or rate < 0:
-            raise ValueError(f"rate must be a finite number of events/s >= 0, got {rate!r}")
-        if not (math.isfinite(late_s) and late_s >= 0):
-            raise ValueError(f"late_s must be a number of seconds >= 0, got {late_s!r}")
-        if as_of.tzinfo is None:
-            raise ValueError("as_of must be timezone-aware (UTC)")
-        if not account or "," in account:
-            raise ValueError(f"account must be one non-empty account id, got {account!r}")
-        self.host = host
-        self.port = port
-        self.rate = float(rate)
-        self.seed = seed
-        self.account = account
-        self.sent_log = sent_log
+        def check_late_s() -> None:
+            if not (math.isfinite(late_s) and late_s >= 0):
+                raise ValueError(f"late_s must be a number of seconds >= 0, got {late_s!r}")
+
+        super().__init__(
+            host,
+            port,
+            rate,
+            seed,
+            account,
+            sent_log,
+            as_of=as_of,
+            clock=clock,
+            check_options=check_late_s,
+            one_account=True,
+        )
         self.late_s = float(late_s)
-        self._clock = clock
         self._positions, self._values, self._spot = self._build(seed, as_of)
         self._by_con_id = {p.con_id: p for p in self._positions}
         self._connections: dict[int, _Connection] = {}
-        self._next_connection = 0
-        self._sequence = 0
         self._counters: dict[int, int] = {}
-        self._paused_until = 0.0
-        self._log: IO[str] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
         self._address: str | None = None
         self._bound_port: int | None = None
 
@@ -258,14 +254,14 @@ class FakeTwsBroker:
     def address(self) -> str:
         """``tws://host:port`` of the running server."""
         if self._address is None:
-            raise RuntimeError("FakeTwsBroker is not started: call start() first")
+            raise self._not_started()
         return self._address
 
     @property
     def bound_port(self) -> int:
         """The TCP port the running server listens on."""
         if self._bound_port is None:
-            raise RuntimeError("FakeTwsBroker is not started: call start() first")
+            raise self._not_started()
         return self._bound_port
 
     @property
@@ -285,36 +281,12 @@ class FakeTwsBroker:
 
     def start(self) -> str:
         """Bind, serve in a background thread and return ``tws://host:port``."""
-        if self._thread is not None:
-            raise RuntimeError("FakeTwsBroker is already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(128)
+        sock = self._listen()
         sock.setblocking(False)
         self._bound_port = int(sock.getsockname()[1])
-        if self.sent_log is not None:
-            self.sent_log.parent.mkdir(parents=True, exist_ok=True)
-            self._log = self.sent_log.open("a", encoding="utf-8")
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            try:
-                loop.run_until_complete(self._serve(sock))
-            except BaseException as exc:  # reported by start() if it happens before ready
-                failure.append(exc)
-            finally:
-                loop.close()
-                sock.close()
-
-        self._thread = threading.Thread(
-            target=run, name=f"fake-tws-{self._bound_port}", daemon=True
+        self._serve_in_thread(
+            self._serve(sock), sock, thread_name=f"fake-tws-{self._bound_port}", keep_failure=True
         )
-        self._thread.start()
-        while not self._ready.wait(0.05):
-            if not self._thread.is_alive():
-                raise RuntimeError(f"FakeTwsBroker failed to start: {failure!r}")
         self._address = f"tws://{self.host}:{self._bound_port}"
         return self._address
 
@@ -326,38 +298,17 @@ class FakeTwsBroker:
         if loop is not None and stopping is not None and self._thread.is_alive():
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stopping.set)
-        self._thread.join(10)
-        self._thread = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._join()
 
     def drop_connections(self) -> int:
         """Close every API connection (between two messages); return how many."""
-        if self._loop is None:
-            raise RuntimeError("FakeTwsBroker is not started: call start() first")
-        return asyncio.run_coroutine_threadsafe(self._drop_all(), self._loop).result(10)
+        return self._call(self._drop_all())
 
     def pause(self, seconds: float) -> None:
         """Send no computation for ``seconds``; the stream resumes without catching up."""
-        if not seconds >= 0:
-            raise ValueError(f"pause needs seconds >= 0, got {seconds!r}")
-        if self._loop is None:
-            raise RuntimeError("FakeTwsBroker is not started: call start() first")
-        until = self._loop.time() + seconds
-        self._loop.call_soon_threadsafe(self._set_pause, until)
-
-    def __enter__(self) -> FakeTwsBroker:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        self._pause(seconds)
 
     # ---------------------------------------------------------------- server side (its loop)
-
-    def _set_pause(self, until: float) -> None:
-        self._paused_until = until
 
     async def _serve(self, sock: socket.socket) -> None:
         self._loop = asyncio.get_running_loop()
@@ -595,29 +546,21 @@ class FakeTwsBroker:
 
     async def _emit_loop(self, conn: _Connection) -> None:
         loop = asyncio.get_running_loop()
-        baseline: float | None = None
-        emitted = 0
+        pacer = RatePacer()
         while True:
             await asyncio.sleep(_TICK_SECONDS)
             now = loop.time()
             if now < self._paused_until or self.rate <= 0:
-                baseline = None
+                pacer.reset()
                 continue
             ready = [(rid, s) for rid, s in conn.subscriptions.items() if s.due <= now]
             if not ready:
-                baseline = None
+                pacer.reset()
                 continue
-            if baseline is None:
-                baseline, emitted = now, 0
-            due = int((now - baseline) * self.rate) - emitted
-            cap = max(1, int(self.rate * 0.25))
-            if due > cap:  # the loop stalled: do not burst more than a quarter second's worth
-                emitted += due - cap
-                due = cap
+            due = pacer.take(now, rate=self.rate)
             if due <= 0:
                 continue
             self._emit(conn, ready, due)
-            emitted += due
             with contextlib.suppress(ConnectionError, OSError):
                 await conn.writer.drain()
 
@@ -657,7 +600,5 @@ class FakeTwsBroker:
                     "values": wire,
                 }
                 log_lines.append(json.dumps(record, separators=(",", ":"), allow_nan=False))
-        if self._log is not None:
-            self._log.write("\n".join(log_lines) + "\n")
-            self._log.flush()
+        self._write_log(log_lines)
         conn.writer.write(b"".join(frames))

@@ -50,6 +50,7 @@ from typing import Any, Final
 
 from ib_async import Contract, Option, OptionComputation, Position
 
+from riskdesk.adapters.wire import WireParseError, describe
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
 from riskdesk.domain.occ import OccSymbolError, format_occ, parse_occ
 from riskdesk.streaming.normalize import GreeksTick, PositionUpdate
@@ -116,7 +117,7 @@ _COMPUTATION_FIELDS: Final = (
 _GREEK_NAMES: Final = frozenset({"delta", "gamma", "vega", "theta"})
 
 
-class IbkrParseError(ValueError):
+class IbkrParseError(WireParseError):
     """An IBKR contract, position or option computation is malformed.
 
     Attributes
@@ -127,16 +128,6 @@ class IbkrParseError(ValueError):
         What is wrong with it, with the offending value.
 
     """
-
-    def __init__(self, where: str, problem: str) -> None:
-        self.where = where
-        self.problem = problem
-        super().__init__(f"malformed {where}: {problem}")
-
-
-def _describe(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # --------------------------------------------------------------------------------------------
@@ -172,7 +163,7 @@ def _multiplier(contract: Contract, where: str) -> int:
 
 def _strike(value: object, where: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise IbkrParseError(where, f"strike {_describe(value)} is not a number")
+        raise IbkrParseError(where, f"strike {describe(value)} is not a number")
     try:
         strike = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except InvalidOperation:
@@ -418,7 +409,7 @@ class RawComputation:
 
 def _wire_float(text: object, where: str) -> float:
     if not isinstance(text, str):
-        raise IbkrParseError(where, f"{_describe(text)} is not a text field")
+        raise IbkrParseError(where, f"{describe(text)} is not a text field")
     stripped = text.strip()
     if stripped in ("", "Infinite"):
         return math.inf if stripped else UNSET_DOUBLE
@@ -430,7 +421,7 @@ def _wire_float(text: object, where: str) -> float:
 
 def _wire_int(text: object, where: str) -> int:
     if not isinstance(text, str) or not text.strip().lstrip("-").isdigit():
-        raise IbkrParseError(where, f"{_describe(text)} is not an integer")
+        raise IbkrParseError(where, f"{describe(text)} is not an integer")
     return int(text)
 
 
@@ -565,7 +556,7 @@ def position_update(position: Position, *, event_time: datetime) -> PositionUpda
     ):
         raise IbkrParseError(
             _contract_where(position.contract),
-            f"position {_describe(quantity_value)} is not a finite number",
+            f"position {describe(quantity_value)} is not a finite number",
         )
     quantity = (
         Decimal(repr(quantity_value))

@@ -64,16 +64,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import secrets
-import socket
-import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import uvicorn
@@ -83,6 +80,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from riskdesk.adapters.loopback import LoopbackFake, RatePacer
 from riskdesk.adapters.simulated.book import path_step, stream_book
 from riskdesk.adapters.tastytrade.parsing import (
     DEFAULT_EVENT_FIELDS,
@@ -117,7 +115,6 @@ DEFAULT_AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 DXLINK_PATH = "/dxlink-ws"
 """WebSocket path of the DXLink endpoint."""
 
-_T = TypeVar("_T")
 _UNDERLYINGS = ("SPY", "QQQ", "AAPL")
 _TICK_SECONDS = 0.005
 _MAX_EVENTS_PER_FRAME = 250
@@ -229,7 +226,7 @@ class _Connection:
     round_robin: int = 0
 
 
-class FakeDxlinkBroker:
+class FakeDxlinkBroker(LoopbackFake):
     """A deterministic tastytrade REST + DXLink server on loopback, in a background thread.
 
     Parameters
@@ -254,6 +251,8 @@ class FakeDxlinkBroker:
 
     """
 
+    _NAME: ClassVar[str] = "FakeDxlinkBroker"
+
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -267,36 +266,33 @@ class FakeDxlinkBroker:
         as_of: datetime = DEFAULT_AS_OF,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        if not math.isfinite(rate) or rate < 0:
-            raise ValueError(f"rate must be a finite number of events/s >= 0, got {rate!r}")
-        if not keepalive_timeout > 0:
-            raise ValueError(f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout!r}")
-        if as_of.tzinfo is None:
-            raise ValueError("as_of must be timezone-aware (UTC)")
-        self.host = host
-        self.port = port
-        self.rate = float(rate)
-        self.seed = seed
-        self.account = account
-        self.sent_log = sent_log
+        def check_keepalive() -> None:
+            if not keepalive_timeout > 0:
+                raise ValueError(
+                    f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout!r}"
+                )
+
+        super().__init__(
+            host,
+            port,
+            rate,
+            seed,
+            account,
+            sent_log,
+            as_of=as_of,
+            clock=clock,
+            check_options=check_keepalive,
+        )
         self.keepalive_timeout = float(keepalive_timeout)
-        self._clock = clock
         self._book = _build_book(seed, as_of)
         self._session_tokens: set[str] = set()
         self._logins = 0
         self._quote_tokens: set[str] = set()
         self._connections: dict[int, _Connection] = {}
-        self._next_connection = 0
-        self._sequence = 0
         self._counters: dict[tuple[str, str], int] = {}
         self._last_time: dict[str, int] = {}
-        self._paused_until = 0.0
         self._recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=_RECENT_GREEKS)
-        self._log: IO[str] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
         self._url: str | None = None
 
     # ---------------------------------------------------------------- public API (any thread)
@@ -310,7 +306,7 @@ class FakeDxlinkBroker:
     def url(self) -> str:
         """``http://host:port`` of the running server."""
         if self._url is None:
-            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
+            raise self._not_started()
         return self._url
 
     @property
@@ -346,16 +342,8 @@ class FakeDxlinkBroker:
 
     def start(self) -> str:
         """Bind, serve in a background thread and return ``http://host:port``."""
-        if self._thread is not None:
-            raise RuntimeError("FakeDxlinkBroker is already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(128)
+        sock = self._listen()
         bound_port = sock.getsockname()[1]
-        if self.sent_log is not None:
-            self.sent_log.parent.mkdir(parents=True, exist_ok=True)
-            self._log = self.sent_log.open("a", encoding="utf-8")
         config = uvicorn.Config(
             self._app(),
             lifespan="on",
@@ -367,21 +355,12 @@ class FakeDxlinkBroker:
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
-        server = self._server
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            try:
-                loop.run_until_complete(server.serve(sockets=[sock]))
-            finally:
-                loop.close()
-                sock.close()
-
-        self._thread = threading.Thread(target=run, name=f"fake-dxlink-{bound_port}", daemon=True)
-        self._thread.start()
-        while not self._ready.wait(0.05):
-            if not self._thread.is_alive():
-                raise RuntimeError("FakeDxlinkBroker failed to start (server thread exited)")
+        self._serve_in_thread(
+            self._server.serve(sockets=[sock]),
+            sock,
+            thread_name=f"fake-dxlink-{bound_port}",
+            keep_failure=False,
+        )
         self._url = f"http://{self.host}:{bound_port}"
         return self._url
 
@@ -393,26 +372,15 @@ class FakeDxlinkBroker:
             with contextlib.suppress(RuntimeError):
                 asyncio.run_coroutine_threadsafe(self._drop_all(1001), self._loop).result(10)
         self._server.should_exit = True
-        self._thread.join(10)
-        self._thread = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        self._join()
 
     def drop_connections(self, code: int = 1012) -> int:
         """Close every DXLink connection (after the frame being sent); return how many."""
-        if self._loop is None:
-            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
-        return asyncio.run_coroutine_threadsafe(self._drop_all(code), self._loop).result(10)
+        return self._call(self._drop_all(code))
 
     def pause(self, seconds: float) -> None:
         """Send nothing (no data, no keepalive) for ``seconds``; the stream resumes without catching up."""
-        if not seconds >= 0:
-            raise ValueError(f"pause needs seconds >= 0, got {seconds!r}")
-        if self._loop is None:
-            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
-        until = self._loop.time() + seconds
-        self._loop.call_soon_threadsafe(self._set_pause, until)
+        self._pause(seconds)
 
     def inject_malformed(self, kind: str) -> int:
         """Send one malformed payload of ``kind`` (one of :data:`MALFORMED_KINDS`).
@@ -424,7 +392,7 @@ class FakeDxlinkBroker:
             raise ValueError(
                 f"unknown malformed kind {kind!r}; use one of: {', '.join(MALFORMED_KINDS)}"
             )
-        return self._inject(self._send_malformed(kind))
+        return self._call(self._send_malformed(kind))
 
     def repeat_last(self, n: int) -> int:
         """Send the last ``n`` Greeks events again, unchanged; return the events sent.
@@ -434,7 +402,7 @@ class FakeDxlinkBroker:
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"repeat_last needs a whole number n >= 1, got {n!r}")
-        return self._inject(self._send_duplicates(n))
+        return self._call(self._send_duplicates(n))
 
     def send_out_of_order(self, symbol: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         """Send two fresh Greeks events of ``symbol``: the newer one, then the older one.
@@ -445,25 +413,9 @@ class FakeDxlinkBroker:
         chosen = symbol or self._book.positions[0].streamer_symbol
         if chosen not in self._book.option_values:
             raise ValueError(f"symbol {chosen!r} is not an option of the fake's positions")
-        return self._inject(self._send_out_of_order(chosen))
-
-    def _inject(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        if self._loop is None:
-            coro.close()
-            raise RuntimeError("FakeDxlinkBroker is not started: call start() first")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
-
-    def __enter__(self) -> FakeDxlinkBroker:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return self._call(self._send_out_of_order(chosen))
 
     # ---------------------------------------------------------------- server side (its loop)
-
-    def _set_pause(self, until: float) -> None:
-        self._paused_until = until
 
     async def _drop_all(self, code: int) -> int:
         connections = list(self._connections.values())
@@ -848,13 +800,12 @@ class FakeDxlinkBroker:
 
     async def _emit_loop(self, conn: _Connection) -> None:
         loop = asyncio.get_running_loop()
-        baseline: float | None = None
-        emitted = 0
+        pacer = RatePacer()
         while True:
             await asyncio.sleep(_TICK_SECONDS)
             now = loop.time()
             if now < self._paused_until:
-                baseline = None
+                pacer.reset()
                 continue
             subscriptions = [
                 (number, event_type, symbol)
@@ -863,23 +814,16 @@ class FakeDxlinkBroker:
                 if self._streamable(event_type, symbol)
             ]
             if not conn.authorized or not subscriptions or self.rate <= 0:
-                baseline = None
+                pacer.reset()
                 if conn.authorized and now - conn.last_sent > conn.client_keepalive / 2:
                     await self._send(conn, KeepaliveMessage().to_wire())
                 continue
-            if baseline is None:
-                baseline, emitted = now, 0
-            due = int((now - baseline) * self.rate) - emitted
-            cap = max(1, int(self.rate * 0.25))
-            if due > cap:  # the loop stalled: do not burst more than a quarter second's worth
-                emitted += due - cap
-                due = cap
+            due = pacer.take(now, rate=self.rate)
             if due <= 0:
                 if now - conn.last_sent > conn.client_keepalive / 2:
                     await self._send(conn, KeepaliveMessage().to_wire())
                 continue
             await self._emit(conn, subscriptions, due)
-            emitted += due
 
     async def _emit(
         self, conn: _Connection, subscriptions: list[tuple[int, str, str]], count: int
@@ -912,11 +856,6 @@ class FakeDxlinkBroker:
                     chunk = rows[start : start + _MAX_EVENTS_PER_FRAME]
                     await self._send_rows(conn, number, channel, event_type, chunk)
             conn.last_sent = asyncio.get_running_loop().time()
-
-    def _write_log(self, lines: list[str]) -> None:
-        if self._log is not None and lines:
-            self._log.write("\n".join(lines) + "\n")
-            self._log.flush()
 
     @staticmethod
     async def _send_rows(

@@ -56,6 +56,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
+from riskdesk.adapters.wire import WireParseError, describe
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
 from riskdesk.domain.occ import OccSymbolError, format_occ, parse_occ
 
@@ -104,7 +105,7 @@ JsonValue = Any
 _MISSING_TOKENS = frozenset({"NaN", "Infinity", "-Infinity"})
 
 
-class DxlinkParseError(ValueError):
+class DxlinkParseError(WireParseError):
     """A DXLink frame, dxFeed event, streamer symbol or positions payload is malformed.
 
     Attributes
@@ -116,20 +117,10 @@ class DxlinkParseError(ValueError):
 
     """
 
-    def __init__(self, where: str, problem: str) -> None:
-        self.where = where
-        self.problem = problem
-        super().__init__(f"malformed {where}: {problem}")
-
 
 # --------------------------------------------------------------------------------------------
 # Scalar readers
 # --------------------------------------------------------------------------------------------
-
-
-def _describe(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_missing(value: object) -> bool:
@@ -144,7 +135,7 @@ def _read_float(value: object, where: str) -> float | None:
     if _is_missing(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DxlinkParseError(where, f"{_describe(value)} is not numeric (a JSON number or NaN)")
+        raise DxlinkParseError(where, f"{describe(value)} is not numeric (a JSON number or NaN)")
     return float(value)
 
 
@@ -152,7 +143,7 @@ def _read_decimal(value: object, where: str) -> Decimal | None:
     if _is_missing(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DxlinkParseError(where, f"{_describe(value)} is not numeric (a JSON number or NaN)")
+        raise DxlinkParseError(where, f"{describe(value)} is not numeric (a JSON number or NaN)")
     # repr() of a float parsed from JSON is the shortest decimal that round-trips: the wire text
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
@@ -161,10 +152,10 @@ def _read_int(value: object, where: str) -> int | None:
     if _is_missing(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DxlinkParseError(where, f"{_describe(value)} is not an integer")
+        raise DxlinkParseError(where, f"{describe(value)} is not an integer")
     if isinstance(value, float):
         if not value.is_integer():
-            raise DxlinkParseError(where, f"{_describe(value)} is not an integer")
+            raise DxlinkParseError(where, f"{describe(value)} is not an integer")
         return int(value)
     return value
 
@@ -173,7 +164,7 @@ def _read_str(value: object, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise DxlinkParseError(where, f"{_describe(value)} is not a string")
+        raise DxlinkParseError(where, f"{describe(value)} is not a string")
     return value
 
 
@@ -181,7 +172,7 @@ def _read_bool(value: object, where: str) -> bool | None:
     if value is None:
         return None
     if not isinstance(value, bool):
-        raise DxlinkParseError(where, f"{_describe(value)} is not true or false")
+        raise DxlinkParseError(where, f"{describe(value)} is not true or false")
     return value
 
 
@@ -544,7 +535,7 @@ def decode_feed_data(
             raise DxlinkParseError(
                 "FEED_DATA data",
                 f"item {pair + 1} should be the value array of {event_type}, "
-                f"got {_describe(values)}",
+                f"got {describe(values)}",
             )
         if event_type not in _SCHEMAS:
             raise DxlinkParseError(
@@ -884,12 +875,12 @@ def _event_fields(value: object, where: str) -> dict[str, tuple[str, ...]] | Non
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise DxlinkParseError(where, f"{_describe(value)} is not an object of field lists")
+        raise DxlinkParseError(where, f"{describe(value)} is not an object of field lists")
     out: dict[str, tuple[str, ...]] = {}
     for event_type, names in value.items():
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             raise DxlinkParseError(
-                f"{where}.{event_type}", f"{_describe(names)} is not a non-empty list of names"
+                f"{where}.{event_type}", f"{describe(names)} is not a non-empty list of names"
             )
         if len(set(names)) != len(names):
             raise DxlinkParseError(f"{where}.{event_type}", f"{names} repeats a field name")
@@ -903,19 +894,19 @@ def _data_format(value: object, where: str) -> DataFormat | None:
     try:
         return DataFormat(str(value)) if isinstance(value, str) else DataFormat(repr(value))
     except ValueError:
-        raise DxlinkParseError(where, f"{_describe(value)} is not FULL or COMPACT") from None
+        raise DxlinkParseError(where, f"{describe(value)} is not FULL or COMPACT") from None
 
 
 def _subscriptions(value: object, where: str) -> tuple[FeedSubscription, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise DxlinkParseError(where, f"{_describe(value)} is not a list of subscriptions")
+        raise DxlinkParseError(where, f"{describe(value)} is not a list of subscriptions")
     out = []
     for i, item in enumerate(value):
         item_where = f"{where}[{i}]"
         if not isinstance(item, dict):
-            raise DxlinkParseError(item_where, f"{_describe(item)} is not an object")
+            raise DxlinkParseError(item_where, f"{describe(item)} is not an object")
         from_time = _read_int(item.get("fromTime"), f"{item_where}.fromTime")
         out.append(
             FeedSubscription(
@@ -932,7 +923,7 @@ def _parameters(value: object, where: str) -> dict[str, JsonValue]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise DxlinkParseError(where, f"{_describe(value)} is not an object")
+        raise DxlinkParseError(where, f"{describe(value)} is not an object")
     return dict(value)
 
 
@@ -963,16 +954,16 @@ def parse_message(raw: str | bytes | Mapping[str, JsonValue]) -> DxlinkMessage:
     else:
         decoded = raw
     if not isinstance(decoded, Mapping):
-        raise DxlinkParseError("DXLink frame", f"{_describe(decoded)} is not a JSON object")
+        raise DxlinkParseError("DXLink frame", f"{describe(decoded)} is not a JSON object")
     kind = decoded.get("type")
     if not isinstance(kind, str):
-        raise DxlinkParseError("DXLink frame", f"'type' is {_describe(kind)}, expected a string")
+        raise DxlinkParseError("DXLink frame", f"'type' is {describe(kind)}, expected a string")
     where = kind
     channel = _read_int(decoded.get("channel"), f"{where}.channel")
     if channel is None or channel < 0:
         raise DxlinkParseError(
             where,
-            f"'channel' is {_describe(decoded.get('channel'))}, expected a channel number >= 0",
+            f"'channel' is {describe(decoded.get('channel'))}, expected a channel number >= 0",
         )
     if kind == "SETUP":
         return SetupMessage(
@@ -1028,7 +1019,7 @@ def parse_message(raw: str | bytes | Mapping[str, JsonValue]) -> DxlinkMessage:
     if kind == "FEED_DATA":
         data = decoded.get("data")
         if not isinstance(data, list):
-            raise DxlinkParseError(f"{where}.data", f"{_describe(data)} is not a list")
+            raise DxlinkParseError(f"{where}.data", f"{describe(data)} is not a list")
         return FeedDataMessage(channel=channel, data=tuple(data))
     if kind == "KEEPALIVE":
         return KeepaliveMessage(channel=channel)
@@ -1184,7 +1175,7 @@ def _field_decimal(item: Mapping[str, JsonValue], key: str, where: str) -> Decim
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise DxlinkParseError(f"{where}.{key}", f"{_describe(value)} is not a decimal")
+        raise DxlinkParseError(f"{where}.{key}", f"{describe(value)} is not a decimal")
     try:
         result = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
     except InvalidOperation:
@@ -1199,7 +1190,7 @@ def _field_datetime(item: Mapping[str, JsonValue], key: str, where: str) -> date
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise DxlinkParseError(f"{where}.{key}", f"{_describe(value)} is not an ISO timestamp")
+        raise DxlinkParseError(f"{where}.{key}", f"{describe(value)} is not an ISO timestamp")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -1211,7 +1202,7 @@ def _field_datetime(item: Mapping[str, JsonValue], key: str, where: str) -> date
 
 def _parse_position(item: object, where: str) -> TastytradePosition:
     if not isinstance(item, Mapping):
-        raise DxlinkParseError(where, f"{_describe(item)} is not an object")
+        raise DxlinkParseError(where, f"{describe(item)} is not an object")
     quantity = _field_decimal(item, "quantity", where)
     if quantity is None or quantity < 0:
         raise DxlinkParseError(f"{where}.quantity", f"{item.get('quantity')!r} must be >= 0")
@@ -1270,5 +1261,5 @@ def parse_positions(
         if items is None:
             raise DxlinkParseError("positions", "expected {'data': {'items': [...]}}")
     if not isinstance(items, Sequence) or isinstance(items, str | bytes):
-        raise DxlinkParseError("positions", f"{_describe(items)} is not a list")
+        raise DxlinkParseError("positions", f"{describe(items)} is not a list")
     return [_parse_position(item, f"positions[{i}]") for i, item in enumerate(items)]
