@@ -6,8 +6,8 @@
                                                                      |
           writer thread: a batch by size (batch_size) or age (max_age_ms)
                                                                      v
-          GreekSnapshotSink.write: COPY + INSERT .. SELECT .. ON CONFLICT DO NOTHING (PostgreSQL)
-                                   executemany through insert_rows (SQLite)
+          GreekSnapshotSink.write: binary COPY + INSERT .. SELECT .. ON CONFLICT DO NOTHING
+                                   (PostgreSQL); DBAPI executemany of tuples (SQLite)
                                                                      |
           commit --> Journal.ack(last offset of the batch)  <--------+
 
@@ -38,19 +38,24 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Final, Literal, Protocol
 
-from sqlalchemy import Table
+from sqlalchemy import JSON, Column, Date, Double, String, Table, Uuid
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
 
 from riskdesk.store.database import Database
+from riskdesk.store.db import SQLITE_BEGIN_OPTION
 from riskdesk.store.errors import (
     DatabaseUnavailableError,
     DiskFullError,
@@ -59,9 +64,13 @@ from riskdesk.store.errors import (
 )
 from riskdesk.store.limits import check_text_lengths
 from riskdesk.store.models import GreekSnapshot
-from riskdesk.store.partitions import ensure_month_partitions
-from riskdesk.store.timeseries import insert_rows
-from riskdesk.store.types import new_id, utc_now
+from riskdesk.store.partitions import (
+    PARTITIONED_TABLES,
+    ensure_month_partitions,
+    list_partitions,
+    partition_name,
+)
+from riskdesk.store.types import DecimalType, UTCDateTime, jsonable, new_id, utc_now
 from riskdesk.streaming.journal import Journal, JournalRecord, record_json
 
 __all__ = [
@@ -85,7 +94,11 @@ RowDecoder = Callable[[dict[str, Any]], Mapping[str, Any]]
 """Turns a record's journal JSON into its ``greek_snapshots`` row (e.g.
 ``lambda j: UnifiedPositionRecord.from_json(j).to_row()``)."""
 
-STAGE_TABLE = "riskdesk_greek_snapshots_stage"
+STAGE_TABLE = "riskdesk_greek_snapshots_staging"
+"""Session-local staging table of the PostgreSQL COPY (its JSON column is text)."""
+
+REPLAY_BATCH_SIZE: Final = 2000
+"""Default smallest replay batch (see ``BatchWriter``'s ``replay_batch_size``)."""
 
 
 class BufferFull(RuntimeError):
@@ -129,16 +142,28 @@ class RowSink(Protocol):
 class GreekSnapshotSink:
     """Writes batches into ``greek_snapshots`` of a :class:`Database` (swappable at runtime).
 
-    PostgreSQL: the month partitions of the batch are ensured (own transaction), then the rows
-    are COPYed into a session-local staging table and moved with ``INSERT .. SELECT .. ON
-    CONFLICT DO NOTHING`` in one transaction. SQLite: :func:`insert_rows` (executemany,
-    ``INSERT .. ON CONFLICT DO NOTHING``) in a ``BEGIN IMMEDIATE`` transaction. Either way a
-    row the dedupe rule already holds is skipped, and the count returned excludes it.
+    Rows become tuples through a per-dialect :class:`_RowPlan` (the column order and, per
+    column, the conversion SQLAlchemy's bind processor would apply, done directly for the
+    value types records carry), then:
+
+    * PostgreSQL: the month partitions of months this sink has not written yet are ensured
+      (own transaction), the tuples are COPYed (``write_row``) into a session-local staging
+      table (created once per connection) and moved with ``INSERT .. SELECT .. ON CONFLICT DO
+      NOTHING`` in one transaction;
+    * SQLite: one DBAPI ``executemany`` of ``INSERT .. ON CONFLICT DO NOTHING`` in a ``BEGIN
+      IMMEDIATE`` transaction, the stored count from the connection's ``total_changes``.
+
+    Either way a row the dedupe rule already holds is skipped, and the count returned
+    excludes it. Values are stored exactly as :func:`~riskdesk.store.timeseries.insert_rows`
+    stores them (bit for bit: ``tests/integration/streaming/test_stream_write_path.py``).
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._lock = threading.Lock()
+        self._plans: dict[str, _RowPlan] = {}
+        self._months_db: Database | None = None
+        self._months: set[tuple[int, int]] = set()  # partitions known to exist in _months_db
 
     @property
     def database(self) -> Database:
@@ -156,19 +181,40 @@ class GreekSnapshotSink:
         if not rows:
             return 0
         db = self.database
-        now = utc_now()
-        full = [_with_defaults(row, now) for row in rows]
+        dialect = db.engine.dialect
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = _RowPlan(_table(), dialect)
         try:
-            if db.engine.dialect.name == "postgresql":
-                return _copy_insert(db, full)
-            with db.engine.connect() as conn:
-                immediate = conn.execution_options(riskdesk_sqlite_begin="IMMEDIATE")
-                with immediate.begin():
-                    return insert_rows(immediate, GreekSnapshot, full)
+            check_text_lengths(plan.table, rows)
+            tuples = plan.tuples(rows, utc_now())
+            if dialect.name == "postgresql":
+                self._ensure_partitions(db, plan, tuples)
+                return _copy_insert(db, plan, tuples)
+            return _sqlite_insert(db, plan, tuples)
         except BaseException as exc:
             if is_transient(exc):
                 db.engine.dispose()  # drop connections the outage may have broken
             raise
+
+    def _ensure_partitions(
+        self, db: Database, plan: _RowPlan, tuples: list[tuple[Any, ...]]
+    ) -> None:
+        """Create the month partitions of months not yet seen on ``db`` (cached per database)."""
+        if self._months_db is not db:
+            self._months_db, self._months = db, set()
+        at = plan.partition_index
+        stamps_of_rows = (row[at] for row in tuples)
+        months = {(t.year, t.month) for t in stamps_of_rows if t is not None} - self._months
+        if not months:
+            return
+        stamps = [datetime(year, month, 1, tzinfo=UTC) for year, month in months]
+        ensure_month_partitions(db.engine, plan.table.name, stamps)
+        existing = set(list_partitions(db.engine, plan.table.name))
+        for year, month in months:
+            # a month whose partition stayed missing (lock busy) is checked again next batch
+            if partition_name(plan.table.name, date(year, month, 1)) in existing:
+                self._months.add((year, month))
 
 
 def _table() -> Table:
@@ -177,59 +223,295 @@ def _table() -> Table:
     return table
 
 
-def _with_defaults(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    full = dict(row)
-    if full.get("id") is None:
-        full["id"] = new_id()
-    if full.get("persisted_at") is None:
-        full["persisted_at"] = now
-    return full
+_Convert = Callable[[Any], Any]
+_NOW: Final = object()  # default marker: the batch's persisted_at
+_NEW_ID: Final = object()  # default marker: a new time-ordered id (from the batch's id block)
+_DEFAULTS: Final[dict[str, object]] = {"id": _NEW_ID, "persisted_at": _NOW}
+_DECIMAL_MEMO: Final = 4096  # distinct amounts remembered per column
+_STAGED_KEY: Final = "riskdesk.greek_snapshots_staging"  # per-DBAPI-connection info flag
+
+_PROBE_TIMES: Final = (
+    datetime(2025, 1, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2025, 2, 1, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+)
+_PROBE_DECIMALS: Final = (
+    Decimal("0"),
+    Decimal("-0.000000005"),
+    Decimal("580.123456785"),
+    Decimal("1E+3"),
+    Decimal("-123456789012.12345678"),
+)
+_PROBE_PAYLOADS: Final[tuple[dict[str, Any], ...]] = (
+    {},
+    {"a": 1, "b": -0.0, "c": 1e-300, "d": 'δ\u2028\\"x', "e": [None, True, {"f": 1.5}]},
+)
+_JSON_ENCODER: Final = json.JSONEncoder(default=jsonable, allow_nan=False, ensure_ascii=False)
 
 
-def _copy_insert(db: Database, rows: list[dict[str, Any]]) -> int:
-    table = _table()
-    check_text_lengths(table, rows)
-    stamps = [row["event_time"] for row in rows if isinstance(row.get("event_time"), datetime)]
-    ensure_month_partitions(db.engine, table.name, stamps)
-    dialect = db.engine.dialect
-    columns = list(table.columns)
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
-    names = ", ".join(f'"{column.name}"' for column in columns)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} "
-            f"(LIKE {table.name}) ON COMMIT DELETE ROWS"
+def _new_ids(count: int) -> list[uuid.UUID]:
+    """``count`` keys laid out like :func:`~riskdesk.store.types.new_id` (version 7).
+
+    One ``os.urandom`` call for the batch instead of a system call per key (``new_id`` uses
+    ``secrets``); the same clock millisecond and 74 random bits per key.
+    """
+    prefix = ((time.time_ns() // 1_000_000) & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0b10 << 62
+    block = os.urandom(10 * count)
+    ids: list[uuid.UUID] = []
+    for at in range(0, 10 * count, 10):
+        rand = int.from_bytes(block[at : at + 10]) >> 6  # 74 bits
+        ids.append(uuid.UUID(int=prefix | (rand >> 62) << 64 | rand & ((1 << 62) - 1)))
+    return ids
+
+
+class _RowPlan:
+    """How rows of ``table`` become DBAPI parameter tuples on ``dialect``, worked out once.
+
+    The column order is the table's. Per column the conversion is what SQLAlchemy's bind
+    processor does: none when that processor is the identity for the values sent (strings;
+    on PostgreSQL also UUIDs, dates and floats), otherwise a direct conversion for the exact
+    types records carry (UTC datetimes, ``date``, ``UUID``, ``float``, ``Decimal``, the JSON
+    payload ``dict``). Each direct conversion is checked against the processor on probe
+    values when the plan is made (the processor is kept if they differ), and any other value
+    type goes through the processor itself, so a naive datetime, a float amount or a too-large
+    one is refused with the same error as before.
+    """
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.table = table
+        self.names: tuple[str, ...] = tuple(column.name for column in table.columns)
+        self.partition_index = self.names.index(PARTITIONED_TABLES[table.name])
+        steps: list[tuple[str, object, type | None, _Convert | None]] = []
+        for column in table.columns:
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            keep, convert = _column_conversion(column.type, process, dialect)
+            steps.append((column.name, _DEFAULTS.get(column.name), keep, convert))
+        self._build = _row_builder(steps)
+        self._default_converts: dict[object, _Convert | None] = {_NEW_ID: None, _NOW: None}
+        for _name, default, _keep, convert in steps:
+            if default is not None:
+                self._default_converts[default] = convert
+        quoted = ", ".join(f'"{name}"' for name in self.names)
+        marks = ", ".join("?" for _ in self.names)
+        self.sqlite_insert = (
+            f"INSERT INTO {table.name} ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING"
         )
-        raw = conn.connection.driver_connection
-        if raw is None:  # pragma: no cover - a checked-out connection always has one
-            raise DatabaseUnavailableError("the PostgreSQL connection was closed mid-batch")
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {STAGE_TABLE} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                values = []
-                for column, process in zip(columns, processors, strict=True):
-                    value = row.get(column.name)
-                    if value is not None and process is not None:
-                        value = process(value)
-                    if column.name == "source_payload" and value is not None:
-                        value = value if isinstance(value, str) else _json(value)
-                    values.append(value)
-                copy.write_row(values)
-        result = conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {STAGE_TABLE} "
+        # PostgreSQL: binary COPY into a session-local staging table whose JSON column is
+        # text (the payload arrives as the text the engine's serializer writes), then one
+        # INSERT .. SELECT that casts it to jsonb, as the server would parse it from a bind.
+        json_columns = [c.name for c in table.columns if isinstance(c.type, JSON)]
+        self.copy_types = [_copy_type(column) for column in table.columns]
+        self.stage_create = (
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (LIKE {table.name}) "
+            "ON COMMIT DELETE ROWS; "
+            + "".join(
+                f'ALTER TABLE {STAGE_TABLE} ALTER COLUMN "{name}" TYPE text; '
+                for name in json_columns
+            )
+        )
+        self.stage_copy = f"COPY {STAGE_TABLE} ({quoted}) FROM STDIN (FORMAT BINARY)"
+        selected = ", ".join(
+            f'"{name}"::jsonb' if name in json_columns else f'"{name}"' for name in self.names
+        )
+        self.stage_move = (
+            f"INSERT INTO {table.name} ({quoted}) SELECT {selected} FROM {STAGE_TABLE} "
             "ON CONFLICT DO NOTHING"
         )
-        return int(result.rowcount)
+
+    def tuples(self, rows: Sequence[Mapping[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
+        """``rows`` as parameter tuples in column order (``id``/``persisted_at`` defaulted)."""
+        build, to_id, to_now = (
+            self._build,
+            self._default_converts[_NEW_ID],
+            self._default_converts[_NOW],
+        )
+        fresh = _new_ids(sum(1 for row in rows if row.get("id") is None))
+        ids = iter(fresh if to_id is None else [to_id(key) for key in fresh])
+        stamp = now if to_now is None else to_now(now)
+        return [build(row, ids, stamp) for row in rows]
 
 
-def _json(value: Any) -> str:
-    from riskdesk.store.types import jsonable
+_RowBuilder = Callable[[Mapping[str, Any], Iterator[Any], Any], tuple[Any, ...]]
 
-    if hasattr(value, "obj"):  # psycopg's Jsonb wrapper from the JSONB bind processor
-        value = value.obj
-    return json.dumps(value, default=jsonable, allow_nan=False, ensure_ascii=False)
+
+def _row_builder(steps: Sequence[tuple[str, object, type | None, _Convert | None]]) -> _RowBuilder:
+    """One function turning a row into its tuple, the steps written out (no per-column loop).
+
+    Like :mod:`dataclasses`, the source is generated from the plan: per column a ``get``, the
+    default when it is missing (``id`` from ``ids``, ``persisted_at`` = ``now``, both already
+    converted once per batch), else the conversion when there is one. Column names enter the
+    source only as ``repr`` literals.
+    """
+    namespace: dict[str, Any] = {}
+    lines = ["def build(row, ids, now):", "    get = row.get"]
+    for i, (name, default, keep, convert) in enumerate(steps):
+        lines.append(f"    v{i} = get({name!r})")
+        test = "if"
+        if default is _NEW_ID:
+            lines.append(f"    if v{i} is None: v{i} = next(ids)")
+            test = "elif"
+        elif default is _NOW:
+            lines.append(f"    if v{i} is None: v{i} = now")
+            test = "elif"
+        if convert is not None:
+            namespace[f"convert{i}"], namespace[f"keep{i}"] = convert, keep
+            skip = f" and type(v{i}) is not keep{i}" if keep is not None else ""
+            lines.append(f"    {test} v{i} is not None{skip}: v{i} = convert{i}(v{i})")
+    lines.append(f"    return ({', '.join(f'v{i}' for i in range(len(steps)))},)")
+    exec("\n".join(lines), namespace)  # the source is built above from the plan only
+    build: _RowBuilder = namespace["build"]
+    return build
+
+
+def _column_conversion(
+    type_: Any, process: _Convert | None, dialect: Dialect
+) -> tuple[type | None, _Convert | None]:
+    """``(keep, convert)``: values of type ``keep`` pass as they are, others go through ``convert``."""
+    sqlite = dialect.name == "sqlite"
+    if isinstance(type_, JSON) and not sqlite:
+        # COPY takes JSON text; SQLAlchemy would have psycopg send the engine serializer's
+        serializer: _Convert = getattr(dialect, "_json_serializer", None) or json.dumps
+        fast = _json_text(serializer)
+        if all(fast(p) == serializer(p) for p in _PROBE_PAYLOADS):
+            return None, fast
+        return None, serializer
+    if process is None:
+        return None, None
+    if isinstance(type_, Double):  # the processor is float(); floats pass as they are
+        return float, process
+    candidate: _Convert | None = None
+    probes: tuple[Any, ...] = ()
+    if isinstance(type_, UTCDateTime):
+        candidate, probes = _utc_time(process, naive=sqlite), _PROBE_TIMES
+    elif isinstance(type_, Uuid):
+        candidate, probes = _uuid_hex(process), (uuid.UUID(int=0), new_id())
+    elif isinstance(type_, Date):
+        candidate, probes = _iso_date(process), (date(2025, 2, 1), date(1, 1, 1))
+    elif isinstance(type_, DecimalType):
+        candidate, probes = _decimal(type_, process, text=sqlite), _PROBE_DECIMALS
+    elif isinstance(type_, JSON):
+        candidate, probes = _json_text(process), _PROBE_PAYLOADS
+    if candidate is not None and all(candidate(p) == process(p) for p in probes):
+        return None, candidate
+    return None, process
+
+
+_COPY_TYPES: Final[tuple[tuple[type, str], ...]] = (
+    (UTCDateTime, "timestamptz"),
+    (Uuid, "uuid"),
+    (DecimalType, "numeric"),
+    (Double, "float8"),
+    (Date, "date"),
+    (String, "varchar"),
+    (JSON, "text"),  # staged as text, cast to jsonb by the INSERT .. SELECT
+)
+
+
+def _copy_type(column: Column[Any]) -> str:
+    """The PostgreSQL type name binary COPY sends ``column``'s values as."""
+    for kind, name in _COPY_TYPES:
+        if isinstance(column.type, kind):
+            return name
+    raise TypeError(
+        f"column {column.name} of type {column.type!r} has no binary COPY type here; "
+        "add it to _COPY_TYPES in riskdesk.streaming.writer"
+    )
+
+
+def _utc_time(process: _Convert, *, naive: bool) -> _Convert:
+    if naive:  # SQLite: UTC wall time as SQLAlchemy's DATETIME text (microseconds always)
+
+        def convert(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value.isoformat(" ", "microseconds")[:-6]  # minus "+00:00"
+            return process(value)
+
+    else:
+
+        def convert(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value
+            return process(value)
+
+    return convert
+
+
+def _uuid_hex(process: _Convert) -> _Convert:
+    def convert(value: Any) -> Any:
+        return value.hex if type(value) is uuid.UUID else process(value)
+
+    return convert
+
+
+def _iso_date(process: _Convert) -> _Convert:
+    def convert(value: Any) -> Any:
+        return value.isoformat() if type(value) is date else process(value)
+
+    return convert
+
+
+def _decimal(type_: DecimalType, process: _Convert, *, text: bool) -> _Convert:
+    quantum = Decimal(1).scaleb(-type_.scale)
+    limit = Decimal(10) ** (type_.precision - type_.scale)
+
+    seen: dict[Decimal, Any] = {}  # strikes and quantities repeat: nonzero value -> stored
+
+    def convert(value: Any) -> Any:
+        if type(value) is Decimal and value.is_finite():  # (a signaling NaN cannot be hashed)
+            stored = seen.get(value)
+            if stored is not None:
+                return stored
+            number = value.quantize(quantum, rounding=ROUND_HALF_UP)
+            if abs(number) < limit:
+                stored = format(number, "f") if text else number
+                if value:  # equal nonzero values store alike; -0 and 0 do not
+                    if len(seen) >= _DECIMAL_MEMO:
+                        seen.clear()
+                    seen[value] = stored
+                return stored
+        return process(value)  # other types, and the errors, as DecimalType gives them
+
+    return convert
+
+
+def _json_text(process: _Convert) -> _Convert:
+    encode = _JSON_ENCODER.encode
+
+    def convert(value: Any) -> Any:
+        return encode(value) if type(value) is dict else process(value)
+
+    return convert
+
+
+def _sqlite_insert(db: Database, plan: _RowPlan, tuples: list[tuple[Any, ...]]) -> int:
+    with db.engine.connect() as conn:
+        immediate = conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with immediate.begin():
+            raw = immediate.connection.driver_connection
+            if raw is None:  # pragma: no cover - a checked-out connection always has one
+                raise DatabaseUnavailableError("the SQLite connection was closed mid-batch")
+            before = raw.total_changes
+            immediate.exec_driver_sql(plan.sqlite_insert, tuples)
+            return int(raw.total_changes - before)
+
+
+def _copy_insert(db: Database, plan: _RowPlan, tuples: list[tuple[Any, ...]]) -> int:
+    with db.engine.connect() as conn:
+        info = conn.connection.info
+        if not info.get(_STAGED_KEY):
+            with conn.begin():
+                conn.exec_driver_sql(plan.stage_create)
+            info[_STAGED_KEY] = True
+        with conn.begin():
+            raw = conn.connection.driver_connection
+            if raw is None:  # pragma: no cover - a checked-out connection always has one
+                raise DatabaseUnavailableError("the PostgreSQL connection was closed mid-batch")
+            with raw.cursor() as cursor, cursor.copy(plan.stage_copy) as copy:
+                copy.set_types(plan.copy_types)
+                write = copy.write_row
+                for row in tuples:
+                    write(row)
+            return int(conn.exec_driver_sql(plan.stage_move).rowcount)
 
 
 @dataclass(frozen=True)
@@ -314,6 +596,10 @@ class BatchWriter:
         Backoff between retries of a batch the database refused transiently (doubling).
     sink:
         Where batches go (default: :class:`GreekSnapshotSink` on ``db``).
+    replay_batch_size:
+        Largest batch read back from the journal (spill catch-up and recovery); default
+        ``max(batch_size, 2000)``: the records are already durable, so bigger batches only
+        save per-transaction costs while the writer works through a backlog.
 
     """
 
@@ -332,11 +618,14 @@ class BatchWriter:
         retry_initial_ms: float = 50,
         retry_max_ms: float = 2000,
         sink: RowSink | None = None,
+        replay_batch_size: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_buffer < batch_size:
             raise ValueError(f"max_buffer ({max_buffer}) must be >= batch_size ({batch_size})")
+        if replay_batch_size is not None and replay_batch_size < 1:
+            raise ValueError(f"replay_batch_size must be >= 1, got {replay_batch_size}")
         if on_full not in ("spill", "block"):
             raise ValueError(f"on_full must be 'spill' or 'block', got {on_full!r}")
         if max_age_ms < 0 or retry_initial_ms <= 0 or retry_max_ms < retry_initial_ms:
@@ -347,6 +636,9 @@ class BatchWriter:
         self.journal = journal
         self.decode = decode
         self.batch_size = batch_size
+        self.replay_batch_size = (
+            max(batch_size, REPLAY_BATCH_SIZE) if replay_batch_size is None else replay_batch_size
+        )
         self.max_age = max_age_ms / 1000.0
         self.max_buffer = max_buffer
         self.on_full = on_full
@@ -597,8 +889,13 @@ class BatchWriter:
                 return
 
     def _drain_journal(self, end: int) -> bool:
-        """Store journal entries after the persisted offset up to ``end``, in batches."""
+        """Store journal entries after the persisted offset up to ``end``, in batches.
+
+        Every entry is decoded (fully validated: after a crash the journal is outside input)
+        and written through the sink in batches of ``replay_batch_size``.
+        """
         batch: list[_Item] = []
+        size = self.replay_batch_size
         try:
             for offset, body in self.journal.replay(after=self._persisted):
                 if offset > end:
@@ -611,7 +908,7 @@ class BatchWriter:
                         "or the entry, then restart"
                     ) from exc
                 batch.append((offset, None, row))
-                if len(batch) >= self.batch_size:
+                if len(batch) >= size:
                     if not self._persist(batch):
                         return False
                     batch = []
