@@ -12,6 +12,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -320,3 +321,50 @@ def test_paper_page_with_a_viewer_shows_no_ticket_and_no_kill_switch_controls(
     assert page.get_by_test_id("account-form").count() == 0
     assert page.get_by_test_id("signal-form").count() == 0
     assert page.get_by_test_id("orders-panel").is_visible()
+
+
+def test_paper_market_pass_with_the_market_through_a_resting_limit_fills_it_and_marks_nav(
+    page_for: Callable[..., Any], api: httpx.Client, market: MarketSnapshot, web_server: WebServer
+) -> None:
+    account = _account(api)
+    symbol, ask = _call(market)
+    limit = (ask / 2).quantize(Decimal("0.01"))
+    resting = api.post(
+        "/v1/orders",
+        json={
+            "account": account["account_id"],
+            "legs": [{"symbol": symbol, "side": "buy"}],
+            "qty": 1,
+            "order_type": "limit",
+            "limit_price": str(limit),
+            "time_in_force": "gtc",
+        },
+    ).json()
+    page = _open(page_for, account["account_id"])
+    expect(_order_row(page, resting["order_id"])).to_have_attribute("data-status", "submitted")
+    # the market falls through the limit: the call is now offered at the limit
+    quote = next(
+        q
+        for q in market.options
+        if f"SPY{q.contract.expiry:%y%m%d}C{int(q.contract.strike * 1000):08d}" == symbol
+        and q.contract.right is OptionRight.CALL
+    )
+    cheaper = replace(quote, bid=limit - Decimal("0.02"), ask=limit, mark=limit - Decimal("0.01"))
+    moved = replace(market, options=tuple(cheaper if q is quote else q for q in market.options))
+    web_server.app.state.riskdesk.extras["paper_market"] = StaticMarket(moved)
+
+    page.get_by_test_id("market-pass").click()
+    expect(_order_row(page, resting["order_id"])).to_have_attribute(
+        "data-status", "filled", timeout=TIMEOUT
+    )
+    expect(page.get_by_test_id("market-pass-note")).to_contain_text("fill(s)")
+    expect(page.get_by_test_id("equity-curve")).to_have_attribute(
+        "data-points", re.compile(r"[1-9]\d*"), timeout=TIMEOUT
+    )
+    stored = api.get(f"/v1/orders/{resting['order_id']}").json()
+    fills = api.get(f"/v1/fills?account={account['account_id']}").json()["items"]
+    snapshots = api.get(f"/v1/portfolio/snapshots?account={account['account_id']}").json()
+
+    assert stored["status"] == "filled"
+    assert [Decimal(f["fill_price"]) <= limit for f in fills] == [True]
+    assert len(snapshots["items"]) >= 1

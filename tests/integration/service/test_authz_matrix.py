@@ -713,6 +713,9 @@ def matrix() -> list[Row]:
             private(200),
             path="/v1/performance/tax-lots?account={account}&format=csv",
         ),
+        # the venue's pass over the market for the caller's accounts (after performance: the
+        # pass marks NAV, which gives the trader's account a history)
+        *op("POST", "/v1/paper/market-pass", shared_write(trader=200, other=200, admin=200)),
         # venue smoke runs: operational records, shared
         *op("GET", "/v1/smoke-runs", everyone(200)),
         *op("POST", "/v1/smoke-runs", shared_write(trader=201, other=201, admin=201)),

@@ -6,7 +6,7 @@ clock one second after it, so every outcome is deterministic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -459,3 +459,54 @@ def test_snapshots_with_a_nav_mark_list_it(
 
     assert [s["nav"] for s in page["items"]] == ["100000.00"]
     assert page["items"][0]["account_id"] == account
+
+
+# -- the market pass ---------------------------------------------------------------------------
+
+
+def test_market_pass_with_the_market_through_a_resting_limit_fills_it_and_marks_nav(
+    app: FastAPI,
+    client: TestClient,
+    users: Users,
+    account: str,
+    option: str,
+    snapshot: MarketSnapshot,
+) -> None:
+    trader = users.headers["trader"]
+    quote = next(q for q in snapshot.options if format_occ(q.contract) == option)
+    assert quote.ask is not None
+    limit = (quote.ask / 2).quantize(Decimal("0.01"))
+    resting = client.post(
+        "/v1/orders",
+        json=order(option, order_type="limit", limit_price=str(limit), time_in_force="gtc"),
+        headers=trader,
+    ).json()
+    quiet = client.post("/v1/paper/market-pass", headers=trader)
+    # the market falls through the limit: the option is offered at half its former ask
+    cheaper = replace(quote, bid=(limit - Decimal("0.02")), ask=limit, mark=limit - Decimal("0.01"))
+    moved = replace(snapshot, options=tuple(cheaper if q is quote else q for q in snapshot.options))
+    app.state.riskdesk.extras["paper_market"] = StaticMarket(moved)
+    viewer = client.post("/v1/paper/market-pass", headers=users.headers["viewer"])
+    passed = client.post("/v1/paper/market-pass", headers=trader)
+    filled = client.get(f"/v1/orders/{resting['order_id']}", headers=trader).json()
+    fills = client.get("/v1/fills?account=paper-1", headers=trader).json()["items"]
+    nav = client.get("/v1/portfolio/snapshots?account=paper-1", headers=trader).json()["items"]
+    cash = Decimal(client.get("/v1/accounts/paper-1", headers=trader).json()["cash"])
+
+    assert resting["status"] == "submitted"
+    assert quiet.status_code == 200
+    assert quiet.json()["fills"] == 0
+    assert viewer.status_code == 403
+    assert passed.status_code == 200, passed.text
+    assert passed.json()["fills"] == 1
+    assert resting["order_id"] in passed.json()["orders_touched"]
+    assert filled["status"] == "filled"
+    assert len(fills) == 1
+    price = Decimal(fills[0]["fill_price"])
+    assert price <= limit  # a buy limit never fills above its price
+    # cash = start - price x qty x multiplier - commission - fee, from the stored fill
+    costs = Decimal(fills[0]["commission"]) + Decimal(fills[0]["fee"])
+    assert (
+        cash == Decimal(100000) - price * Decimal(fills[0]["qty"]) * fills[0]["multiplier"] - costs
+    )
+    assert len(nav) >= 1

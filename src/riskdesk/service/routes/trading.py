@@ -933,6 +933,59 @@ def set_kill_switch(body: KillSwitchIn, desk: WriteDesk, state: State) -> dict[s
     return result
 
 
+class MarketPassOut(BaseModel):
+    """What one pass of the paper venue over the market did."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "fills": 1,
+                    "orders_touched": ["0193a3a4-5c6d-7e8f-9a0b-1c2d3e4f5a6b"],
+                    "cancelled": 0,
+                    "expired_signals": 0,
+                    "kill_switch": [],
+                    "accounts": 1,
+                }
+            ]
+        }
+    )
+
+    fills: int
+    orders_touched: list[str]
+    cancelled: int
+    expired_signals: int
+    kill_switch: list[dict[str, Any]]
+    accounts: int
+
+
+@router.post("/v1/paper/market-pass", response_model=MarketPassOut, responses=_WRITE)
+def market_pass(desk: WriteDesk, state: State) -> MarketPassOut:
+    """One pass of the paper venue over the market now, for your accounts.
+
+    Expires due signals, checks the kill switch (market-wide, then each account's drawdown and
+    daily loss), matches every working order against the current quotes, and marks each
+    account with a position to market (a NAV snapshot: the equity curve's next point). The
+    changed orders, fills, positions and NAV go out on ``/v1/ws/trading``.
+    """
+    result = desk.process_market()
+    for order_id in result.orders_touched:
+        _publish_order(state, desk, desk.get_order(order_id), ledger=False)
+    accounts = desk.list_accounts()
+    for account in accounts:
+        _publish_ledger(state, desk, account.id)
+    for change in result.kill_switch:
+        _publish(state, KILL_SWITCH_CHANNEL, {"type": "kill_switch", **change})
+    return MarketPassOut(
+        fills=result.fills,
+        orders_touched=[str(o) for o in result.orders_touched],
+        cancelled=result.cancelled,
+        expired_signals=result.expired_signals,
+        kill_switch=[dict(change) for change in result.kill_switch],
+        accounts=len(accounts),
+    )
+
+
 # -- WebSocket ---------------------------------------------------------------------------------
 
 

@@ -67,6 +67,12 @@ export default {
     const killHistory = h("div", { "data-testid": "kill-switch-history" });
     const signalsBox = h("div", { "data-testid": "signals" }, h("div", { class: "muted" }, "loading..."));
 
+    const passButton = h("button", { type: "button", class: "ghost", "data-testid": "market-pass", title: "Run the paper venue over the market now: working orders match, the kill switch checks, NAV is marked" }, "Market pass");
+    const autoPass = h("input", { type: "checkbox", "data-testid": "market-pass-auto", "aria-label": "market pass every 5 seconds" });
+    const passNote = h("span", { class: "muted", "data-testid": "market-pass-note" });
+    const passRow = canTrade ? h("div", { class: "row" }, passButton, h("label", { class: "muted" }, autoPass, " every 5 s"), passNote) : null;
+    let autoTimer = null;
+
     const ticket = canTrade ? createTicket({ account: () => data.account, onOrder: () => refreshOrders() }) : null;
 
     const header = h("div", { class: "row paper-head" },
@@ -77,7 +83,7 @@ export default {
 
     const left = h("div", { class: "stack" },
       canTrade ? panel("Order ticket", "ticket-panel", ticket.el) : null,
-      panel("Positions", "positions-panel", summary, positionsBox),
+      panel("Positions", "positions-panel", passRow, summary, positionsBox),
       panel("Equity curve", "equity-panel", equityNote, equityBox));
     const right = h("div", { class: "stack" },
       panel("Kill switch", "kill-panel", killBox, canTrade ? killControls() : null, h("h3", {}, "History"), killHistory),
@@ -87,6 +93,25 @@ export default {
       h("div", { class: "grid2 paper-tables" },
         panel("Orders", "orders-panel", ordersBox),
         panel("Fills", "fills-panel", fillsBox)));
+
+    // -- market pass: the venue matches working orders and marks NAV (the equity curve) --
+    async function marketPass() {
+      if (!data.account || passButton.disabled) return;
+      passButton.disabled = true;
+      const result = await guarded(() => post("/v1/paper/market-pass"));
+      passButton.disabled = false;
+      if (!result || !alive || !data.account) return;
+      passNote.textContent = `${result.fills} fill(s), ${result.cancelled} cancelled at ${new Date().toLocaleTimeString()}`;
+      const id = encodeURIComponent(data.account.account_id);
+      const snapshots = await guarded(() => getAll(`/v1/portfolio/snapshots?account=${id}&limit=200`, 2000));
+      if (snapshots && alive) { data.snapshots = snapshots; renderEquity(); }
+      refreshOrders();
+    }
+    passButton.addEventListener("click", marketPass);
+    autoPass.addEventListener("change", () => {
+      clearInterval(autoTimer);
+      autoTimer = autoPass.checked ? setInterval(marketPass, 5000) : null;
+    });
 
     // -- accounts ------------------------------------------------------------------------
     function newAccountForm() {
@@ -401,6 +426,6 @@ export default {
       failure(positionsBox, accounts.reason);
     }
 
-    return () => { alive = false; if (sock) sock.close(); };
+    return () => { alive = false; clearInterval(autoTimer); if (sock) sock.close(); };
   },
 };
