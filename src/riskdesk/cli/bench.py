@@ -185,3 +185,30 @@ def stream(
         )
     except _stream.BenchStreamError as error:
         fail(str(error))
+
+
+@app.command("web")
+def web(
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Runs per case (median reported)."),
+    chromium: str | None = typer.Option(
+        None,
+        "--chromium",
+        help="Chromium executable (default: RISKDESK_TEST_CHROMIUM or chromium on the PATH).",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Web workspace in headless Chromium: first render of each page and compare recomputes.
+
+    Serves the app on a temporary SQLite file (127.0.0.1, a free port), seeds a condor and a
+    straddle, a sample book and a paper account over /v1, and measures with the browser's
+    clock: navigation start -> each page drawn with data (cold context and warm reload), and
+    a leg edit / exclude / include -> the compare summary updated. Targets (issue 13): first
+    render <= 1 s, recompute <= 200 ms; beside a same-run baseline of the /v1 calls alone.
+    """
+    import riskdesk.bench._web as _web
+    from riskdesk.cli._common import fail
+
+    try:
+        _web.main(repeats=repeats, chromium=chromium, as_json=json_out)
+    except _web.BenchWebError as error:
+        fail(str(error))
