@@ -17,6 +17,7 @@ Not thread-safe: the owner serializes access (one writer task, or a lock around 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -194,6 +195,10 @@ class StreamMetrics:
     def observe_latency(self, seconds: float) -> None:
         """One tick-to-durable latency in seconds."""
         self.latency.add(seconds)
+
+    def observe_latencies(self, seconds: Sequence[float]) -> None:
+        """Several tick-to-durable latencies in seconds (one durable batch)."""
+        self.latency.add_many(seconds)
 
     def observe_durable(self, received_at: datetime, durable_at: datetime) -> None:
         """One tick's latency from receipt to durable (journal fsync or database commit).

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -15,7 +17,7 @@ from riskdesk.store.database import Database
 from riskdesk.store.db import make_session_factory
 from riskdesk.store.models import GreekSnapshot
 from riskdesk.store.models import StreamSession as StreamSessionRow
-from riskdesk.streaming.ingest import Ingestor, read_status_file
+from riskdesk.streaming.ingest import SWITCH_INTERVAL_S, Ingestor, read_status_file
 from riskdesk.streaming.source import SourceSink
 
 
@@ -188,3 +190,31 @@ def test_ingestor_with_fake_dxlink_broker_and_simulated_source_stores_both_strea
     assert stored[broker.account] == tasty["received"] - tasty["rejected_total"]
     assert 0 < tasty["received"] <= sent_greeks
     assert stored["ACCT-SIM"] == simulated.sent
+
+
+def test_ingestor_while_running_tightens_the_switch_interval_and_restores_it_on_stop(
+    migrated_engine: Engine, tmp_path: Path
+) -> None:
+    db = Database(engine=migrated_engine, sessions=make_session_factory(migrated_engine))
+    before = sys.getswitchinterval()
+    ingestor = Ingestor(
+        db, journal_dir=tmp_path / "j", sources=[SimulatedSource("ACCT-S", seed=1, rate=50)]
+    )
+    ingestor.start()
+    during = sys.getswitchinterval()
+    ingestor.stop()
+    after = sys.getswitchinterval()
+    untouched = Ingestor(
+        db,
+        journal_dir=tmp_path / "k",
+        sources=[SimulatedSource("ACCT-T", seed=2, rate=50)],
+        switch_interval_s=None,
+    )
+    untouched.start()
+    left = sys.getswitchinterval()
+    untouched.stop()
+
+    assert during == pytest.approx(SWITCH_INTERVAL_S)
+    assert before > SWITCH_INTERVAL_S
+    assert after == before
+    assert left == before
