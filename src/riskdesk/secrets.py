@@ -72,6 +72,7 @@ from typing import Any, Final, Literal, Protocol
 from cryptography.fernet import Fernet, InvalidToken
 
 from riskdesk.config import default_data_dir, default_secret_key_file
+from riskdesk.fileio import fsync_dir
 
 __all__ = [
     "BACKEND_ENV",
@@ -484,7 +485,7 @@ class _FileBackend:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -539,19 +540,6 @@ def _private_dir(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with contextlib.suppress(OSError):
         directory.chmod(0o700)  # mkdir's mode is filtered by the umask
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on a directory
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- the store ---------------------------------------------------------------------------------

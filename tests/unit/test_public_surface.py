@@ -47,6 +47,7 @@ EXPECTED = {
     "riskdesk.streaming.reconnect": None,
     "riskdesk.web": None,
     "riskdesk.secrets": None,
+    "riskdesk.fileio": {"fsync_dir"},
     "riskdesk.adapters.ibkr": None,
     "riskdesk.adapters.ibkr.client": None,
     "riskdesk.adapters.ibkr.fake": None,

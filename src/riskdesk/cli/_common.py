@@ -37,6 +37,7 @@ from riskdesk.domain.hashing import canonical_json
 from riskdesk.domain.instruments import ExerciseStyle
 from riskdesk.domain.numbers import check_amount, check_whole, parse_decimal, parse_float
 from riskdesk.domain.timeutil import is_trading_day
+from riskdesk.fileio import fsync_dir
 from riskdesk.store import Database, StoreError, require_head
 from riskdesk.store.errors import MigrationError
 
@@ -436,20 +437,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse fsync on a directory
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(directory)
 
 
 SESSION_LOOKBACK_DAYS = 10
