@@ -16,22 +16,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from argon2 import PasswordHasher
 
 from riskdesk.config import Settings
-from riskdesk.domain.caller import Caller
-from riskdesk.identity.passwords import Passwords
-from riskdesk.service.app import create_app
+from riskdesk.service.local import local_app, local_settings, serve_in_thread
 from riskdesk.store import Database
 
 PASSWORDS = {
@@ -41,12 +34,6 @@ PASSWORDS = {
 }
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -67,45 +54,13 @@ def web_server(
     root = tmp_path_factory.mktemp("web")
     db_path = root / "web.sqlite3"
     shutil.copyfile(_sqlite_template, db_path)
-    settings = Settings(
-        database_url=f"sqlite:///{db_path}",
-        secret_key_file=root / "config" / "secret.key",
-        use_keyring=False,
-        redis_url=None,
-        rate_limit_user=1_000_000,
-        rate_limit_ip=1_000_000,
-        rate_limit_login=1_000_000,
-    )
+    settings = local_settings(root, f"sqlite:///{db_path}")
     db = Database.from_settings(settings, create=False)
-    app = create_app(settings, db=db)
-    state = app.state.riskdesk
-    state.identity.passwords = Passwords(
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    state.stream.journal_dir = root / "stream-journal"
-    for name, password in PASSWORDS.items():
-        state.identity.create_user(
-            Caller.local(),
-            username=name,
-            email=f"{name}@example.test",
-            password=password,
-            role=name,
-        )
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="web-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the web server did not start")
-        time.sleep(0.02)
     try:
-        yield WebServer(url=f"http://127.0.0.1:{port}", db=db, settings=settings, app=app)
+        app = local_app(settings, db, root, PASSWORDS)
+        with serve_in_thread(app) as url:
+            yield WebServer(url=url, db=db, settings=settings, app=app)
     finally:
-        server.should_exit = True
-        thread.join(20)
         db.dispose()
 
 

@@ -48,6 +48,7 @@ EXPECTED = {
     "riskdesk.web": None,
     "riskdesk.secrets": None,
     "riskdesk.fileio": {"fsync_dir"},
+    "riskdesk.service.local": {"free_port", "local_app", "local_settings", "serve_in_thread"},
     "riskdesk.adapters.ibkr": None,
     "riskdesk.adapters.ibkr.client": None,
     "riskdesk.adapters.ibkr.fake": None,

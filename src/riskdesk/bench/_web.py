@@ -34,10 +34,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -225,12 +223,6 @@ class BenchWebError(RuntimeError):
     """The bench could not run: no Chromium, the server did not start, a page never rendered."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def chromium_path(explicit: str | None = None) -> str:
     """The Chromium executable: ``explicit``, ``RISKDESK_TEST_CHROMIUM`` or on the PATH.
 
@@ -259,63 +251,25 @@ def chromium_path(explicit: str | None = None) -> str:
 @contextmanager
 def _serve(root: Path) -> Iterator[str]:
     """The application on a fresh migrated SQLite file, served on a free loopback port."""
-    import uvicorn
-    from argon2 import PasswordHasher
-
-    from riskdesk.config import Settings
-    from riskdesk.domain.caller import Caller
-    from riskdesk.identity.passwords import Passwords
-    from riskdesk.service.app import create_app
+    from riskdesk.risk.history_usecases import PriceHistory
+    from riskdesk.service.local import local_app, local_settings, serve_in_thread
     from riskdesk.store import Database
     from riskdesk.store.migrate import upgrade_database
 
-    db_path = root / "web.sqlite3"
-    settings = Settings(
-        database_url=f"sqlite:///{db_path}",
-        secret_key_file=root / "config" / "secret.key",
-        use_keyring=False,
-        redis_url=None,
-        rate_limit_user=1_000_000,
-        rate_limit_ip=1_000_000,
-        rate_limit_login=1_000_000,
-    )
+    settings = local_settings(root, f"sqlite:///{root / 'web.sqlite3'}")
     db = Database.from_settings(settings, create=True)
-    upgrade_database(db.engine)
-    app = create_app(settings, db=db)
-    state = app.state.riskdesk
-    state.identity.passwords = Passwords(
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
-    state.stream.journal_dir = root / "stream-journal"
-    for name, password in PASSWORDS.items():
-        state.identity.create_user(
-            Caller.local(),
-            username=name,
-            email=f"{name}@example.test",
-            password=password,
-            role=name,
-        )
-    from riskdesk.risk.history_usecases import PriceHistory
-
-    PriceHistory(db).synthesize(
-        UNDERLYINGS, seed=11, end=datetime.now(UTC).date(), days=300, include_factors=True
-    )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="bench-web-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise BenchWebError("the web server did not start within 30 s")
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        upgrade_database(db.engine)
+        app = local_app(settings, db, root, PASSWORDS)
+        PriceHistory(db).synthesize(
+            UNDERLYINGS, seed=11, end=datetime.now(UTC).date(), days=300, include_factors=True
+        )
+        try:
+            with serve_in_thread(app) as url:
+                yield url
+        except RuntimeError as exc:
+            raise BenchWebError(str(exc)) from exc
     finally:
-        server.should_exit = True
-        thread.join(20)
         db.dispose()
 
 

@@ -44,7 +44,7 @@ from riskdesk.store.errors import StoreError
 from riskdesk.streaming.ingest import Ingestor, latest_sessions
 from riskdesk.streaming.journal import JournalError
 from riskdesk.streaming.queries import LATEST_LIMIT, MAX_LATEST_LIMIT, GreekFilter, GreeksQueries
-from riskdesk.streaming.records import UnifiedPositionRecord
+from riskdesk.streaming.records import ROW_COLUMNS, UnifiedPositionRecord
 from riskdesk.streaming.source import TickSource
 from riskdesk.streaming.sources import SourceSpec, SourceUnavailableError, build_source
 
@@ -66,21 +66,7 @@ SESSION_ROWS: Final = 20
 """How many ``stream_sessions`` rows :meth:`StreamManager.status` shows when idle."""
 
 LATEST_ITEM_KEYS: Final[tuple[str, ...]] = (
-    "broker",
-    "account_id",
-    "underlying",
-    "contract_key",
-    "expiration",
-    "strike",
-    "option_type",
-    "quantity",
-    "delta",
-    "gamma",
-    "theta",
-    "vega",
-    "rho",
-    "implied_volatility",
-    "underlying_price",
+    *(c for c in ROW_COLUMNS if c not in ("event_time", "received_at", "source_payload")),
     "event_time",
     "received_at",
 )
