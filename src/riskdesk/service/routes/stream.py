@@ -33,7 +33,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.problems import ErrorCode, FieldError, ProblemError, problem_responses
-from riskdesk.service.routes.ws import _authenticate
+from riskdesk.service.routes.ws import _authenticate, until_either_ends
 from riskdesk.service.state import ServiceState
 from riskdesk.streaming.manager import StreamStartError, StreamStateError
 from riskdesk.streaming.queries import LATEST_LIMIT, MAX_LATEST_LIMIT
@@ -273,14 +273,4 @@ async def stream_ws(websocket: WebSocket) -> None:
             await anyio.sleep(PUSH_INTERVAL)
         scope.cancel()
 
-    async def watch_client(scope: anyio.CancelScope) -> None:
-        try:
-            while True:
-                await websocket.receive_text()
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        scope.cancel()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(push, group.cancel_scope)
-        group.start_soon(watch_client, group.cancel_scope)
+    await until_either_ends(websocket, push)

@@ -10,7 +10,7 @@ job as it stands) so a client never waits for the next change to draw something.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import anyio
@@ -88,17 +88,29 @@ async def _pump(
                 pass  # the client left mid-send: the pump ends like a normal close
             scope.cancel()
 
-        async def watch_client(scope: anyio.CancelScope) -> None:
-            try:
-                while True:
-                    await websocket.receive_text()
-            except (WebSocketDisconnect, RuntimeError):
-                pass
-            scope.cancel()
+        await until_either_ends(websocket, forward)
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(forward, group.cancel_scope)
-            group.start_soon(watch_client, group.cancel_scope)
+
+async def until_either_ends(
+    websocket: WebSocket, produce: Callable[[anyio.CancelScope], Coroutine[Any, Any, None]]
+) -> None:
+    """Run ``produce(scope)`` (it sends to the socket) until it or the client ends.
+
+    The client's side is watched for its close (anything it sends is ignored); whichever
+    ends first cancels the other through ``scope``.
+    """
+
+    async def watch_client(scope: anyio.CancelScope) -> None:
+        try:
+            while True:
+                await websocket.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(produce, group.cancel_scope)
+        group.start_soon(watch_client, group.cancel_scope)
 
 
 @router.websocket("/v1/ws/market/{symbol}")
