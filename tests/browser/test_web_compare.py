@@ -337,6 +337,45 @@ def test_compare_with_a_matrix_cell_clicked_selects_it_in_both_matrices_and_the_
     assert "+10 pts" in page.get_by_test_id("slice-cell").inner_text()
 
 
+def test_compare_first_render_with_a_live_snapshot_reads_its_chain_and_no_full_snapshot_first(
+    page_for: Callable[..., Any], api: httpx.Client, market: dict[str, Any]
+) -> None:
+    page = page_for("trader")
+    page.get_by_test_id("snapshot-hash").wait_for()
+    seen: list[str] = []
+    page.on(
+        "request", lambda r: seen.append(r.url.split("/v1/", 1)[-1]) if "/v1/" in r.url else None
+    )
+
+    page.reload()
+    expect(page.get_by_test_id("result-status")).to_have_attribute(
+        "data-phase", "done", timeout=TIMEOUT
+    )
+    page.locator("[data-testid=chain] table").wait_for()
+    snapshot_id = page.get_by_test_id("snapshot-hash").get_attribute("data-id")
+    page.wait_for_function(
+        "id => performance.getEntriesByType('resource')"
+        ".some((r) => r.name.endsWith(`/v1/snapshots/${id}`))",
+        arg=snapshot_id,
+        timeout=TIMEOUT,
+    )
+    newest = api.get("/v1/market/chains/SPY").json()
+    full = api.get(f"/v1/snapshots/{snapshot_id}").json()
+    expect(page.get_by_test_id("snapshot-bar")).to_contain_text(", ".join(full["symbols"]))
+
+    chains = [i for i, u in enumerate(seen) if u.startswith("market/chains/")]
+    computes = [i for i, u in enumerate(seen) if u in ("compare", "evaluate")]
+    described = [i for i, u in enumerate(seen) if u == f"snapshots/{snapshot_id}"]
+    assert [seen[i] for i in chains] == ["market/chains/SPY"]  # one chain: the snapshot's too
+    assert not any(u.startswith("market/quotes/") for u in seen)
+    assert len(described) == 1
+    assert described[0] > max(chains + computes), seen  # after the results, off their path
+    assert (
+        page.get_by_test_id("snapshot-hash").get_attribute("data-hash") == newest["snapshot_hash"]
+    )
+    assert snapshot_id == newest["snapshot_id"]
+
+
 def test_compare_with_viewer_role_shows_market_and_diagnostics_but_builds_nothing(
     page_for: Callable[..., Any], api: httpx.Client, market: dict[str, Any]
 ) -> None:

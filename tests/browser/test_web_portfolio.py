@@ -34,6 +34,19 @@ BAD_CSV = (
     "AMZN,5,180.00,not-a-date,\n"
 )
 _names = itertools.count(1)
+ORDER_JS = """
+window.__order = { tables: null, chart: null };
+new MutationObserver(() => {
+  const o = window.__order;
+  const panels = ['exposures', 'greeks', 'var', 'stress', 'factors'];
+  if (o.tables === null && panels.every(
+    (p) => document.querySelector(`[data-testid=panel-${p}][data-state=ready] table`))) {
+    o.tables = performance.now();
+  }
+  if (o.chart === null && document.querySelector('.pf-chart .main-svg')) o.chart = performance.now();
+}).observe(document, { subtree: true, childList: true, attributes: true });
+"""
+"""When every risk panel first showed its table, and when the first chart was drawn."""
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +294,60 @@ def test_portfolio_page_with_viewer_hides_uploads_and_the_api_refuses_them(
     assert (upload.status_code, create.status_code) == (403, 403)
     assert listed["items"] == []
     assert "Viewers read books" in page.get_by_test_id("portfolio-none").inner_text()
+
+
+def test_portfolio_page_with_its_book_in_the_address_fits_1280_px_and_charts_after_tables(
+    page_for: Any, web_server: WebServer, history: None
+) -> None:
+    with _api(web_server) as api:
+        book = api.post("/v1/portfolios", json={"name": f"address-{next(_names)}"}).json()
+        api.post(
+            f"/v1/portfolios/{book['id']}/positions/import",
+            content=SAMPLE.read_bytes(),
+            headers={"Content-Type": "text/csv"},
+        ).raise_for_status()
+        var = api.get(f"/v1/risk/{book['id']}/var", params={"date": DAY, "window": WINDOW}).json()
+        narrow = api.get(f"/v1/risk/{book['id']}/var", params={"date": DAY, "window": 60}).json()
+    page = page_for("trader")
+    page.evaluate(
+        "view => sessionStorage.setItem('riskdesk.portfolio.view', JSON.stringify(view))",
+        {"date": DAY, "window": WINDOW},
+    )
+    page.add_init_script(ORDER_JS)
+    page.goto(f"/#/portfolio/{book['id']}")
+    page.reload()  # a fresh document: plotly not loaded by an earlier page
+    for panel in ("panel-exposures", "panel-var", "panel-greeks", "panel-factors", "panel-stress"):
+        _ready(page, panel)
+    page.get_by_test_id("greeks-chart").locator(".main-svg").first.wait_for()
+    page.get_by_test_id("stress-chart").locator(".main-svg").first.wait_for()
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+        " document.querySelector('[data-testid=panel-positions]').getBoundingClientRect().right]"
+    )
+    first = var["historical"][0]
+    before = _cells(page, f"var-historical-{first['confidence']}-{first['horizon_days']}")[3]
+    page.evaluate("() => { document.querySelector('[data-testid=greeks-chart]').__kept = true; }")
+    window_input = page.get_by_test_id("portfolio-window")
+    window_input.fill("60")
+    window_input.press("Enter")
+    row = narrow["historical"][0]
+    page.wait_for_function(
+        "([id, text]) => { const r = document.querySelector(`[data-testid='${id}']`);"
+        " return r && r.querySelectorAll('td')[3].textContent.trim() === text; }",
+        arg=[f"var-historical-{row['confidence']}-{row['horizon_days']}", shown(row["var"])],
+        timeout=60_000,
+    )
+    for panel in ("panel-exposures", "panel-var", "panel-greeks", "panel-factors", "panel-stress"):
+        _ready(page, panel)
+    kept = page.evaluate("() => document.querySelector('[data-testid=greeks-chart]').__kept")
+    order = page.evaluate("() => window.__order")
+
+    assert widths[0] == widths[1] == 1280, widths  # no horizontal page scroll at 1280 px
+    assert widths[2] <= 1280, widths
+    assert order["tables"] is not None, order
+    assert order["chart"] is not None, order
+    assert order["chart"] >= order["tables"], order  # charts only once every table is up
+    assert before == shown(first["var"])
+    assert first["var"] != row["var"]
+    assert kept is True  # the Greeks did not change: their table and chart were not redrawn
+    shoot(page, "portfolio-address-1280")

@@ -652,7 +652,7 @@ def main(*, repeats: int, chromium: str | None, as_json: bool) -> None:
     console.print(
         "first render: navigation start -> the page's content drawn with data (cold: a fresh "
         "context; warm: a reload). recompute: the edit's input event -> trade A's summary "
-        "with the new value (includes the page's 120 ms debounce). API alone: the same /v1 "
+        "with the new value (includes the page's 50 ms debounce). API alone: the same /v1 "
         f"work with httpx. {report['cpus']} CPUs, load average {load['before'][0]:.2f} before, "
         f"{load['after'][0]:.2f} after."
     )

@@ -33,19 +33,43 @@ export class SnapshotBar {
     return { snapshot_id: full.snapshot_id, snapshot_hash: full.snapshot_hash, mode: full.mode, as_of: full.as_of, symbols: full.symbols };
   }
 
-  /** Find (or, for a trader, take) the newest live snapshot quoting ``symbol``. */
+  /**
+   * Find (or, for a trader, take) the newest live snapshot quoting ``symbol``.
+   *
+   * One request on the first render's critical path: the chain route without ``snapshot=``
+   * answers the newest live snapshot's identity (id, hash, mode, as of) with its chain, so the
+   * full snapshot is not fetched. Resolves to that chain (``null`` when a snapshot was taken
+   * or none exists: the page loads the chain itself). The snapshot's other underlyings are
+   * filled in later by ``complete()``, off the critical path.
+   */
   async start(symbol) {
+    let chain;
     try {
-      const quote = await get(`/v1/market/quotes/${encodeURIComponent(symbol)}`);
-      this.snapshot = await this.describe(quote.snapshot_id);
+      chain = await get(`/v1/market/chains/${encodeURIComponent(symbol)}`);
     } catch (error) {
-      if (error.status !== 404) { this.error = errorText(error); this.render(); return; }
-      if (!this.canEdit) { this.snapshot = null; this.render(); return; }
+      if (error.status !== 404) { this.error = errorText(error); this.render(); return null; }
+      if (!this.canEdit) { this.snapshot = null; this.render(); return null; }
       await this.take([symbol]);
-      return;
+      return null;
     }
+    this.snapshot = { snapshot_id: chain.snapshot_id, snapshot_hash: chain.snapshot_hash, mode: chain.mode, as_of: chain.as_of, symbols: [chain.symbol], partial: true };
     if (this.snapshot.mode === "LIVE") this.live = this.snapshot;
     this.render();
+    return chain;
+  }
+
+  /** The full list of underlyings of a snapshot known only from its chain (one request, once). */
+  complete() {
+    const s = this.snapshot;
+    if (!s || !s.partial) return Promise.resolve();
+    if (!this.completing) {
+      this.completing = this.describe(s.snapshot_id).then((full) => {
+        s.symbols = full.symbols;
+        delete s.partial;
+        if (!this.disposed) this.render();
+      }).catch(() => { /* the bar keeps the symbol it knows; ensureSymbol asks again */ }).finally(() => { this.completing = null; });
+    }
+    return this.completing;
   }
 
   async take(symbols) {
@@ -66,6 +90,7 @@ export class SnapshotBar {
 
   /** Make sure the live snapshot quotes ``symbol`` (a pinned session stays pinned). */
   async ensureSymbol(symbol, tradeSymbols) {
+    await this.complete();
     if (!this.snapshot || this.snapshot.symbols.includes(symbol) || this.snapshot.mode === "PINNED") return;
     const wanted = [...new Set([symbol, ...tradeSymbols])];
     try {

@@ -6,7 +6,6 @@ import { get, getAll, post } from "../api.js";
 import { h, table, errorText, toast, useStyle, guarded } from "../ui.js";
 import { SAMPLE_URL, CSV_HEADER, sampleCsv, uploadCsv } from "../portfolio/csv.js";
 import { decCell, renderExposures, renderGreeks, renderFactors, renderVar, renderStress } from "../portfolio/risk.js";
-import { mountWhatIf } from "../portfolio/whatif.js";
 
 const VIEW_KEY = "riskdesk.portfolio.view";
 const LAST_KEY = "riskdesk.portfolio.last";
@@ -31,7 +30,8 @@ function panel(title, testid, { wide = false } = {}) {
     el,
     body,
     loading() { state("loading", el.dataset.state === "ready" ? "updating" : "loading"); if (!body.firstChild) body.append(h("div", { class: "empty" }, "loading...")); },
-    ready(node, note = "") { state("ready", note || "up to date"); body.replaceChildren(node); },
+    /** Ready with ``node`` as the body (``null``: keep the body shown, its data unchanged). */
+    ready(node, note = "") { state("ready", note || "up to date"); if (node !== null) body.replaceChildren(node); },
     fail(error) {
       state("error", error && error.status ? `error ${error.status}` : "error");
       body.replaceChildren(h("div", { class: "error pf-problem", role: "alert", "data-testid": `${testid}-error` }, errorText(error)));
@@ -117,10 +117,21 @@ export default {
       if (uploadPanel) uploadPanel.hidden = state.portfolios.length === 0;
     }
 
+    /**
+     * Draw ``render(data)`` into ``target`` when ``promise`` settles (the problem's detail when
+     * it fails). An answer equal to the one the panel already shows is not drawn again (its
+     * tables and charts stay as they are).
+     */
     function show(target, promise, render, mine) {
       return promise.then(
-        (data) => { if (mine === token) target.ready(render(data)); },
-        (error) => { if (mine === token) target.fail(error); });
+        (data) => {
+          if (mine !== token) return;
+          const key = JSON.stringify(data);
+          if (target.key === key && target.el.dataset.state !== "error") { target.ready(null); return; }
+          target.ready(render(data));
+          target.key = key;
+        },
+        (error) => { if (mine === token) { target.key = null; target.fail(error); } });
     }
 
     function renderPositions(detail) {
@@ -137,45 +148,74 @@ export default {
       ], rows, { testid: "portfolio-positions", empty: canEdit ? "No position yet: upload a CSV or use the sample book." : "No position.", rowAttrs: (r) => ({ "data-testid": `position-${r.ticker}` }) });
     }
 
-    /** Every measure of the chosen book, requested in parallel. */
+    let releaseCharts = () => {};
+
+    /**
+     * Every measure of the chosen book. The book and its five reports are requested at once
+     * (the reports do not wait for the book: VaR, the slowest, goes first); each panel is drawn
+     * as soon as its own answer arrives; the charts (plotly) are drawn once every panel of this
+     * load has its table, so loading and drawing them never holds a table back.
+     */
     async function loadRisk() {
       const mine = ++token;
       const p = state.portfolio;
       if (!p) return;
       saveView();
+      releaseCharts();
+      let release;
+      const chartsGate = new Promise((resolve) => { release = resolve; });
+      releaseCharts = release;
       for (const target of [positions, exposures, greeks, factors, varPanel, stress]) target.loading();
       const started = performance.now();
       state.detail = null;
-      const detail = get(`/v1/portfolios/${p.id}`);
-      await show(positions, detail, (d) => { state.detail = d; return renderPositions(d); }, mine);
-      if (mine !== token) return;
-      const live = (state.detail && state.detail.positions || []).filter((x) => x.is_active && !x.expired).length;
-      headline.textContent = state.detail ? `${state.detail.name}${state.detail.description ? ` - ${state.detail.description}` : ""}: ${live} open position(s), ${state.detail.base_currency}, as of ${asOf() || "the last session"}.` : "";
-      if (!state.detail || state.detail.positions.length === 0) {
-        for (const target of [exposures, greeks, factors, varPanel, stress]) target.note("No position: upload a book to see its risk.");
-        return;
-      }
       const id = p.id;
-      const factorRun = canEdit
-        ? post(`/v1/risk/${id}/factors${dateQuery("?")}`)
-        : Promise.reject(new Error("The factor model stores its rows, so only a trader runs it."));
-      const jobs = [
-        show(factors, factorRun, renderFactors, mine),
-        show(exposures, get(`/v1/risk/${id}/exposures${dateQuery("?")}`), renderExposures, mine),
-        show(greeks, get(`/v1/risk/${id}/greeks?by=underlying&by=expiry${dateQuery()}`), (r) => renderGreeks(r, state.greeks), mine),
-        show(varPanel, get(`/v1/risk/${id}/var?window=${varWindow()}${dateQuery()}`), renderVar, mine),
-        show(stress, get(`/v1/risk/${id}/stress${dateQuery("?")}`), renderStress, mine),
+      const detail = get(`/v1/portfolios/${id}`);
+      const requests = [
+        [varPanel, get(`/v1/risk/${id}/var?window=${varWindow()}${dateQuery()}`), renderVar],
+        [exposures, get(`/v1/risk/${id}/exposures${dateQuery("?")}`), renderExposures],
+        [greeks, get(`/v1/risk/${id}/greeks?by=underlying&by=expiry${dateQuery()}`), (r) => renderGreeks(r, state.greeks, chartsGate)],
+        [stress, get(`/v1/risk/${id}/stress${dateQuery("?")}`), (r) => renderStress(r, chartsGate)],
+        [factors, canEdit
+          ? post(`/v1/risk/${id}/factors${dateQuery("?")}`)
+          : Promise.reject(new Error("The factor model stores its rows, so only a trader runs it.")), renderFactors],
       ];
-      await Promise.all(jobs);
-      if (mine === token) performance.measure?.("riskdesk:portfolio:risk", { start: started });
+      for (const [, request] of requests) request.catch(() => { /* shown by its panel */ });
+      const booked = detail.then((d) => (d.positions || []).length > 0, () => false);
+      const known = detail.then((d) => { if (mine === token) state.detail = d; return d; });
+      const book = show(positions, known, renderPositions, mine).then(() => {
+        if (mine !== token) return;
+        const d = state.detail;
+        const live = (d && d.positions || []).filter((x) => x.is_active && !x.expired).length;
+        headline.textContent = d ? `${d.name}${d.description ? ` - ${d.description}` : ""}: ${live} open position(s), ${d.base_currency}, as of ${asOf() || "the last session"}.` : "";
+      });
+      const jobs = requests.map(([target, request, render]) => booked.then((has) => {
+        if (mine !== token) return undefined;
+        if (!has) { target.key = null; target.note("No position: upload a book to see its risk."); return undefined; }
+        return show(target, request, render, mine);
+      }));
+      await Promise.all([book, ...jobs]);
+      if (mine !== token) return;
+      release();
+      performance.measure?.("riskdesk:portfolio:risk", { start: started });
     }
 
+    /** The what-if panel of the chosen book (its module loads beside the first risk requests). */
+    let whatifToken = 0;
     function mountWhatIfPanel() {
       if (whatif) whatif.destroy();
-      whatif = state.portfolio ? mountWhatIf(whatifBody, state.portfolio, { asOf, window: varWindow, canEdit }) : null;
+      whatif = null;
+      const mine = ++whatifToken;
+      const p = state.portfolio;
+      if (!p) return;
+      import("../portfolio/whatif.js").then(({ mountWhatIf }) => {
+        if (mine === whatifToken) whatif = mountWhatIf(whatifBody, p, { asOf, window: varWindow, canEdit });
+      }, (error) => {
+        whatifBody.replaceChildren(h("div", { class: "error pf-problem", role: "alert" }, `The what-if panel could not be loaded: ${errorText(error)}`));
+      });
     }
 
-    function choose(id) {
+    /** Make ``id`` (or the first book) the chosen one; ``loading``: its risk is already coming. */
+    function choose(id, loading = null) {
       state.portfolio = state.portfolios.find((p) => p.id === id) || state.portfolios[0] || null;
       if (state.portfolio) {
         sessionStorage.setItem(LAST_KEY, state.portfolio.id);
@@ -184,12 +224,24 @@ export default {
       fillSelect();
       importResult.replaceChildren();
       mountWhatIfPanel();
+      if (!state.portfolio) { token += 1; return Promise.resolve(); }
+      if (loading && state.portfolio.id === loading.id) return loading.done;
       return loadRisk();
     }
 
     let listToken = 0;
     async function loadList(preferred) {
       const mine = ++listToken;
+      // the book named by the address (or the last one shown) starts loading its risk now,
+      // beside the list, instead of after it; the list then only confirms it
+      const guess = preferred || ctx.route.args[0] || sessionStorage.getItem(LAST_KEY);
+      let early = null;
+      if (guess && !state.portfolio) {
+        state.portfolio = { id: guess, name: "" };
+        emptyState.hidden = true;
+        content.hidden = false;
+        early = { id: guess, done: loadRisk() };
+      }
       let listed = [];
       try {
         listed = await getAll("/v1/portfolios", 500);
@@ -198,8 +250,7 @@ export default {
       }
       if (mine !== listToken) return;
       state.portfolios = listed;
-      const wanted = preferred || ctx.route.args[0] || sessionStorage.getItem(LAST_KEY);
-      await choose(wanted);
+      await choose(guess, early);
     }
 
     // -- actions ---------------------------------------------------------------------------
@@ -275,6 +326,7 @@ export default {
     loadList();
     return () => {
       token += 1;
+      whatifToken += 1;
       document.removeEventListener("keydown", onKey);
       if (whatif) whatif.destroy();
     };

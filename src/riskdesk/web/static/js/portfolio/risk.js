@@ -2,7 +2,9 @@
 // Each renderer takes the /v1 report as it comes back and returns DOM (tables, charts).
 
 import { h, fmt, table, signClass } from "../ui.js";
-import { plot, seriesColor } from "../charts.js";
+
+/** plotly's helpers, imported with the first chart (after the tables), not with the page. */
+const charts = () => import("../charts.js");
 
 /** The decimals a decimal string carries ("12.50" -> 2, "15" -> 0), at most 6. */
 export function places(value) {
@@ -83,22 +85,29 @@ const GREEK_COLUMNS = [
 ];
 const CHART_METRICS = [["dollar_delta", "Delta $"], ["dollar_gamma", "Gamma $"], ["vega", "Vega"], ["theta", "Theta"]];
 
-/** Greeks totals, a bucket table (underlying or expiry) and a bar chart of one metric. */
-export function renderGreeks(report, state) {
+/**
+ * Greeks totals, a bucket table (underlying or expiry) and a bar chart of one metric.
+ * The chart waits for ``later`` (the page opens it once every table is drawn); it is redrawn
+ * only when its bucket or metric changes.
+ */
+export function renderGreeks(report, state, later = Promise.resolve()) {
   const total = { key: "Total", ...report.totals };
   const buckets = () => (report.by && report.by[state.bucket]) || [];
   const holder = h("div", {});
   const chart = h("div", { class: "chart pf-chart", "data-testid": "greeks-chart" });
-  const draw = () => {
+  let drawn = null;
+  const draw = () => later.then(charts).then(({ plot, seriesColor }) => {
     const rows = buckets();
     const metric = state.metric;
-    plot(chart, [{
+    const what = `${state.bucket}|${metric}`;
+    if (drawn === what) return undefined;
+    drawn = what;
+    return plot(chart, [{
       type: "bar", x: rows.map((r) => r.key), y: rows.map((r) => Number(r[metric])),
       marker: { color: rows.map((r) => (Number(r[metric]) < 0 ? seriesColor("bad") : seriesColor("a"))) },
       hovertemplate: "%{x}: %{y:,.2f}<extra></extra>",
-    }], { height: 240, hovermode: "closest", xaxis: { type: "category" }, title: { text: `${CHART_METRICS.find((m) => m[0] === metric)[1]} by ${state.bucket}`, font: { size: 12 } } })
-      .catch((error) => { chart.textContent = `chart unavailable: ${error.message}`; });
-  };
+    }], { height: 240, hovermode: "closest", xaxis: { type: "category" }, title: { text: `${CHART_METRICS.find((m) => m[0] === metric)[1]} by ${state.bucket}`, font: { size: 12 } } });
+  }).catch((error) => { drawn = null; chart.textContent = `chart unavailable: ${error.message}`; });
   const fill = () => {
     holder.replaceChildren(table([{ key: "key", label: state.bucket === "expiry" ? "Expiry" : "Underlying", text: true }, ...GREEK_COLUMNS],
       buckets(), { testid: `greeks-by-${state.bucket}`, empty: "no bucket", rowAttrs: (row) => ({ "data-testid": `greeks-${state.bucket}-${row.key}` }) }));
@@ -173,16 +182,17 @@ export function renderVar(report) {
 
 // -- stress ------------------------------------------------------------------------------------
 
-export function renderStress(report) {
+/** The stress table, then (once ``later`` resolves: after every table) its bar chart. */
+export function renderStress(report, later = Promise.resolve()) {
   const scenarios = report.scenarios || [];
   const chart = h("div", { class: "chart pf-chart", "data-testid": "stress-chart" });
   const names = scenarios.map((s) => s.name).reverse();
   const pnl = scenarios.map((s) => Number(s.pnl)).reverse();
-  plot(chart, [{
+  later.then(charts).then(({ plot, seriesColor }) => plot(chart, [{
     type: "bar", orientation: "h", y: names, x: pnl,
     marker: { color: pnl.map((v) => (v < 0 ? seriesColor("bad") : seriesColor("good"))) },
     hovertemplate: "%{y}: %{x:,.2f}<extra></extra>",
-  }], { height: Math.max(260, 18 * scenarios.length + 60), hovermode: "closest", margin: { l: 210, r: 12, t: 12, b: 30 } })
+  }], { height: Math.max(260, 18 * scenarios.length + 60), hovermode: "closest", margin: { l: 210, r: 12, t: 12, b: 30 } }))
     .catch((error) => { chart.textContent = `chart unavailable: ${error.message}`; });
   return h("div", { class: "grid2" },
     h("div", {}, table([
