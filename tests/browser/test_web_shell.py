@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -78,3 +80,28 @@ def test_shell_with_plain_http_is_served_with_a_strict_policy_and_bundled_plotly
     assert len(plotly.content) > 1_000_000
     assert app_js.headers["content-type"].startswith("text/javascript")
     assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_round_decimal_with_ties_and_carries_matches_python_decimal_formatting(
+    page_for: Any,
+) -> None:
+    rng = random.Random(5)
+    texts = ["5.845", "5.855", "1.575", "-1.575", "999.995", "-0.005", "0", "12", "0.0049999"]
+    for _ in range(400):
+        whole = rng.randint(0, 10 ** rng.randint(0, 8))
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 6)))
+        texts.append(
+            f"{'-' if rng.random() < 0.3 else ''}{whole}{'.' + fraction if fraction else ''}"
+        )
+    cases = [[text, digits] for text in texts for digits in (0, 2, 4)]
+    page = page_for("viewer")
+
+    shown = page.evaluate(
+        """async (cases) => {
+            const ui = await import("/static/js/ui.js");
+            return cases.map(([text, digits]) => ui.roundDecimal(text, digits));
+        }""",
+        cases,
+    )
+
+    assert shown == [format(Decimal(text), f",.{digits}f") for text, digits in cases]

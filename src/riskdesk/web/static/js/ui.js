@@ -31,9 +31,44 @@ export function toast(message, kind = "info") {
 /** A number for display: ``digits`` decimals, thousands separators, "-" for null. */
 export function fmt(value, digits = 2) {
   if (value === null || value === undefined || value === "") return "-";
+  if (typeof value === "string") {
+    const exact = roundDecimal(value, digits);
+    if (exact !== null) return exact;
+  }
   const n = typeof value === "number" ? value : Number(value);
   if (!Number.isFinite(n)) return String(value);
   return n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const DECIMAL = /^([+-]?)(\d+)(?:\.(\d*))?$/;
+
+/**
+ * A decimal string (the API's money and quantities) rounded to ``digits`` places exactly,
+ * half to even, with thousands separators: the same text as Python's
+ * ``format(Decimal(text), f",.{digits}f")``, never a binary float's rounding. null when
+ * ``text`` is not a plain decimal.
+ */
+export function roundDecimal(text, digits = 2) {
+  const match = DECIMAL.exec(String(text).trim());
+  if (!match) return null;
+  const [, sign, whole, fraction = ""] = match;
+  let kept = (whole + fraction.slice(0, digits).padEnd(digits, "0")).split("").map(Number);
+  const rest = fraction.slice(digits);
+  if (rest) {
+    const first = Number(rest[0]);
+    const beyond = /[1-9]/.test(rest.slice(1));
+    const odd = kept[kept.length - 1] % 2 === 1;
+    if (first > 5 || (first === 5 && (beyond || odd))) {
+      let i = kept.length - 1;
+      while (i >= 0 && kept[i] === 9) { kept[i] = 0; i -= 1; }
+      if (i >= 0) kept[i] += 1; else kept = [1, ...kept];
+    }
+  }
+  const all = kept.join("");
+  const cut = all.length - digits;
+  const integer = all.slice(0, cut).replace(/^0+(?=\d)/, "") || "0";
+  const grouped = integer.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${sign === "-" ? "-" : ""}${grouped}${digits > 0 ? `.${all.slice(cut)}` : ""}`;
 }
 
 export function signClass(value) {

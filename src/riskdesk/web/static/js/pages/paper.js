@@ -3,7 +3,7 @@
 // A viewer reads (tables, curve); traders and admins also trade and switch the kill switch.
 
 import { get, getAll, post, socket } from "../api.js";
-import { h, clear, fmt, signClass, table, toast, errorText, guarded, useStyle } from "../ui.js";
+import { h, clear, fmt, roundDecimal, signClass, table, toast, errorText, guarded, useStyle } from "../ui.js";
 import { plot, seriesColor } from "../charts.js";
 import { createTicket } from "../paper/ticket.js";
 
@@ -318,9 +318,12 @@ export default {
     function useSignal(s) {
       const legs = s.legs.filter((l) => l.occ_symbol).map((l) => ({ symbol: sym(l.occ_symbol), side: l.action, ratio: l.quantity }));
       const net = Number(s.net_premium);
+      const unsigned = String(s.net_premium ?? "").replace(/^[+-]/, "");
       ticket.load({
         legs, quantity: 1, orderType: "limit", strategyType: s.strategy_type,
-        limitPrice: Number.isFinite(net) ? Math.abs(net).toFixed(2) : "", netCredit: net < 0,
+        // the stored net premium rounded to the cent exactly (a float's toFixed misrounds ties)
+        limitPrice: Number.isFinite(net) ? (roundDecimal(unsigned, 2) || "").replace(/,/g, "") : "",
+        netCredit: net < 0,
       });
       ticket.el.querySelector("[data-testid=ticket-submit]").focus();
     }
