@@ -72,3 +72,59 @@ def condor_plan(rows: list[dict[str, Any]], spot: Decimal) -> list[tuple[str, st
 def atm_strike(rows: list[dict[str, Any]], spot: Decimal) -> str:
     """The strike nearest spot (for a straddle)."""
     return str(min(rows, key=lambda r: abs(Decimal(r["strike"]) - spot))["strike"])
+
+
+GREEKS = ("delta", "gamma", "theta", "vega")
+
+
+def repriced_greeks(doc: dict[str, Any], d: int, i: int) -> dict[str, float]:
+    """Position Greeks of evaluation ``doc`` at grid date ``d`` and spot ``i``, repriced leg by
+    leg with :func:`riskdesk.pricing.greeks` from each leg's published ``model_inputs`` (theta
+    per calendar day: the default model config)."""
+    import numpy as np
+
+    from riskdesk.pricing import greeks
+
+    total = dict.fromkeys(GREEKS, 0.0)
+    tau = doc["grid"]["date_years"][d]
+    for leg in doc["legs"]:
+        if leg["status"] != "ok":
+            continue
+        inputs = leg["model_inputs"]
+        spot = doc["grid"]["spots"][leg["underlying"]][i]
+        if inputs["model"] == "stock":
+            total["delta"] += float(Decimal(leg["quantity"]))
+            continue
+        position = float(Decimal(leg["quantity"])) * leg["instrument"]["multiplier"]
+        t = max(inputs["T"] - tau, 0.0)
+        if t <= 0.0:
+            itm = spot > inputs["K"] if inputs["is_call"] else spot < inputs["K"]
+            total["delta"] += position * (1.0 if inputs["is_call"] else -1.0) * itm
+            continue
+        pairs = [
+            (x - tau, a)
+            for x, a in zip(
+                inputs["dividends"]["times"], inputs["dividends"]["amounts"], strict=True
+            )
+            if x - tau > 0.0
+        ]
+        kwargs: dict[str, Any] = {}
+        if inputs["engine"] is not None:
+            kwargs["engine"] = inputs["engine"]
+        if pairs:
+            kwargs["dividends"] = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
+        unit = greeks(
+            model=inputs["model"],
+            S=spot,
+            K=inputs["K"],
+            T=t,
+            r=inputs["r"],
+            q=inputs["q"],
+            sigma=inputs["sigma"],
+            is_call=inputs["is_call"],
+            which=GREEKS,
+            **kwargs,
+        )
+        for name in GREEKS:
+            total[name] += position * float(unit[name])
+    return total

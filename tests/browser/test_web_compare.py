@@ -13,7 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from compare_support import atm_strike, condor_plan, expiry_rows, number, page_grid
+from compare_support import (
+    GREEKS,
+    atm_strike,
+    condor_plan,
+    expiry_rows,
+    number,
+    page_grid,
+    repriced_greeks,
+)
 from playwright.sync_api import expect
 
 from conftest import PASSWORDS, WebServer, shoot
@@ -298,6 +306,72 @@ def test_compare_with_crosshair_hover_and_arrow_keys_reads_a_b_and_a_minus_b(
     )
     assert sibling_hover >= 1, "the crosshair did not reach trade B's chart"
     assert "T+7d" in page.get_by_test_id("readout-horizon").inner_text()
+
+
+def strip_values(page: Any, key: str) -> dict[str, Any]:
+    el = page.get_by_test_id(f"chart-{key}")
+    return {
+        "spot": int(el.get_attribute("data-spot")),
+        "date": int(el.get_attribute("data-date")),
+        "state": el.get_attribute("data-state"),
+        **{k: float(el.get_attribute(f"data-{k}")) for k in ("a", "b", "diff")},
+        "readout": el.locator(".annotation-text").first.text_content() or "",
+    }
+
+
+def test_greeks_strips_with_exact_curves_read_the_api_greeks_at_the_crosshair(
+    page_for: Callable[..., Any], api: httpx.Client, market: dict[str, Any]
+) -> None:
+    page = open_compare(page_for)
+    build_condor_and_straddle(page, market)
+    expected = independent_compare(api, page)
+    for key in GREEKS:  # the page has one strip per Greek
+        expect(page.get_by_test_id(f"chart-{key}")).to_be_visible()
+
+    page.locator("[data-testid=chart-vega] .main-svg").first.wait_for()
+    # hover trade A's trace of the delta strip at spot index 10: every strip follows
+    point = page.evaluate(
+        """() => {
+          const el = document.querySelector('[data-testid=chart-delta]');
+          const fl = el._fullLayout, d = el._fullData[0];
+          return [fl.xaxis._offset + fl.xaxis.d2p(d.x[10]), fl.yaxis._offset + fl.yaxis.d2p(d.y[10])];
+        }"""
+    )
+    page.get_by_test_id("chart-delta").hover(position={"x": point[0], "y": point[1]})
+    expect(page.get_by_test_id("chart-vega")).to_have_attribute("data-spot", "10")
+    expect(page.get_by_test_id("chart-vega")).to_have_attribute("data-date", "0")
+    hovered = {key: strip_values(page, key) for key in GREEKS}
+    readout_delta = [shown(page, f"readout-{k}-delta") for k in ("a", "b", "diff")]
+    # the keyboard moves the crosshair a horizon later and 20 spots right: the strips follow
+    page.get_by_test_id("curves").focus()
+    page.keyboard.press("ArrowUp")
+    for _ in range(20):
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("chart-gamma")).to_have_attribute("data-spot", "30")
+    expect(page.get_by_test_id("chart-gamma")).to_have_attribute("data-date", "1")
+    moved = {key: strip_values(page, key) for key in GREEKS}
+    page.get_by_test_id("chart-delta").scroll_into_view_if_needed()
+    shoot(page, "compare-greeks-strips")
+
+    a, b = expected["a"]["curves"]["spot_time_greeks"], expected["b"]["curves"]["spot_time_greeks"]
+    diff = expected["diff"]["spot_time_greeks"]
+    for (d, i), shown_at in (((0, 10), hovered), ((1, 30), moved)):
+        for key in GREEKS:
+            got = shown_at[key]
+            assert (got["state"], got["date"], got["spot"]) == ("exact", d, i)
+            assert [got["a"], got["b"], got["diff"]] == pytest.approx(
+                [a[key][d][i], b[key][d][i], diff[key][d][i]], rel=1e-12, abs=1e-12
+            )
+    # the visible readout and an independent repricing of trade A at the hovered point
+    readout = hovered["delta"]["readout"]
+    assert f"A {a['delta'][0][10]:,.2f} · B {b['delta'][0][10]:,.2f}" in readout
+    assert f"A - B {diff['vega'][1][30]:,.2f}" in moved["vega"]["readout"]
+    assert readout_delta == pytest.approx(
+        [a["delta"][0][10], b["delta"][0][10], diff["delta"][0][10]], abs=0.006
+    )
+    by_hand = repriced_greeks(expected["a"], 0, 10)
+    assert hovered["delta"]["a"] == pytest.approx(by_hand["delta"], rel=1e-9, abs=1e-9)
+    assert hovered["vega"]["a"] == pytest.approx(by_hand["vega"], rel=1e-9, abs=1e-9)
 
 
 def test_compare_with_a_matrix_cell_clicked_selects_it_in_both_matrices_and_the_slice(

@@ -26,6 +26,7 @@ from riskdesk.adapters.simulated.market import SyntheticSource
 from riskdesk.domain.caller import Caller
 from riskdesk.domain.instruments import OptionRight
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.domain.occ import format_occ
 from riskdesk.trading.desk import PaperDesk, StaticMarket
 from riskdesk.trading.market import MidHistory
 
@@ -391,3 +392,82 @@ def test_paper_market_pass_with_the_market_through_a_resting_limit_fills_it_and_
     assert stored["status"] == "filled"
     assert [Decimal(f["fill_price"]) <= limit for f in fills] == [True]
     assert len(snapshots["items"]) >= 1
+
+
+def _near_puts(page: Any, market: MarketSnapshot) -> tuple[Any, Any]:
+    """The page's expiry's at-the-money put and the next lower strike's put (snapshot quotes)."""
+    expect(page.get_by_test_id("paper-chain-expiry")).not_to_have_value("", timeout=TIMEOUT)
+    expiry = page.get_by_test_id("paper-chain-expiry").input_value()
+    spot = market.underlying("SPY").spot
+    puts = sorted(
+        (
+            q
+            for q in market.options
+            if q.contract.right is OptionRight.PUT
+            and q.contract.expiry.isoformat() == expiry
+            and q.bid
+            and q.ask
+        ),
+        key=lambda q: q.contract.strike,
+    )
+    at = min(range(len(puts)), key=lambda i: abs(puts[i].contract.strike - spot))
+    return puts[at], puts[at - 1]
+
+
+def test_paper_chain_with_a_bid_and_an_ask_clicked_builds_a_credit_spread_priced_at_the_quotes(
+    page_for: Callable[..., Any], api: httpx.Client, market: MarketSnapshot
+) -> None:
+    account = _account(api)
+    page = _open(page_for, account["account_id"])
+    short, long = _near_puts(page, market)
+    short_symbol = format_occ(short.contract, padded=False)
+    long_symbol = format_occ(long.contract, padded=False)
+
+    bid = page.get_by_test_id(f"paper-chain-bid-{short_symbol}")
+    expect(bid).to_have_text(f"{short.bid:.2f}")
+    bid.click()
+    page.get_by_test_id(f"paper-chain-ask-{long_symbol}").click()
+    expect(page.get_by_test_id("verdict-status")).to_have_text("would be accepted")
+    shoot(page, "paper-chain-credit-spread")
+    legs = [
+        (
+            page.get_by_test_id(f"ticket-leg-symbol-{i}").input_value(),
+            page.get_by_test_id(f"ticket-leg-side-{i}").input_value(),
+        )
+        for i in range(2)
+    ]
+    limit = page.get_by_test_id("ticket-limit").input_value()
+    credit = page.get_by_test_id("ticket-credit").is_checked()
+    page.get_by_test_id("ticket-submit").click()
+    row = page.locator('[data-testid="orders-table"] tbody tr').first
+    expect(row).to_have_attribute("data-status", re.compile("submitted|filled"), timeout=TIMEOUT)
+    stored = api.get(f"/v1/orders/{row.get_attribute('data-order-id')}").json()
+
+    assert short.bid is not None
+    assert long.ask is not None
+    assert legs == [(short_symbol, "sell"), (long_symbol, "buy")]
+    # a credit spread: the short put's bid less the long put's ask, computed here in Decimal
+    assert credit is True
+    assert Decimal(limit) == short.bid - long.ask
+    # the order stores a net credit as a negative limit
+    assert Decimal(stored["limit_price"]) == long.ask - short.bid
+    assert [leg["side"] for leg in stored["legs"]] == ["sell", "buy"]
+
+
+def test_paper_page_with_a_viewer_sees_the_kill_switch_change_live(
+    page_for: Callable[..., Any], api: httpx.Client
+) -> None:
+    page = page_for("viewer")
+    page.goto("/#/paper")
+    expect(page.get_by_test_id("live-status")).to_have_text("live: kill switch", timeout=TIMEOUT)
+    expect(page.get_by_test_id("kill-state")).to_have_text("off")
+    reason = f"viewer watch {uuid.uuid4().hex[:6]}"
+    try:
+        assert (
+            api.post("/v1/kill-switch", json={"enabled": True, "reason": reason}).status_code == 200
+        )
+        expect(page.get_by_test_id("kill-state")).to_have_text("ON", timeout=TIMEOUT)
+        expect(page.get_by_test_id("kill-current-reason")).to_contain_text(reason)
+    finally:
+        api.post("/v1/kill-switch", json={"enabled": False, "reason": "test over"})
+    expect(page.get_by_test_id("kill-state")).to_have_text("off", timeout=TIMEOUT)

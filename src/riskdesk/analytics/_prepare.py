@@ -30,6 +30,7 @@ __all__ = [
     "Prepared",
     "position_greeks",
     "prepare",
+    "theta_scale",
 ]
 
 
@@ -118,18 +119,23 @@ def prepare(trade: TradeLike, snapshot: MarketSnapshot, config: ModelConfig) -> 
     )
 
 
+def theta_scale(config: ModelConfig) -> float:
+    """Factor from the kernels' theta (per calendar day) to theta per ``theta_convention`` day."""
+    return 365.0 / config.theta_convention.days_per_year
+
+
 def position_greeks(prep: Prepared) -> dict[str, FloatArray]:
     """Position Greeks per valued leg (``POSITION_GREEKS``; theta per convention day)."""
     legs = prep.legs
     pos = np.array([leg.position for leg in legs], dtype=np.float64)
     spot = np.array([leg.spot for leg in legs], dtype=np.float64)
-    theta_scale = 365.0 / prep.config.theta_convention.days_per_year
+    per_day = theta_scale(prep.config)
     unit = prep.unit_greeks
     out = {
         "delta": pos * unit["delta"],
         "gamma": pos * unit["gamma"],
         "vega": pos * unit["vega"],
-        "theta": pos * unit["theta"] * theta_scale,
+        "theta": pos * unit["theta"] * per_day,
         "rho": pos * unit["rho"],
     }
     out["dollar_delta"] = out["delta"] * spot

@@ -30,11 +30,13 @@ from riskdesk.domain.configs import EngineName
 __all__ = [
     "ATTRIBUTION_SCHEMA",
     "COMPARISON_SCHEMA",
+    "CURVE_GREEKS",
     "EVALUATION_SCHEMA",
     "AttributionJson",
     "Breakeven",
     "ComparisonDiff",
     "ComparisonJson",
+    "CurveGreeks",
     "EvaluationJson",
     "EvaluationResult",
     "Extremum",
@@ -44,11 +46,20 @@ __all__ = [
     "Number",
 ]
 
-EVALUATION_SCHEMA = 2
-"""Version of the layout of :meth:`EvaluationResult.to_json_dict`."""
+EVALUATION_SCHEMA = 3
+"""Version of the layout of :meth:`EvaluationResult.to_json_dict`.
 
-COMPARISON_SCHEMA = 1
-"""Version of the layout of :meth:`ComparisonResult.to_json_dict`."""
+Bumped whenever the layout changes, additions included: stored evaluations are reused only
+when their ``schema`` equals this (the workbench's cache), so a stored document of an older
+layout is recomputed rather than served without the new keys. 3: ``curves.spot_time_greeks``.
+"""
+
+COMPARISON_SCHEMA = 2
+"""Version of the layout of :meth:`ComparisonResult.to_json_dict` (2: A and B of evaluation
+schema 3, ``diff.spot_time_greeks``)."""
+
+CURVE_GREEKS: tuple[str, ...] = ("delta", "gamma", "theta", "vega")
+"""Greeks of ``curves.spot_time_greeks`` (position units: see :class:`CurveGreeks`)."""
 
 ATTRIBUTION_SCHEMA = 2
 """Version of the layout of :meth:`AttributionResult.to_json_dict`."""
@@ -218,10 +229,27 @@ class Grid(_Part):
     units: dict[str, str]
 
 
+class CurveGreeks(_Part):
+    """Position Greeks ``[date][spot]`` on the spot x time grid, at each leg's own vol.
+
+    Units of the trade's Greeks: delta in shares, gamma in shares per 1 of spot, theta in
+    currency per ``theta_convention`` day, vega in currency per vol point.
+    """
+
+    delta: list[list[Number]]
+    gamma: list[list[Number]]
+    theta: list[list[Number]]
+    vega: list[list[Number]]
+
+
 class Curves(_Part):
-    """Scenario P/L: ``spot_time_pl[date][spot]``, ``spot_vol_pl[shift][spot]``, expiry."""
+    """Scenario P/L: ``spot_time_pl[date][spot]``, ``spot_vol_pl[shift][spot]``, expiry.
+
+    ``spot_time_greeks`` holds the position Greeks at the points of ``spot_time_pl``.
+    """
 
     spot_time_pl: list[list[Number]]
+    spot_time_greeks: CurveGreeks
     spot_vol_pl: list[list[Number]]
     expiry_pl: list[Number]
 
@@ -229,7 +257,7 @@ class Curves(_Part):
 class EvaluationJson(_Document):
     """``EvaluationResult.to_json_dict()`` (``riskdesk evaluate --json``)."""
 
-    schema_: Literal[2] = Field(alias="schema")
+    schema_: Literal[3] = Field(alias="schema")
     inputs: EvaluationInputs
     underlyings: list[str]
     measures: Measures
@@ -253,6 +281,7 @@ class ComparisonDiff(_Part):
     greeks: dict[str, Number]
     greeks_by_underlying: dict[str, dict[str, Number]] | None = None
     spot_time_pl: list[list[Number]] | None = None
+    spot_time_greeks: CurveGreeks | None = None
     spot_vol_pl: list[list[Number]] | None = None
     expiry_pl: list[Number] | None = None
 
@@ -264,7 +293,7 @@ class ComparisonDiff(_Part):
 class ComparisonJson(_Document):
     """``ComparisonResult.to_json_dict()`` (``riskdesk compare --json``)."""
 
-    schema_: Literal[1] = Field(alias="schema")
+    schema_: Literal[2] = Field(alias="schema")
     comparable: bool
     a: EvaluationJson
     b: EvaluationJson
@@ -332,7 +361,8 @@ class AttributionJson(_Document):
 class EvaluationResult:
     """Everything :func:`evaluate` computes; arrays are numpy, see the module docstring.
 
-    ``spot_time_pl`` is ``(n_dates, n_spots)``, ``spot_vol_pl`` ``(n_vol_shifts, n_spots)``,
+    ``spot_time_pl`` is ``(n_dates, n_spots)``, ``spot_time_greeks[g]`` (``g`` in
+    :data:`CURVE_GREEKS`) too, ``spot_vol_pl`` ``(n_vol_shifts, n_spots)``,
     ``expiry_pl`` ``(n_spots,)``; ``spots[u]`` is the spot axis of underlying ``u``.
     ``reference_vols`` / ``horizon_years`` are the trade's own (probability of profit);
     ``axis_vols`` / ``axis_horizon_years`` size a sigma spot range and may cover two trades
@@ -368,6 +398,7 @@ class EvaluationResult:
     dates: tuple[datetime, ...]
     date_years: FloatArray
     spot_time_pl: FloatArray
+    spot_time_greeks: dict[str, FloatArray]
     spot_vol_pl: FloatArray
     expiry_pl: FloatArray
     warnings: tuple[Issue, ...] = field(default=())
@@ -422,9 +453,10 @@ class EvaluationResult:
         }
 
     def curves_dict(self) -> dict[str, Any]:
-        """Scenario P/L arrays as nested lists."""
+        """Scenario P/L arrays and the spot x time Greeks as nested lists."""
         return {
             "spot_time_pl": float_list(self.spot_time_pl),
+            "spot_time_greeks": {g: float_list(self.spot_time_greeks[g]) for g in CURVE_GREEKS},
             "spot_vol_pl": float_list(self.spot_vol_pl),
             "expiry_pl": float_list(self.expiry_pl),
         }

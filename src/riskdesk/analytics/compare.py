@@ -9,7 +9,7 @@ When A and B do not have the same underlyings, spot points do not describe the s
 moves and share-denominated Greeks are not comparable: ``comparable`` is False, a
 ``different_underlyings`` warning says so, and ``diff`` holds only the dollar measures (value,
 entry cost, fees, P/L open, dollar delta, vega, theta, rho, max profit / loss, probability of
-profit); delta and gamma (shares) and the grids are left out.
+profit); delta and gamma (shares) and the grids (P/L and Greeks curves) are left out.
 
 A difference involving an unbounded max profit / loss is reported as ``None`` with
 ``"unbounded": true`` (``inf - inf`` has no value); a difference of probabilities is None when
@@ -27,6 +27,7 @@ from riskdesk.analytics._market import TradeLike
 from riskdesk.analytics._prepare import POSITION_GREEKS, prepare
 from riskdesk.analytics._results import (
     COMPARISON_SCHEMA,
+    CURVE_GREEKS,
     ComparisonJson,
     EvaluationResult,
     Extremum,
@@ -47,7 +48,8 @@ class ComparisonResult:
 
     ``diff`` is a plain-JSON dict: scalar measures A - B (always), and, when ``comparable``,
     ``greeks`` (all position Greeks), ``greeks_by_underlying`` and the grids
-    ``spot_time_pl`` / ``spot_vol_pl`` / ``expiry_pl`` as nested lists.
+    ``spot_time_pl`` / ``spot_time_greeks`` (per Greek) / ``spot_vol_pl`` / ``expiry_pl`` as
+    nested lists.
     """
 
     a: EvaluationResult
@@ -138,6 +140,10 @@ def compare(
             for u in result_a.greeks_by_underlying
         }
         diff["spot_time_pl"] = float_list(result_a.spot_time_pl - result_b.spot_time_pl)
+        diff["spot_time_greeks"] = {
+            g: float_list(result_a.spot_time_greeks[g] - result_b.spot_time_greeks[g])
+            for g in CURVE_GREEKS
+        }
         diff["spot_vol_pl"] = float_list(result_a.spot_vol_pl - result_b.spot_vol_pl)
         diff["expiry_pl"] = float_list(result_a.expiry_pl - result_b.expiry_pl)
     return ComparisonResult(

@@ -23,6 +23,15 @@ Method
   stacked into one array per model and priced with one kernel call:
 
   - ``spot_time_pl[d][i]``: P/L at grid date ``d`` (T+0 ... last expiry) and spot ``i``;
+  - ``spot_time_greeks[g][d][i]``: position Greek ``g`` (``delta, gamma, theta, vega``, the
+    units of the trade's Greeks) at grid date ``d`` and spot ``i``, at each leg's own vol
+    (vol shift 0): the points of ``spot_time_pl`` passed to :func:`riskdesk.pricing.greeks`
+    (one call per model; analytic for European legs, the American engine's own central
+    finite differences for American legs, as for the trade's Greeks; ``grid.units``
+    ``greeks_method`` says which). A leg expired by date ``d`` counts at intrinsic value, as
+    in ``spot_time_pl``: delta +1 (call) / -1 (put) strictly in the money, else 0, and every
+    other Greek 0; a stock leg has delta 1 per share. Dividends are those still to come at
+    ``d`` (capped as in the P/L, the cap held fixed);
   - ``spot_vol_pl[j][i]``: P/L at the evaluation time, vol shift ``j`` and spot ``i``;
   - ``expiry_pl[i]``: P/L with every leg at intrinsic value (payoff at the last expiry).
 * **Reference vol** of an underlying: vega-weighted mean of its option legs' vols
@@ -84,7 +93,13 @@ from riskdesk.analytics._common import (
     iso_utc,
 )
 from riskdesk.analytics._grid import Axes, build_axes, reference_vols
-from riskdesk.analytics._kernels import GREEK_NAMES, price_options
+from riskdesk.analytics._kernels import (
+    GREEK_NAMES,
+    cap_dividends,
+    dividend_arrays,
+    group_rows,
+    price_options,
+)
 from riskdesk.analytics._market import (
     TradeLike,
     ValuedLeg,
@@ -102,8 +117,15 @@ from riskdesk.analytics._payoff import (
     path_spots,
     probability_of_profit,
 )
-from riskdesk.analytics._prepare import POSITION_GREEKS, Prepared, position_greeks, prepare
+from riskdesk.analytics._prepare import (
+    POSITION_GREEKS,
+    Prepared,
+    position_greeks,
+    prepare,
+    theta_scale,
+)
 from riskdesk.analytics._results import (
+    CURVE_GREEKS,
     EVALUATION_SCHEMA,
     Breakeven,
     EvaluationResult,
@@ -111,13 +133,15 @@ from riskdesk.analytics._results import (
     LegEvaluation,
 )
 from riskdesk.analytics._roots import sign_change_roots
-from riskdesk.domain.configs import ModelConfig, ScenarioGrid, SpotRangeKind
+from riskdesk.domain.configs import ModelConfig, ModelKey, ScenarioGrid, SpotRangeKind
 from riskdesk.domain.hashing import canonicalize, decimal_str
 from riskdesk.domain.instruments import OptionContract, Stock
 from riskdesk.domain.market import MarketSnapshot
+from riskdesk.pricing import greeks as pricing_greeks
 
 __all__ = [
     "BREAKEVEN_GRID_POINTS",
+    "CURVE_GREEKS",
     "EVALUATION_SCHEMA",
     "Breakeven",
     "EvaluationResult",
@@ -204,9 +228,11 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         spot_time_pl = total[a:b].reshape(n_dates, n_spot)
         fine_pl = total[b:]
         expiry_pl = (pos[:, None] * intrinsic(legs, spots)).sum(axis=0) - expiry_cost
+        spot_time_greeks = _spot_time_greeks(prep, spots, t_dates, axes.taus)
     else:
         spot_vol_pl = np.full((n_vol, n_spot), -cost)
         spot_time_pl = np.full((n_dates, n_spot), -cost)
+        spot_time_greeks = {name: np.zeros((n_dates, n_spot)) for name in CURVE_GREEKS}
         fine_pl = np.full(fine.size, -cost)
         expiry_pl = np.full(n_spot, -cost)
 
@@ -265,12 +291,99 @@ def evaluate_on_axes(prep: Prepared, axes: Axes, grid: ScenarioGrid) -> Evaluati
         dates=axes.dates,
         date_years=axes.taus,
         spot_time_pl=spot_time_pl,
+        spot_time_greeks=spot_time_greeks,
         spot_vol_pl=spot_vol_pl,
         expiry_pl=expiry_pl,
         warnings=tuple(warnings),
         errors=tuple(errors),
         units=_units(prep, axes),
     )
+
+
+def _spot_time_greeks(
+    prep: Prepared, spots: FloatArray, t_dates: FloatArray, taus: FloatArray
+) -> dict[str, FloatArray]:
+    """Position Greeks ``(n_dates, n_spots)`` per :data:`CURVE_GREEKS` at the base vols.
+
+    ``spots`` is ``(n_legs, n_spots)``, ``t_dates`` the ``(n_legs, n_dates)`` years each leg
+    has left at each grid date and ``taus`` the ``(n_dates,)`` years elapsed by then (see
+    the module docstring). Unexpired option points of each ``(model, engine)`` group go to
+    one :func:`riskdesk.pricing.greeks` call; units are those of
+    :func:`~riskdesk.analytics._prepare.position_greeks`.
+    """
+    legs = prep.legs
+    n_legs, n_spot = spots.shape
+    shape = (n_legs, t_dates.shape[1], n_spot)
+    unit = {name: np.zeros(shape, dtype=np.float64) for name in CURVE_GREEKS}
+    s_all = np.broadcast_to(spots[:, None, :], shape)
+    t_all = np.broadcast_to(t_dates[:, :, None], shape)
+    strikes = np.array([leg.strike for leg in legs], dtype=np.float64)
+    calls = np.array([leg.is_call for leg in legs], dtype=np.bool_)
+    option = np.array([leg.is_option for leg in legs], dtype=np.bool_)
+    # stock: one share per share; expired options: the intrinsic slope, as the P/L curves
+    expired = option[:, None, None] & (t_all <= 0.0)
+    k = strikes[:, None, None]
+    itm_call = expired & calls[:, None, None] & (s_all > k)
+    itm_put = expired & ~calls[:, None, None] & (s_all < k)
+    unit["delta"][~option] = 1.0
+    unit["delta"][itm_call] = 1.0
+    unit["delta"][itm_put] = -1.0
+    keys: list[ModelKey | None] = [
+        None if leg.model == "stock" else (leg.model, leg.engine) for leg in legs
+    ]
+    for key, idx in group_rows(keys).items():
+        rows = np.asarray(idx)
+        live = t_all[rows] > 0.0
+        if not live.any():
+            continue
+        g_leg, g_date, g_spot = np.nonzero(live)
+        leg_rows = rows[g_leg]
+        s = s_all[leg_rows, g_date, g_spot]
+        t = t_all[leg_rows, g_date, g_spot]
+        rate = np.array([legs[i].rate for i in idx], dtype=np.float64)[g_leg]
+        kwargs: dict[str, Any] = {} if key[1] is None else {"engine": key[1]}
+        if any(legs[i].dividends for i in idx):
+            elapsed = np.broadcast_to(taus[None, :], (rows.size, taus.size))
+            divs = dividend_arrays([legs[i].dividends for i in idx], elapsed)
+            assert divs is not None  # some leg of the group has a schedule
+            times = divs[0][g_leg, g_date]
+            amounts = divs[1][g_leg, g_date]
+            if np.any(amounts > 0.0):
+                kwargs["dividends"] = cap_dividends(s, t, rate, times, amounts)
+        values = pricing_greeks(
+            model=key[0],
+            S=s,
+            K=strikes[leg_rows],
+            T=t,
+            r=rate,
+            q=np.array([legs[i].carry for i in idx], dtype=np.float64)[g_leg],
+            sigma=np.array([legs[i].vol for i in idx], dtype=np.float64)[g_leg],
+            is_call=calls[leg_rows],
+            which=CURVE_GREEKS,
+            **kwargs,
+        )
+        for name in CURVE_GREEKS:
+            unit[name][leg_rows, g_date, g_spot] = values[name]
+    pos = np.array([leg.position for leg in legs], dtype=np.float64)[:, None, None]
+    out = {name: (pos * unit[name]).sum(axis=0) for name in CURVE_GREEKS}
+    out["theta"] = out["theta"] * theta_scale(prep.config)
+    return out
+
+
+def _greeks_method(prep: Prepared) -> str:
+    """How the Greeks of each model group were computed (ANALYTICS_SPEC section 4)."""
+    parts: list[str] = []
+    for key in sorted({(leg.model, leg.engine or "") for leg in prep.legs if leg.is_option}):
+        model, engine = key
+        if model == "american":
+            parts.append(
+                f"american ({engine or 'default engine'}): central finite differences of the "
+                "engine's price, O(h^4) stencils; bumps S*clip(0.02*sigma*sqrt(T), 1e-4, "
+                "1e-2) in spot, max(0.01*sigma, 1e-4) in vol, T/200 in time"
+            )
+        else:
+            parts.append(f"{model}: analytic")
+    return "; ".join(parts) if parts else "no option legs: stock delta 1 per share"
 
 
 def _stock_dividends(legs: Sequence[ValuedLeg], taus: FloatArray) -> FloatArray:
@@ -323,6 +436,12 @@ def _units(prep: Prepared, axes: Axes) -> dict[str, str]:
         "axis_horizon_years": f"years ({basis} time basis)",
         "axis_vols": "decimal vol (0.2 = 20%)",
         "curves": f"P/L ({money}) for the whole position",
+        "spot_time_greeks": (
+            "position Greeks at each leg's own vol (vol shift 0): delta in shares, gamma in "
+            f"shares per 1 of spot, vega in {money} per vol point, theta in {money} per "
+            f"{prep.config.theta_convention.value.replace('_', ' ')}"
+        ),
+        "greeks_method": _greeks_method(prep),
     }
 
 

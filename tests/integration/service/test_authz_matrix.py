@@ -77,6 +77,13 @@ WEBSOCKETS = frozenset(
 )
 
 AS_OF = "2026-11-20T15:00:00Z"
+BROKER_CLOSED = {
+    "broker": "ibkr",
+    "account": "DU000001",
+    "url": "tws://127.0.0.1:1",
+    "timeout_s": 2,
+}
+"""A broker read of TWS on a port nothing listens on (a 504 problem for any trader)."""
 SNAPSHOT = {"seed": 11, "as_of": AS_OF, "symbols": ["SPY"]}
 CONFIG = {"vol_source": "PROVIDER_IV"}
 GRID = {"spot_min": -5, "spot_max": 5, "spot_steps": 11, "vol_shifts": [-2, 0, 2], "n_dates": 3}
@@ -716,6 +723,8 @@ def matrix() -> list[Row]:
         # the venue's pass over the market for the caller's accounts (after performance: the
         # pass marks NAV, which gives the trader's account a history)
         *op("POST", "/v1/paper/market-pass", shared_write(trader=200, other=200, admin=200)),
+        # the venue's chain now: market data, readable by everyone logged in
+        *op("GET", "/v1/paper/chain/{symbol}", everyone(200), path="/v1/paper/chain/SPY"),
         # venue smoke runs: operational records, shared
         *op("GET", "/v1/smoke-runs", everyone(200)),
         *op("POST", "/v1/smoke-runs", shared_write(trader=201, other=201, admin=201)),
@@ -747,6 +756,20 @@ def matrix() -> list[Row]:
         *op("GET", "/v1/stream/status", everyone(200)),
         *op("GET", "/v1/stream/latest", everyone(200)),
         *op("POST", "/v1/stream/stop", shared_write(trader=200, other=200, admin=200)),
+        # broker reads (flow 9): traders connect out, viewers never; TWS on a closed loopback
+        # port answers every trader with the broker problem (504), proving the role passed
+        *op(
+            "POST",
+            "/v1/brokers/positions",
+            shared_write(trader=504, other=504, admin=504),
+            body=lambda _i: BROKER_CLOSED,
+        ),
+        *op(
+            "POST",
+            "/v1/snapshots/broker",
+            shared_write(trader=504, other=504, admin=504),
+            body=lambda _i: BROKER_CLOSED,
+        ),
         # destructive, last: the trader deletes its draft (the version stays)
         *op(
             "DELETE",

@@ -510,3 +510,38 @@ def test_market_pass_with_the_market_through_a_resting_limit_fills_it_and_marks_
         cash == Decimal(100000) - price * Decimal(fills[0]["qty"]) * fills[0]["multiplier"] - costs
     )
     assert len(nav) >= 1
+
+
+# -- the venue's chain -------------------------------------------------------------------------
+
+
+def test_paper_chain_with_an_expiry_answers_the_venue_quotes_orders_fill_against(
+    client: TestClient, users: Users, snapshot: MarketSnapshot, option: str
+) -> None:
+    quote = next(q for q in snapshot.options if format_occ(q.contract) == option)
+    expiry = quote.contract.expiry
+    response = client.get(
+        f"/v1/paper/chain/spy?expiry={expiry.isoformat()}", headers=users.headers["viewer"]
+    )
+
+    assert response.status_code == 200, response.text
+    chain = response.json()
+    expected = [q for q in snapshot.options if q.contract.expiry == expiry]
+    assert chain["symbol"] == "SPY"
+    assert Decimal(chain["spot"]) == snapshot.underlying("SPY").spot
+    assert chain["expiries"] == sorted({q.contract.expiry.isoformat() for q in snapshot.options})
+    assert len(chain["rows"]) == len(expected)
+    row = next(r for r in chain["rows"] if r["symbol"] == option.replace(" ", ""))
+    assert (Decimal(row["bid"]), Decimal(row["ask"])) == (quote.bid, quote.ask)
+    assert Decimal(row["strike"]) == quote.contract.strike
+
+
+def test_paper_chain_with_an_unquoted_symbol_is_404(client: TestClient, users: Users) -> None:
+    response = client.get("/v1/paper/chain/QQQ", headers=users.headers["trader"])
+
+    assert response.status_code == 404
+    assert "QQQ" in response.json()["detail"]
+
+
+def test_paper_chain_without_a_token_is_401(client: TestClient) -> None:
+    assert client.get("/v1/paper/chain/SPY").status_code == 401

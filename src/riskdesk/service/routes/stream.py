@@ -24,6 +24,7 @@ may stop. Counters are numbers, decimals (strike, quantity) strings, times ISO 8
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
 import anyio
@@ -39,7 +40,7 @@ from riskdesk.streaming.manager import StreamStartError, StreamStateError
 from riskdesk.streaming.queries import LATEST_LIMIT, MAX_LATEST_LIMIT
 from riskdesk.streaming.sources import SourceSpec
 
-__all__ = ["PUSH_INTERVAL", "router"]
+__all__ = ["PUSH_INTERVAL", "parse_source_spec", "router"]
 
 router = APIRouter(tags=["stream"])
 
@@ -90,19 +91,29 @@ class StreamStartIn(BaseModel):
 
     def specs(self) -> list[SourceSpec]:
         """The parsed specs; a 422 naming ``body.sources.<i>`` and the field otherwise."""
-        out: list[SourceSpec] = []
-        for index, data in enumerate(self.sources):
-            try:
-                out.append(SourceSpec.from_dict(data))
-            except (ValueError, TypeError) as exc:
-                where = f"body.sources.{index}"
-                raise ProblemError(
-                    422,
-                    ErrorCode.VALIDATION_ERROR,
-                    f"{where}: {exc}",
-                    errors=[FieldError(field=where, rule="source_spec", message=str(exc))],
-                ) from exc
-        return out
+        return [
+            parse_source_spec(data, where=f"body.sources.{index}")
+            for index, data in enumerate(self.sources)
+        ]
+
+
+def parse_source_spec(data: Mapping[str, Any], *, where: str) -> SourceSpec:
+    """``data`` as a :class:`SourceSpec`, or a 422 problem naming ``where`` and the field.
+
+    The one place a request's broker spec is checked (``/v1/stream/start`` and the broker
+    routes of :mod:`riskdesk.service.routes.brokers`): the broker, the account, the url (a
+    tastytrade url only over TLS to tastytrade or to loopback, since stored credentials go
+    there) and the credentials' name.
+    """
+    try:
+        return SourceSpec.from_dict(data)
+    except (ValueError, TypeError) as exc:
+        raise ProblemError(
+            422,
+            ErrorCode.VALIDATION_ERROR,
+            f"{where}: {exc}",
+            errors=[FieldError(field=where, rule="source_spec", message=str(exc))],
+        ) from exc
 
 
 class StreamStatusOut(BaseModel):

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
 
@@ -66,6 +66,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from riskdesk.adapters.simulated.market import SyntheticSource
 from riskdesk.domain.caller import Caller
+from riskdesk.domain.occ import format_occ
 from riskdesk.service.deps import State, TraderCaller, ViewerCaller
 from riskdesk.service.pagination import Page, PageParams, after_key, page_params, to_page
 from riskdesk.service.problems import (
@@ -75,7 +76,9 @@ from riskdesk.service.problems import (
     problem_response,
     problem_responses,
 )
+from riskdesk.service.routes.market import SymbolPath
 from riskdesk.service.routes.ws import NOT_FOUND, _authenticate, _pump
+from riskdesk.service.schemas import ChainRowOut, decimal_text
 from riskdesk.service.state import ServiceState
 from riskdesk.store.paging import KeysetPage
 from riskdesk.store.types import utc_now
@@ -983,6 +986,75 @@ def market_pass(desk: WriteDesk, state: State) -> MarketPassOut:
         expired_signals=result.expired_signals,
         kill_switch=[dict(change) for change in result.kill_switch],
         accounts=len(accounts),
+    )
+
+
+class PaperChainRowOut(ChainRowOut):
+    """One of the venue's option quotes, with the OCC symbol a ticket leg takes."""
+
+    symbol: str = Field(description="Compact OCC symbol (a ticket leg's ``symbol``).")
+
+
+class PaperChainOut(BaseModel):
+    """The paper venue's option chain of one underlying now: what orders fill against."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "symbol": "SPY",
+                    "as_of": "2026-12-01T15:30:00Z",
+                    "spot": "601.25",
+                    "expiries": ["2026-12-18"],
+                    "rows": [],
+                }
+            ]
+        }
+    )
+
+    symbol: str
+    as_of: datetime = Field(description="When the venue quoted the chain (UTC).")
+    spot: str
+    expiries: list[date] = Field(description="Every expiry the venue lists for the symbol.")
+    rows: list[PaperChainRowOut]
+
+
+@router.get("/v1/paper/chain/{symbol}", response_model=PaperChainOut, responses=_READ)
+def paper_chain(
+    symbol: SymbolPath,
+    desk: ReadDesk,
+    expiry: Annotated[date | None, Query(description="Only this expiry.")] = None,
+) -> PaperChainOut:
+    """The paper venue's chain of ``symbol`` now: the bids and asks orders fill against.
+
+    The same market the gates, fills and marks use (not a stored workbench snapshot), so a
+    ticket built from it is priced where the venue trades.
+    """
+    name = symbol.upper()
+    now = desk.clock()
+    try:
+        snapshot = desk.market.snapshot([name], now)
+        spot = snapshot.underlying(name).spot
+    except (ValueError, KeyError, LookupError) as exc:
+        raise ProblemError(
+            404, ErrorCode.NOT_FOUND, f"the paper venue does not quote {name!r}: {exc}"
+        ) from exc
+    quotes = [q for q in snapshot.options if q.contract.underlying == name]
+    expiries = sorted({q.contract.expiry for q in quotes})
+    if expiry is not None:
+        quotes = [q for q in quotes if q.contract.expiry == expiry]
+    rows = [
+        PaperChainRowOut(
+            **ChainRowOut.from_quote(q).model_dump(), symbol=format_occ(q.contract, padded=False)
+        )
+        for q in quotes
+    ]
+    return PaperChainOut(
+        symbol=name,
+        as_of=snapshot.as_of,
+        spot=decimal_text(spot) or "0",
+        expiries=expiries,
+        rows=rows,
     )
 
 

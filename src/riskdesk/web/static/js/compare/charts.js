@@ -2,10 +2,54 @@
 // Greeks strips (Curves mode); spot x vol heat maps of A, B and A-B (Matrix mode).
 // One crosshair is shared by every chart: hovering any of them moves it everywhere
 // (Plotly.Fx.hover on the siblings, without re-emitting events).
+//
+// The Greeks strips draw the engine's exact position Greeks (``curves.spot_time_greeks`` of
+// /v1/evaluate and /v1/compare, indexed [date][spot] like ``spot_time_pl``): one strip per
+// Greek with A, B and A - B, read out at the crosshair. They come from the view:
+// ``view.A.greeks`` / ``view.B.greeks`` = that object of each side, ``view.D.greeks`` = the
+// comparison's ``diff.spot_time_greeks`` (else A - B of the two). An empty side is zero; a
+// side without Greeks curves shows the strips' "missing" state, never a P/L slope.
 
 import { loadPlotly, plot, seriesColor } from "../charts.js";
-import { slope, curvature } from "./model.js";
+import { fmt } from "../ui.js";
 import { horizonLabel } from "./scenario.js";
+
+/** The strips, in order: key, title, unit, digits of the readout. */
+export const GREEK_STRIPS = [
+  { key: "delta", title: "Delta", unit: "shares", digits: 2 },
+  { key: "gamma", title: "Gamma", unit: "shares per $1", digits: 3 },
+  { key: "theta", title: "Theta", unit: "$ per day", digits: 2 },
+  { key: "vega", title: "Vega", unit: "$ per vol pt", digits: 2 },
+];
+
+/** Greek ``key`` of ``which`` ("A", "B", "D") as [date][spot] rows, or null when missing. */
+export function greekRows(view, which, key) {
+  const side = view[which];
+  if (side && side.greeks && Array.isArray(side.greeks[key])) return side.greeks[key];
+  if (which === "D") {
+    const a = greekRows(view, "A", key);
+    const b = greekRows(view, "B", key);
+    if (!a || !b) return null;
+    return a.map((row, d) => row.map((v, i) => v - b[d][i]));
+  }
+  if (side && side.empty) return view.dates.map(() => view.x.map(() => 0));
+  return null;
+}
+
+/** Rewrite a drawn strip's readout in place (no redraw, so a hover label on it survives). */
+function setReadout(el, text) {
+  if (el.layout && el.layout.annotations && el.layout.annotations[0]) el.layout.annotations[0].text = text;
+  const node = el.querySelector(".annotation-text");
+  if (node) node.textContent = text;
+}
+
+function stripElement(after, key) {
+  const el = document.createElement("div");
+  el.className = "chart strip";
+  el.setAttribute("data-testid", `chart-${key}`);
+  if (after && after.parentNode) after.after(el);
+  return el;
+}
 
 const SPIKES = { showspikes: true, spikemode: "across", spikesnap: "data", spikethickness: 1, spikedash: "dot", spikecolor: "#888" };
 
@@ -19,9 +63,18 @@ function withAlpha(hex, alpha) {
 function axisTitle(view) { return `${view.symbol} spot`; }
 
 export class ChartsView {
-  /** ``els``: {riskA, riskB, overlay, delta, gamma, matrixA, matrixB, matrixD}; ``onCursor(cursor)`` / ``onCell(cell)`` callbacks. */
+  /**
+   * ``els``: {riskA, riskB, overlay, delta, gamma, theta?, vega?, matrixA, matrixB, matrixD}
+   * (missing theta / vega strips are created after the gamma strip);
+   * ``onCursor(cursor)`` / ``onCell(cell)`` callbacks.
+   */
   constructor(els, { onCursor, onCell }) {
-    this.els = els;
+    this.els = { ...els };
+    let last = this.els.gamma;
+    for (const { key } of GREEK_STRIPS) {
+      if (!this.els[key]) this.els[key] = stripElement(last, key);
+      last = this.els[key];
+    }
     this.onCursor = onCursor;
     this.onCell = onCell;
     this.view = null;
@@ -86,12 +139,7 @@ export class ChartsView {
   cursorTraces(kind) {
     const view = this.view;
     const d = Math.min(this.cursor.date, view.dates.length - 1);
-    const pick = (side) => {
-      const y = view[side].pl[d];
-      if (kind === "pl") return y;
-      if (kind === "delta") return slope(y, view.x);
-      return curvature(y, view.x);
-    };
+    const pick = (side) => (kind === "pl" ? view[side].pl[d] : greekRows(view, side, kind)[d]);
     return [
       { x: view.x, y: pick("A"), type: "scatter", mode: "lines", name: "A", line: { color: seriesColor("a"), width: 2 } },
       { x: view.x, y: pick("B"), type: "scatter", mode: "lines", name: "B", line: { color: seriesColor("b"), width: 2 } },
@@ -112,22 +160,47 @@ export class ChartsView {
     el.dataset.draws = String(Number(el.dataset.draws || 0) + 1);
   }
 
-  async drawGreeks() {
+  /**
+   * One strip's title and crosshair readout ({title, readout}); the exact values at the
+   * crosshair go to the strip's data-a / data-b / data-diff (data-state "exact" or "missing").
+   */
+  stripReadout(strip) {
     const view = this.view;
     const d = Math.min(this.cursor.date, view.dates.length - 1);
-    const when = horizonLabel(view.days[d] ?? d, view.dates[d]);
-    await Promise.all([
-      plot(this.els.delta, this.cursorTraces("delta"), {
-        title: { text: `Delta strip (dP/L/dS, $ per $1) at ${when}`, font: { size: 12 } },
-        hovermode: "closest", margin: { l: 56, r: 12, t: 28, b: 28 }, xaxis: { ...SPIKES }, showlegend: false,
-      }),
-      plot(this.els.gamma, this.cursorTraces("gamma"), {
-        title: { text: `Gamma strip (d2P/L/dS2) at ${when}`, font: { size: 12 } },
-        hovermode: "closest", margin: { l: 56, r: 12, t: 28, b: 28 }, xaxis: { ...SPIKES }, showlegend: false,
-      }),
-    ]);
-    this.bindHover(this.els.delta, "greek");
-    this.bindHover(this.els.gamma, "greek");
+    const i = Math.min(this.cursor.spot, view.x.length - 1);
+    const el = this.els[strip.key];
+    const title = `${strip.title} (${strip.unit}) at ${horizonLabel(view.days[d] ?? d, view.dates[d])}`;
+    const rows = ["A", "B", "D"].map((which) => greekRows(view, which, strip.key));
+    el.dataset.date = String(d);
+    el.dataset.spot = String(i);
+    if (rows.some((r) => !r)) {
+      el.dataset.state = "missing";
+      for (const k of ["a", "b", "diff"]) delete el.dataset[k];
+      return { title, readout: "no Greeks curves in this result (curves.spot_time_greeks)" };
+    }
+    el.dataset.state = "exact";
+    const [a, b, diff] = rows.map((r) => r[d][i]);
+    Object.assign(el.dataset, { a: String(a), b: String(b), diff: String(diff) });
+    const f = (v) => fmt(v, strip.digits);
+    return { title, readout: `S ${fmt(view.x[i], 2)} · A ${f(a)} · B ${f(b)} · A - B ${f(diff)}` };
+  }
+
+  async drawGreeks() {
+    await Promise.all(GREEK_STRIPS.map(async (strip) => {
+      const el = this.els[strip.key];
+      const { title, readout } = this.stripReadout(strip);
+      const exact = el.dataset.state === "exact";
+      const note = exact
+        ? { xref: "paper", yref: "paper", x: 0, y: 1, xanchor: "left", yanchor: "bottom", showarrow: false, text: readout, font: { size: 11 } }
+        : { xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, text: readout, font: { size: 11 } };
+      await plot(el, exact ? this.cursorTraces(strip.key) : [], {
+        title: { text: title, font: { size: 12 } }, annotations: [note],
+        hovermode: "closest", margin: { l: 56, r: 12, t: 46, b: 28 }, showlegend: false,
+        xaxis: { ...SPIKES, visible: exact }, yaxis: { title: { text: strip.unit, font: { size: 10 } }, visible: exact },
+      });
+      this.bindHover(el, "greek");
+      el.dataset.draws = String(Number(el.dataset.draws || 0) + 1);
+    }));
   }
 
   /** Move the crosshair on every curves chart but ``origin`` (the one the mouse is on). */
@@ -135,14 +208,15 @@ export class ChartsView {
     const Plotly = await loadPlotly();
     this.cursor = cursor;
     if (redrawHorizon) await Promise.all([this.drawOverlay(), this.drawGreeks()]);
+    else for (const strip of GREEK_STRIPS) setReadout(this.els[strip.key], this.stripReadout(strip).readout);
     const view = this.view;
     const d = Math.min(cursor.date, view.dates.length - 1);
+    const across = [0, 1, 2].map((c) => ({ curveNumber: c, pointNumber: cursor.spot }));
     const targets = [
       [this.els.riskA, [{ curveNumber: d, pointNumber: cursor.spot }]],
       [this.els.riskB, [{ curveNumber: d, pointNumber: cursor.spot }]],
-      [this.els.overlay, [0, 1, 2].map((c) => ({ curveNumber: c, pointNumber: cursor.spot }))],
-      [this.els.delta, [0, 1, 2].map((c) => ({ curveNumber: c, pointNumber: cursor.spot }))],
-      [this.els.gamma, [0, 1, 2].map((c) => ({ curveNumber: c, pointNumber: cursor.spot }))],
+      [this.els.overlay, across],
+      ...GREEK_STRIPS.filter((s) => this.els[s.key].dataset.state === "exact").map((s) => [this.els[s.key], across]),
     ];
     for (const [el, points] of targets) {
       if (el === origin || !el._fullLayout) continue;

@@ -28,6 +28,7 @@ function side(result, nDates, nVols, nSpots) {
     pl: result.curves.spot_time_pl,
     vol: result.curves.spot_vol_pl,
     expiry: result.curves.expiry_pl,
+    greeks: result.curves.spot_time_greeks,
     measures: result.measures,
     inputs: result.inputs,
     warnings: result.warnings || [],
@@ -61,7 +62,7 @@ export function buildView(answer, axes, symbol) {
   let D;
   if (answer.kind === "compare" && answer.body.diff && answer.body.diff.spot_time_pl) {
     const diff = answer.body.diff;
-    D = { pl: diff.spot_time_pl, vol: diff.spot_vol_pl, expiry: diff.expiry_pl, measures: diff };
+    D = { pl: diff.spot_time_pl, vol: diff.spot_vol_pl, expiry: diff.expiry_pl, greeks: diff.spot_time_greeks, measures: diff };
   } else {
     const measures = { greeks: {} };
     for (const k of MEASURES) measures[k] = A.measures[k] - B.measures[k];
@@ -71,21 +72,6 @@ export function buildView(answer, axes, symbol) {
   }
   const snapshotHash = (a || b) ? (a || b).inputs.snapshot_hash : null;
   return { symbol: under, x, moves, dates, days, vols, A, B, D, snapshotHash, comparable: answer.kind !== "compare" || answer.body.comparable !== false };
-}
-
-/** dP/L/dS along a curve (position delta, $ per $1 of spot): central differences. */
-export function slope(y, x) {
-  const n = y.length;
-  return y.map((_, i) => {
-    const lo = Math.max(0, i - 1);
-    const hi = Math.min(n - 1, i + 1);
-    return hi === lo ? 0 : (y[hi] - y[lo]) / (x[hi] - x[lo]);
-  });
-}
-
-/** d2P/L/dS2 along a curve (position gamma, per $1 of spot). */
-export function curvature(y, x) {
-  return slope(slope(y, x), x);
 }
 
 export const SUMMARY_ROWS = [

@@ -5,9 +5,10 @@
 import { get, getAll, post, patch, del } from "../api.js";
 import { h, clear, fmt, toast, errorText, debounce, useStyle, signClass } from "../ui.js";
 import { parseHorizons, parseVolShocks, parseRange, parseSteps, buildGrid, horizonBase, horizonLabel } from "../compare/scenario.js";
-import { buildView, slope, SUMMARY_ROWS } from "../compare/model.js";
-import { ChartsView } from "../compare/charts.js";
+import { buildView, SUMMARY_ROWS } from "../compare/model.js";
+import { ChartsView, greekRows } from "../compare/charts.js";
 import { SnapshotBar } from "../compare/snapshot.js";
+import { Importer } from "../compare/importer.js";
 
 const DRAFT_NAMES = { A: "Compare A", B: "Compare B" };
 // A single edit recomputes this soon after its last change (a burst of edits still makes one
@@ -73,6 +74,7 @@ export default {
       "Read-only: the viewer role sees market data, snapshots and their diagnostics. Building trades, pinning snapshots and evaluating need the trader role.");
 
     const snapshotHost = h("div", { class: "panel snapbar-host" });
+    const importHost = h("div", { class: "import-host" });
 
     // scenario controls
     const inputs = {
@@ -154,7 +156,7 @@ export default {
     el.append(h("div", { class: "cmp stack", "data-testid": "compare-page" },
       header, notice, snapshotHost, scenarioForm,
       h("div", { class: "builder" }, chainPanel, h("div", { class: "stack" }, tradeEls.A.root, tradeEls.B.root)),
-      results));
+      importHost, results));
 
     const charts = new ChartsView(chartEls, {
       onCursor: (cursor, origin) => setCursor(cursor, origin),
@@ -398,6 +400,24 @@ export default {
       if (!multi) scheduleRecompute();
     }
 
+    // flow 9: broker positions as legs of one trade, one recompute for them all
+    function addLegs(id, legs) {
+      enqueue(id, async () => {
+        let draft = state.trades[id].draft;
+        if (!draft) return post("/v1/trades/drafts", { name: DRAFT_NAMES[id], legs });
+        for (const leg of legs) draft = await post(`/v1/trades/drafts/${draft.id}/legs`, leg);
+        return draft;
+      });
+      scheduleRecompute();
+    }
+    if (canEdit) {
+      new Importer(importHost, {
+        snapshot: () => snapbar.snapshot,
+        addLegs,
+        useSnapshot: async (ref) => { snapbar.snapshot = ref; snapbar.render(); await snapbar.onChange(ref, { recompute: true }); },
+      });
+    }
+
     function editLeg(id, leg, body) {
       enqueue(id, () => patch(`/v1/trades/drafts/${state.trades[id].draft.id}/legs/${leg.leg_id}`, body));
       scheduleRecompute();
@@ -627,7 +647,8 @@ export default {
       const view = state.view;
       const { spot, date } = state.cursor;
       const at = (which) => view[which].pl[date][spot];
-      const delta = (which) => slope(view[which].pl[date], view.x)[spot];
+      const deltas = (which) => greekRows(view, which, "delta");
+      const delta = (which) => { const rows = deltas(which); return rows ? rows[date][spot] : null; };
       clear(readout).append(
         h("h2", {}, "Crosshair"),
         h("div", { class: "row" },
@@ -635,7 +656,7 @@ export default {
             h("span", { class: "muted" }, ` (${view.moves[spot] >= 0 ? "+" : ""}${fmt(view.moves[spot], 2)}%)`)),
           h("span", {}, "Horizon ", h("b", { "data-testid": "readout-horizon" }, horizonLabel(view.days[date] ?? date, view.dates[date])))),
         h("table", { class: "data readout-table" },
-          h("thead", {}, h("tr", {}, h("th", { class: "text" }, ""), h("th", {}, "P/L"), h("th", {}, "Delta (curve)"))),
+          h("thead", {}, h("tr", {}, h("th", { class: "text" }, ""), h("th", {}, "P/L"), h("th", {}, "Delta"))),
           h("tbody", {}, ["A", "B", "D"].map((which) => {
             const key = which === "D" ? "diff" : which.toLowerCase();
             return h("tr", {}, h("td", { class: `text tag-${key}` }, which === "D" ? "A - B" : which),

@@ -5,6 +5,7 @@
 import { get, getAll, post, socket } from "../api.js";
 import { h, clear, fmt, roundDecimal, signClass, table, toast, errorText, guarded, useStyle } from "../ui.js";
 import { plot, seriesColor } from "../charts.js";
+import { createChainPicker } from "../paper/chain.js";
 import { createTicket } from "../paper/ticket.js";
 
 const ACCOUNT_KEY = "riskdesk.paper.account";
@@ -74,6 +75,7 @@ export default {
     let autoTimer = null;
 
     const ticket = canTrade ? createTicket({ account: () => data.account, onOrder: () => refreshOrders() }) : null;
+    const picker = canTrade ? createChainPicker({ onPick: (leg) => ticket.pick(leg) }) : null;
 
     const header = h("div", { class: "row paper-head" },
       h("h1", {}, "Paper trading"),
@@ -82,7 +84,7 @@ export default {
       h("span", { class: "spacer" }), killBadge, liveBadge);
 
     const left = h("div", { class: "stack" },
-      canTrade ? panel("Order ticket", "ticket-panel", ticket.el) : null,
+      canTrade ? panel("Order ticket", "ticket-panel", picker.el, ticket.el) : null,
       panel("Positions", "positions-panel", passRow, summary, positionsBox),
       panel("Equity curve", "equity-panel", equityNote, equityBox));
     const right = h("div", { class: "stack" },
@@ -384,13 +386,15 @@ export default {
     function connect() {
       if (sock) sock.close();
       sock = null;
-      if (!data.account) { liveBadge.className = "badge"; liveBadge.textContent = "no account"; return; }
+      // without an account (a viewer, say) the socket still carries the kill switch's changes
+      const query = data.account ? `?account=${encodeURIComponent(data.account.account_id)}` : "";
+      const live = data.account ? "live" : "live: kill switch";
       liveBadge.className = "badge stale"; liveBadge.textContent = "connecting";
-      sock = socket(`/v1/ws/trading?account=${encodeURIComponent(data.account.account_id)}`, onMessage, {
+      sock = socket(`/v1/ws/trading${query}`, onMessage, {
         onState: (s) => {
           if (!alive) return;
           liveBadge.className = `badge ${s === "open" ? "live" : "stale"}`;
-          liveBadge.textContent = s === "open" ? "live" : "reconnecting";
+          liveBadge.textContent = s === "open" ? live : "reconnecting";
           liveBadge.dataset.state = s;
         },
       });

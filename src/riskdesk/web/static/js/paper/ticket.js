@@ -21,11 +21,11 @@ function legRow(leg, index, onChange, onRemove, canRemove) {
   const symbol = h("input", {
     value: leg.symbol, placeholder: "SPY261218C00600000 or SPY", size: 22, spellcheck: "false",
     "aria-label": `leg ${index + 1} symbol`, "data-testid": `ticket-leg-symbol-${index}`,
-    oninput: (e) => { leg.symbol = e.target.value.trim().toUpperCase(); onChange(); },
+    oninput: (e) => { leg.symbol = e.target.value.trim().toUpperCase(); leg.price = null; onChange(); },
   });
   const side = h("select", {
     "aria-label": `leg ${index + 1} side`, "data-testid": `ticket-leg-side-${index}`,
-    onchange: (e) => { leg.side = e.target.value; onChange(); },
+    onchange: (e) => { leg.side = e.target.value; leg.price = null; onChange(); },
   }, ["buy", "sell"].map((s) => h("option", { value: s, selected: s === leg.side }, s)));
   const ratio = h("input", {
     type: "number", min: 1, max: 100, step: 1, value: leg.ratio, style: "width:4.5em",
@@ -38,6 +38,31 @@ function legRow(leg, index, onChange, onRemove, canRemove) {
     onclick: onRemove,
   }, "x");
   return h("div", { class: "row paper-leg" }, symbol, side, ratio, remove);
+}
+
+const SCALE = 10000n; // picked quotes carry at most 4 decimals: exact integer arithmetic
+
+function units(price) {
+  const [whole, frac = ""] = String(price).split(".");
+  if (frac.length > 4 || !/^[0-9]+$/.test(whole + frac)) return null;
+  return BigInt(whole) * SCALE + BigInt((frac + "0000").slice(0, 4));
+}
+
+/**
+ * The net limit price of legs that all carry a picked quote: ``{price, credit}`` (price an
+ * unsigned decimal string per unit of the combination), or null when a leg has no quote.
+ */
+export function netOf(legs) {
+  let total = 0n;
+  for (const leg of legs) {
+    const each = leg.price === null || leg.price === undefined ? null : units(leg.price);
+    if (each === null) return null;
+    total += (leg.side === "buy" ? each : -each) * BigInt(leg.ratio || 1);
+  }
+  const credit = legs.length > 1 && total < 0n;
+  const size = total < 0n ? -total : total;
+  const frac = (size % SCALE).toString().padStart(4, "0").replace(/0{1,2}$/, "");
+  return { price: `${size / SCALE}.${frac.length < 2 ? frac.padEnd(2, "0") : frac}`, credit };
 }
 
 /**
@@ -252,12 +277,32 @@ export function createTicket({ account, onOrder }) {
     el: form,
     /** Load legs (e.g. a signal's) into the ticket. */
     load({ legs, quantity = 1, orderType = "limit", limitPrice = "", netCredit = false, strategyType = null }) {
-      state.legs = legs.map((l) => ({ symbol: l.symbol, side: l.side, ratio: l.ratio || 1 }));
+      state.legs = legs.map((l) => ({ symbol: l.symbol, side: l.side, ratio: l.ratio || 1, price: null }));
       state.qty = quantity; qty.value = String(quantity);
       state.order_type = orderType; type.value = orderType;
       state.limit_price = limitPrice; limit.value = limitPrice;
       state.net_credit = netCredit; credit.checked = netCredit;
       state.strategy_type = strategyType;
+      renderLegs(); showPrices(); changed();
+    },
+    /**
+     * Add a leg picked from the venue's chain at its quote (a bid sells, an ask buys), or
+     * replace the leg of the same contract, and price the ticket as a limit at the picked
+     * net: a debit, or a credit when the sells bring in more than the buys cost.
+     */
+    pick({ symbol, side, price }) {
+      const empty = state.legs.length === 1 && !state.legs[0].symbol;
+      const same = state.legs.find((l) => l.symbol === symbol);
+      if (empty) state.legs = [{ symbol, side, ratio: 1, price }];
+      else if (same) Object.assign(same, { side, price });
+      else state.legs.push({ symbol, side, ratio: 1, price });
+      const net = netOf(state.legs);
+      if (net !== null) {
+        state.order_type = "limit"; type.value = "limit";
+        state.limit_price = net.price; limit.value = net.price;
+        state.net_credit = net.credit; credit.checked = net.credit;
+      }
+      state.strategy_type = null;
       renderLegs(); showPrices(); changed();
     },
     /** Ask for the verdict again (the kill switch or the account changed). */
