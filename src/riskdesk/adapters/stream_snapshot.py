@@ -47,6 +47,7 @@ from riskdesk.adapters.broker_market import (
     snapshot_from_view,
     to_money,
 )
+from riskdesk.domain.instruments import OptionRight
 from riskdesk.domain.market import MarketOverrides, MarketSnapshot, SnapshotMode
 from riskdesk.domain.occ import parse_occ
 from riskdesk.streaming.normalize import GreeksTick, PositionUpdate
@@ -58,9 +59,13 @@ __all__ = [
     "QuoteSeen",
     "SnapshotCollector",
     "StreamMarketSource",
+    "broker_refused",
     "build_view",
     "check_timeout",
+    "collect_positions",
     "is_complete",
+    "position_rows",
+    "run_until",
 ]
 
 _JOIN_GRACE_S: Final = 5.0
@@ -429,34 +434,106 @@ class StreamMarketSource:
         """Run the client in a thread until every wanted option is complete or time is up."""
         collector = SnapshotCollector(to_occ=self.to_occ)
         self._collector = collector
-        stop = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._client.run(collector, stop)
-            except BaseException as exc:  # a programming error: re-raised in the caller
-                failure.append(exc)
-                with collector.cond:
-                    collector.cond.notify_all()
-
-        thread = threading.Thread(
-            target=run, name=f"{self.broker}-market-{self.account}", daemon=True
-        )
-        thread.start()
         try:
-            with collector.cond:
-                collector.cond.wait_for(
-                    lambda: (
-                        bool(failure)
-                        or collector.done(self._wanted, require_quotes=self.require_quotes)
-                    ),
-                    self.timeout_s,
-                )
+            run_until(
+                self._client,
+                collector,
+                lambda: collector.done(self._wanted, require_quotes=self.require_quotes),
+                self.timeout_s,
+                name=f"{self.broker}-market-{self.account}",
+            )
         finally:
-            stop.set()
-            thread.join(self.timeout_s + _JOIN_GRACE_S)
             self._collector = None
-        if failure:
-            raise failure[0]
         return collector
+
+
+def run_until(
+    client: TickSource,
+    collector: SnapshotCollector,
+    done: Callable[[], bool],
+    timeout_s: float,
+    *,
+    name: str,
+) -> None:
+    """Run ``client`` into ``collector`` in a thread until ``done()``, its end, or ``timeout_s``.
+
+    ``done`` is evaluated holding ``collector.cond``. The client is then stopped and joined;
+    an exception it raised (a programming error: connection failures are reported to the
+    collector instead) is re-raised here.
+    """
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            client.run(collector, stop)
+        except BaseException as exc:  # re-raised in the caller
+            failure.append(exc)
+        with collector.cond:
+            collector.cond.notify_all()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        with collector.cond:
+            collector.cond.wait_for(
+                lambda: bool(failure) or not thread.is_alive() or done(), timeout_s
+            )
+    finally:
+        stop.set()
+        thread.join(timeout_s + _JOIN_GRACE_S)
+    if failure:
+        raise failure[0]
+
+
+def collect_positions(
+    client: TickSource, to_occ: Callable[[str], str], timeout_s: float
+) -> SnapshotCollector:
+    """The account's positions, read once: run ``client`` until it connected or reported an error.
+
+    Brokers' clients report the positions before they report being connected, so a collector
+    with ``connected`` holds the account's positions (OCC -> signed quantity); otherwise its
+    ``last_error`` says why not (None: nothing answered within ``timeout_s``).
+    """
+    collector = SnapshotCollector(to_occ=to_occ)
+    run_until(
+        client,
+        collector,
+        lambda: collector.connected or collector.last_error is not None,
+        check_timeout(timeout_s),
+        name="broker-positions",
+    )
+    return collector
+
+
+_REFUSALS: Final = (" refused: HTTP 4", "is not managed by")
+"""How the brokers' clients word a refusal (tastytrade's HTTP 4xx, IBKR's unmanaged account)."""
+
+
+def broker_refused(error: str | None) -> bool:
+    """True when a client's reported ``error`` is the broker refusing (not a network failure).
+
+    A refusal (a bad login, an account the login does not manage) will not change on retry;
+    anything else (no answer, a dropped connection) may.
+    """
+    return error is not None and any(phrase in error for phrase in _REFUSALS)
+
+
+def position_rows(held: dict[str, Decimal]) -> list[dict[str, Any]]:
+    """The open positions of ``held`` (padded OCC -> signed quantity) as JSON-ready rows."""
+    rows = []
+    for occ, quantity in sorted(held.items()):
+        if quantity == 0:
+            continue
+        contract = parse_occ(occ)
+        rows.append(
+            {
+                "symbol": occ,
+                "underlying": contract.underlying,
+                "expiry": contract.expiry.isoformat(),
+                "strike": format(contract.strike.normalize(), "f"),
+                "right": "C" if contract.right is OptionRight.CALL else "P",
+                "quantity": format(quantity.normalize(), "f"),
+            }
+        )
+    return rows

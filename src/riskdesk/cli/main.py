@@ -9,6 +9,7 @@ from riskdesk import __version__
 from riskdesk.cli import (
     batch,
     bench,
+    brokers,
     db,
     demo,
     greeks,
@@ -109,6 +110,7 @@ app.add_typer(
 app.add_typer(greeks.app, name="greeks", help="Stored broker Greeks: latest, history, count.")
 app.add_typer(greeks.tradelog_app, name="tradelog", help="The seed-003 trade log: add, list.")
 app.add_typer(stream.app, name="stream", help="Streaming Greeks: start, stop, status, fake-broker.")
+app.add_typer(brokers.app, name="broker", help="Broker accounts, read-only: positions.")
 
 
 if __name__ == "__main__":  # python -m riskdesk.cli.main (subprocess tests, benchmarks)

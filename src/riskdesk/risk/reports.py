@@ -46,6 +46,15 @@ Factor model, correlations and stress on a date ``on``
 - :meth:`RiskReports.stress` takes the ridge betas and the EWMA factor correlation of the same
   window as the factor model.
 
+Memo of the expensive parts
+---------------------------
+The VaR's engines (historical replay, delta-gamma and the Monte Carlo, which reprices every
+option 20,000 times) and the factor model fit are pure functions of what a request reads (the
+positions, the marks, the aligned closes): :class:`RiskReports` memoizes them in
+:data:`~riskdesk.risk.memo.RISK_MEMO` under the content of those inputs (``memo=None``: no
+memo). The inputs are read on every request, so an edited position, a new close or a new
+snapshot IV is a new key: a stale number cannot be served, with one worker or several.
+
 Pro forma books
 ---------------
 ``exposures``, ``greeks``, ``factors``, ``correlation``, ``stress`` and ``var`` take a
@@ -61,11 +70,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -111,6 +120,7 @@ from riskdesk.risk.factors import (
 )
 from riskdesk.risk.history import RATE_SYMBOL, last_sessions
 from riskdesk.risk.marks import BookValuation, Marks, MarkStatus, value_book
+from riskdesk.risk.memo import RISK_MEMO, ContentCache, content_key
 from riskdesk.risk.portfolios import NotFoundError, Portfolios
 from riskdesk.risk.positions import BookPosition
 from riskdesk.risk.stress import (
@@ -177,6 +187,7 @@ VOL_SNAPSHOT = "snapshot_iv"
 VOL_REALIZED = "realized_30d"
 _TRADING_DAYS = 252
 FloatArray = npt.NDArray[np.float64]
+_T = TypeVar("_T")
 _HISTORY_DAYS = 120
 """Calendar days of closes read for the realised vol (31 sessions fit with room to spare)."""
 _RATIO_LIMIT = Decimal(10) ** 10
@@ -665,6 +676,28 @@ def _stress_betas(model: _FactorModel) -> dict[str, dict[str, float]]:
     return out
 
 
+def _monte_carlo_inputs(
+    model: _FactorModel,
+) -> tuple[dict[str, list[float]], FloatArray, dict[str, float]]:
+    """The Monte Carlo's betas, factor covariance and specific vols from the factor model.
+
+    Underlyings whose ridge betas or specific variance are not finite (too little history)
+    are left out (the Monte Carlo lists their positions as ``no_factor_model``).
+    """
+    ridge = model.ridge
+    betas = {
+        u: ridge.beta[i].tolist()
+        for i, u in enumerate(model.underlyings)
+        if np.all(np.isfinite(ridge.beta[i]))
+    }
+    specific = {
+        u: math.sqrt(float(ridge.specific_var[i]))
+        for i, u in enumerate(model.underlyings)
+        if np.isfinite(ridge.specific_var[i]) and ridge.specific_var[i] >= 0
+    }
+    return betas, model.covariance.covariance, specific
+
+
 def _stress_correlation(covariance: FactorCovariance) -> FactorCorrelation:
     """The EWMA factor correlation and daily vols in the stress engine's names and units.
 
@@ -795,9 +828,21 @@ class RiskReports:
 
     """
 
-    def __init__(self, db: Database, caller: Caller | None = None) -> None:
+    def __init__(
+        self, db: Database, caller: Caller | None = None, *, memo: ContentCache | None = RISK_MEMO
+    ) -> None:
         self.db = db
         self.caller = caller if caller is not None else Caller.local(db.actor)
+        self.memo = memo
+
+    def _memoized(self, parts: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+        """``compute()``, remembered under the content of ``parts`` (every input it reads).
+
+        With ``memo=None`` every call computes (no memo at all).
+        """
+        if self.memo is None:
+            return compute()
+        return self.memo.get_or_compute(content_key(*parts), compute)
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -1046,6 +1091,22 @@ class RiskReports:
         underlyings = tuple(sorted({p.underlying for p in positions}))
         proxies = list(FACTOR_PROXIES.values())
         days, closes = self._aligned_closes([*proxies, *underlyings], on, window + 1)
+        return self._fit_factor_model(days, closes, underlyings, on, window)
+
+    def _fit_factor_model(
+        self,
+        days: tuple[date, ...],
+        closes: Mapping[str, FloatArray],
+        underlyings: tuple[str, ...],
+        on: date,
+        window: int,
+    ) -> _FactorModel:
+        """The factor model fitted on the aligned closes ``window + 1`` sessions up to ``on``.
+
+        The fit is a pure function of the closes of the proxies and ``underlyings`` on
+        ``days``: it is memoized under their content (any new or changed close is a new key).
+        """
+        proxies = list(FACTOR_PROXIES.values())
         missing = [t for t in proxies if not np.isfinite(closes[t]).any()]
         if missing:
             raise HistoryMissingError(
@@ -1053,16 +1114,22 @@ class RiskReports:
                 f"{days[0].isoformat()} and {on.isoformat()}: run `riskdesk history synth "
                 "--include-factors` or `riskdesk history import FILE` first"
             )
-        names, factor_returns = factor_returns_from_closes({t: closes[t] for t in proxies})
-        returns = np.column_stack([simple_returns(closes[u])[:, 0] for u in underlyings])
-        uni = univariate_betas(
-            returns, factor_returns, window=window, positions=underlyings, factors=names
-        )
-        ridge = multivariate_betas(
-            returns, factor_returns, window=window, positions=underlyings, factors=names
-        )
-        covariance = ewma_covariance(factor_returns, factors=names)
-        return _FactorModel(days, underlyings, uni, ridge, covariance, returns)
+        used = {t: closes[t] for t in dict.fromkeys([*proxies, *underlyings])}
+
+        def fit() -> _FactorModel:
+            names, factor_returns = factor_returns_from_closes({t: used[t] for t in proxies})
+            returns = np.column_stack([simple_returns(used[u])[:, 0] for u in underlyings])
+            uni = univariate_betas(
+                returns, factor_returns, window=window, positions=underlyings, factors=names
+            )
+            ridge = multivariate_betas(
+                returns, factor_returns, window=window, positions=underlyings, factors=names
+            )
+            covariance = ewma_covariance(factor_returns, factors=names)
+            return _FactorModel(days, underlyings, uni, ridge, covariance, returns)
+
+        key = ("risk.factor_model/1", dict(FACTOR_PROXIES), days, used, underlyings, window)
+        return self._memoized(key, fit)
 
     def factors(
         self,
@@ -1421,50 +1488,75 @@ class RiskReports:
         *,
         monte_carlo: bool = True,
     ) -> VarOutcome:
+        positions = book.positions
         marks = self.marks(book, on, rate=rate)
-        underlyings, matrix = self._log_returns(book.positions, on, window)
-        historical = historical_var(book.positions, marks, matrix, names=underlyings, window=window)
-        if book.positions and len(historical.excluded) == len(book.positions):
+        # One read of the closes serves the historical returns (the underlyings, ``window + 1``
+        # sessions) and the factor model (proxies and underlyings, its shorter window's last
+        # sessions: a suffix of the same aligned days).
+        model_window = min(window, REGRESSION_WINDOW)
+        wants_model = window >= MIN_OBSERVATIONS and monte_carlo  # else: no Monte Carlo
+        underlyings = sorted({p.underlying for p in positions})
+        proxies = list(FACTOR_PROXIES.values()) if wants_model else []
+        days, closes = self._aligned_closes([*proxies, *underlyings], on, window + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            matrix = np.column_stack([np.diff(np.log(closes[u])) for u in underlyings])
+        # Full revaluation of every scenario is the cost of a VaR (the Monte Carlo reprices
+        # every option 20,000 times): each engine is a pure function of the inputs just read,
+        # memoized under their content, so a request that reads the same book, marks and
+        # closes reuses the numbers and any edit or new close computes afresh.
+        historical = self._memoized(
+            ("risk.var.historical/1", positions, marks, matrix, underlyings, window),
+            lambda: historical_var(positions, marks, matrix, names=underlyings, window=window),
+        )
+        if positions and len(historical.excluded) == len(positions):
             reasons = sorted({e.reason for e in historical.excluded})
             raise HistoryMissingError(
                 f"no position of the book can be priced on {on.isoformat()} "
                 f"({', '.join(reasons)}): a VaR of such a book would be a silent zero; store "
                 "the underlyings' closes (`riskdesk history synth` or `riskdesk history import`)"
             )
-        inputs = delta_gamma_inputs(book.positions, marks)
-        cols = [underlyings.index(u) for u in inputs.underlyings]
-        complete = matrix[:, cols][np.all(np.isfinite(matrix[:, cols]), axis=1)]
-        cov = np.cov(np.expm1(complete), rowvar=False, ddof=1).reshape(len(cols), len(cols))
-        delta_gamma = delta_gamma_normal_var(inputs.delta_dollars, inputs.gamma_dollars, cov)
-        simulated = None
-        try:
-            model = (
-                self._factor_model(book.positions, on, min(window, REGRESSION_WINDOW))
-                if window >= MIN_OBSERVATIONS and monte_carlo
-                else None  # too short for betas (or not asked): no Monte Carlo
-            )
-        except HistoryMissingError:
-            model = None
-        if model is not None:
-            betas = {
-                u: model.ridge.beta[i].tolist()
-                for i, u in enumerate(model.underlyings)
-                if np.all(np.isfinite(model.ridge.beta[i]))
-            }
-            specific = {
-                u: math.sqrt(float(model.ridge.specific_var[i]))
-                for i, u in enumerate(model.underlyings)
-                if np.isfinite(model.ridge.specific_var[i]) and model.ridge.specific_var[i] >= 0
-            }
+        model = None
+        if wants_model:
+            offset = window - model_window
+            try:
+                model = self._fit_factor_model(
+                    days[offset:],
+                    {t: closes[t][offset:] for t in closes},
+                    tuple(underlyings),
+                    on,
+                    model_window,
+                )
+            except HistoryMissingError:
+                model = None
+        factor_inputs = None if model is None else _monte_carlo_inputs(model)
+
+        def parametric_and_simulated() -> tuple[DeltaGammaNormalVar, VarReport | None]:
+            inputs = delta_gamma_inputs(positions, marks)
+            cols = [underlyings.index(u) for u in inputs.underlyings]
+            complete = matrix[:, cols][np.all(np.isfinite(matrix[:, cols]), axis=1)]
+            cov = np.cov(np.expm1(complete), rowvar=False, ddof=1).reshape(len(cols), len(cols))
+            delta_gamma = delta_gamma_normal_var(inputs.delta_dollars, inputs.gamma_dollars, cov)
+            if factor_inputs is None:
+                return delta_gamma, None
+            betas, factor_cov, specific = factor_inputs
             simulated = monte_carlo_var(
-                book.positions,
-                marks,
-                betas,
-                model.covariance.covariance,
-                specific,
-                n_paths=MC_PATHS,
-                seed=seed,
+                positions, marks, betas, factor_cov, specific, n_paths=MC_PATHS, seed=seed
             )
+            return delta_gamma, simulated
+
+        delta_gamma, simulated = self._memoized(
+            (
+                "risk.var.delta_gamma_monte_carlo/1",
+                positions,
+                marks,
+                matrix,
+                underlyings,
+                factor_inputs,
+                MC_PATHS,
+                seed,
+            ),
+            parametric_and_simulated,
+        )
         return VarOutcome(
             book.portfolio_id, book.name, on, window, historical, delta_gamma, simulated
         )

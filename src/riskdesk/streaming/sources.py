@@ -37,7 +37,7 @@ import hashlib
 import importlib
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -61,6 +61,7 @@ __all__ = [
     "SourceUnavailableError",
     "build_source",
     "credentials_provider",
+    "occ_mapper",
 ]
 
 BROKERS: Final[tuple[str, ...]] = ("simulated", "tastytrade", "ibkr")
@@ -358,3 +359,30 @@ def _build_ibkr(spec: SourceSpec) -> TickSource:
     parts = urlsplit(spec.address or DEFAULT_URLS["ibkr"])
     source: TickSource = factory(parts.hostname, parts.port, account=spec.account_id)
     return source
+
+
+def occ_mapper(broker: str) -> Callable[[str], str]:
+    """The broker client's symbol -> padded OCC symbol mapping (tastytrade or ibkr).
+
+    Raises
+    ------
+    ValueError
+        For a broker without option symbols of its own (``simulated``) or an unknown one.
+    SourceUnavailableError
+        The broker's adapter cannot be imported.
+
+    """
+    if broker == "tastytrade":
+        from riskdesk.adapters.tastytrade.market import DxlinkMarketSource
+
+        return DxlinkMarketSource.to_occ
+    if broker == "ibkr":
+        try:
+            from riskdesk.adapters.ibkr.market import IbkrMarketSource
+        except ImportError as exc:  # the brokers extra is not installed
+            raise SourceUnavailableError(
+                f"the ibkr broker needs riskdesk.adapters.ibkr.market, which cannot be imported "
+                f"({type(exc).__name__}: {exc}); install the brokers extra"
+            ) from exc
+        return IbkrMarketSource.to_occ
+    raise ValueError(f"broker {broker!r} has no account positions to read (tastytrade or ibkr)")

@@ -26,10 +26,7 @@ a closed port): each names the broker's address and its last error.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -38,12 +35,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from riskdesk.adapters.stream_snapshot import (
     MarketSourceTimeoutError,
-    SnapshotCollector,
     StreamMarketSource,
+    broker_refused,
+    collect_positions,
+    position_rows,
 )
-from riskdesk.domain.instruments import OptionRight
 from riskdesk.domain.market import SnapshotMode
-from riskdesk.domain.occ import parse_occ
 from riskdesk.secrets import SecretNotFoundError, SecretsError, SecretStore, open_secret_store
 from riskdesk.service.deps import State, TraderCaller
 from riskdesk.service.problems import ErrorCode, FieldError, ProblemError, problem_responses
@@ -57,6 +54,7 @@ from riskdesk.streaming.sources import (
     SourceUnavailableError,
     build_source,
     credentials_provider,
+    occ_mapper,
 )
 from riskdesk.workbench.snapshots import take_snapshot
 from riskdesk.workbench.usecases import Workbench
@@ -78,8 +76,6 @@ MAX_TIMEOUT_S: Final = 60.0
 """Longest wait a request may ask for."""
 MAX_SYMBOLS: Final = 200
 """Most options one broker snapshot may ask for."""
-_JOIN_GRACE_S: Final = 5.0
-_REFUSALS: Final = (" refused: HTTP 4", "is not managed by")
 """Phrases of the broker clients' errors meaning the broker answered and said no."""
 
 _GATEWAY: dict[int | str, dict[str, Any]] = {
@@ -253,21 +249,10 @@ def _credentials_problem(exc: SecretsError) -> ProblemError:
 def _broker_problem(spec: SourceSpec, what: str, error: str | None) -> ProblemError:
     """409 when the broker refused; 504 when it did not answer (naming address and error)."""
     where = f"{spec.broker}:{spec.account_id} at {_address(spec)}"
-    if error is not None and any(phrase in error for phrase in _REFUSALS):
+    if broker_refused(error):
         return ProblemError(409, ErrorCode.CONFLICT, f"{where} refused {what}: {error}")
     reason = f" (last error: {error})" if error else ""
     return ProblemError(504, ErrorCode.SERVICE_UNAVAILABLE, f"{where}: no {what} in time{reason}")
-
-
-def _to_occ(broker: str) -> Callable[[str], str]:
-    """The broker client's symbol -> padded OCC symbol mapping of its market source."""
-    if broker == "tastytrade":
-        from riskdesk.adapters.tastytrade.market import DxlinkMarketSource
-
-        return DxlinkMarketSource.to_occ
-    from riskdesk.adapters.ibkr.market import IbkrMarketSource
-
-    return IbkrMarketSource.to_occ
 
 
 def _client(spec: SourceSpec, secrets: SecretStore | None) -> TickSource:
@@ -277,55 +262,6 @@ def _client(spec: SourceSpec, secrets: SecretStore | None) -> TickSource:
         raise _credentials_problem(exc) from exc
     except SourceUnavailableError as exc:
         raise ProblemError(409, ErrorCode.CONFLICT, str(exc)) from exc
-
-
-def _collect_positions(
-    client: TickSource, to_occ: Callable[[str], str], timeout_s: float
-) -> SnapshotCollector:
-    """Run ``client`` until it connected (positions reported), erred, or ``timeout_s`` passed."""
-    collector = SnapshotCollector(to_occ=to_occ)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            client.run(collector, stop)
-        except BaseException as exc:  # a programming error: re-raised in the caller
-            failure.append(exc)
-        with collector.cond:
-            collector.cond.notify_all()
-
-    thread = threading.Thread(target=run, name="broker-positions", daemon=True)
-    thread.start()
-    try:
-        with collector.cond:
-            collector.cond.wait_for(
-                lambda: (
-                    collector.connected
-                    or collector.last_error is not None
-                    or bool(failure)
-                    or not thread.is_alive()
-                ),
-                timeout_s,
-            )
-    finally:
-        stop.set()
-        thread.join(timeout_s + _JOIN_GRACE_S)
-    if failure:
-        raise failure[0]
-    return collector
-
-
-def _position_out(occ: str, quantity: Decimal) -> BrokerPositionOut:
-    contract = parse_occ(occ)
-    return BrokerPositionOut(
-        symbol=occ,
-        underlying=contract.underlying,
-        expiry=contract.expiry,
-        strike=format(contract.strike.normalize(), "f"),
-        right="C" if contract.right is OptionRight.CALL else "P",
-        quantity=format(quantity.normalize(), "f"),
-    )
 
 
 @router.post(
@@ -345,7 +281,7 @@ def broker_positions(
     del caller, state
     spec = body.spec()
     client = _client(spec, _secrets_for(spec))
-    collector = _collect_positions(client, _to_occ(spec.broker), body.timeout_s)
+    collector = collect_positions(client, occ_mapper(spec.broker), body.timeout_s)
     with collector.cond:
         connected = collector.connected
         error = collector.last_error
@@ -353,7 +289,7 @@ def broker_positions(
         rejections = collector.rejections
     if not connected:
         raise _broker_problem(spec, "positions", error)
-    positions = [_position_out(occ, q) for occ, q in sorted(held.items()) if q != 0]
+    positions = [BrokerPositionOut(**row) for row in position_rows(held)]
     warnings = []
     if rejections:
         warnings.append(f"{rejections} position(s) or event(s) could not be read and were left out")

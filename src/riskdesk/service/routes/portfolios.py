@@ -567,11 +567,12 @@ def exposures(
     history is listed in ``missing_betas`` rather than weighted by a guess.
     """
     day = session_or_last(on)
+    book = reports.book(portfolio_id, day)  # read once for the betas and the exposures
     try:
-        betas: dict[str, float] | None = reports.benchmark_betas(portfolio_id, day, benchmark)
+        betas: dict[str, float] | None = reports.benchmark_betas(book, day, benchmark)
     except HistoryMissingError:
         betas = None
-    return reports.exposures(portfolio_id, day, benchmark, betas=betas).to_dict()
+    return reports.exposures(book, day, benchmark, betas=betas).to_dict()
 
 
 @router.get("/v1/risk/{portfolio_id}/greeks", response_model=dict[str, Any], responses=_READ_ERRORS)
