@@ -458,6 +458,12 @@ def matrix() -> list[Row]:
             path=f"{RISK}/greeks?date={RISK_ON}",
         ),
         *op(
+            "GET",
+            "/v1/risk/{portfolio_id}/factors",
+            private(200),
+            path=f"{RISK}/factors?date={RISK_ON}&window=60",
+        ),
+        *op(
             "POST",
             "/v1/risk/{portfolio_id}/factors",
             private_write(200),

@@ -16,10 +16,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from tests.integration.service.conftest import Users
 
 from riskdesk.risk.history_usecases import PriceHistory
 from riskdesk.risk.reports import RiskReports
+from riskdesk.store.models.portfolio import PositionFactorBeta
 
 ON = date(2026, 11, 20)
 SATURDAY = date(2026, 11, 21)
@@ -337,3 +339,31 @@ def test_stress_post_with_custom_scenario_equals_the_use_case(
     )
     assert bad.status_code == 422, bad.text
     assert "custom[0].shocks.Oil" in bad.text
+
+
+def test_factors_get_with_history_answers_the_posts_figures_and_stores_nothing(
+    app: FastAPI, client: TestClient, users: Users
+) -> None:
+    headers = users.headers["trader"]
+    pid = _book(client, headers)
+    _history(app)
+    engine = app.state.riskdesk.db.engine
+    url = f"/v1/risk/{pid}/factors?date={ON}&window=150"
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(PositionFactorBeta)) or 0)
+
+    viewed = _json(client.get(url, headers=headers), 200)
+    after_get = stored()
+    posted = _json(client.post(url, headers=headers), 200)
+    direct = RiskReports(app.state.riskdesk.db).factors(pid, ON, 150, store=False).to_dict()
+
+    assert after_get == 0
+    assert stored() > 0  # the POST stores its rows; the GET did not
+    # the same figures; only the count of stored rows differs
+    assert set(viewed["stored"].values()) == {0}
+    assert min(posted["stored"].values()) > 0
+    assert {**viewed, "stored": None} == {**posted, "stored": None}
+    assert viewed == _plain(direct)
+    assert viewed["window"] == 150

@@ -590,6 +590,24 @@ def greeks(
     return reports.greeks(portfolio_id, day, by=groupings).to_dict()
 
 
+@router.get(
+    "/v1/risk/{portfolio_id}/factors", response_model=dict[str, Any], responses=_READ_ERRORS
+)
+def factors_view(
+    portfolio_id: uuid.UUID,
+    reports: Reports,
+    on: RiskDate = None,
+    window: Annotated[int, Query(ge=MIN_OBSERVATIONS, le=MAX_WINDOW)] = REGRESSION_WINDOW,
+) -> dict[str, Any]:
+    """The factor model on the date, computed and not stored (the POST stores its rows).
+
+    The same figures as ``POST /v1/risk/{portfolio_id}/factors``; readable by anyone who may
+    read the book, and nothing is written.
+    """
+    day = session_or_last(on)
+    return reports.factors(portfolio_id, day, window, store=False).to_dict()
+
+
 @router.post(
     "/v1/risk/{portfolio_id}/factors", response_model=dict[str, Any], responses=_READ_ERRORS
 )

@@ -175,9 +175,7 @@ export default {
         [exposures, get(`/v1/risk/${id}/exposures${dateQuery("?")}`), renderExposures],
         [greeks, get(`/v1/risk/${id}/greeks?by=underlying&by=expiry${dateQuery()}`), (r) => renderGreeks(r, state.greeks, chartsGate)],
         [stress, get(`/v1/risk/${id}/stress${dateQuery("?")}`), (r) => renderStress(r, chartsGate)],
-        [factors, canEdit
-          ? post(`/v1/risk/${id}/factors${dateQuery("?")}`)
-          : Promise.reject(new Error("The factor model stores its rows, so only a trader runs it.")), renderFactors],
+        [factors, get(`/v1/risk/${id}/factors${dateQuery("?")}`), renderFactors],
       ];
       for (const [, request] of requests) request.catch(() => { /* shown by its panel */ });
       const booked = detail.then((d) => (d.positions || []).length > 0, () => false);
