@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,17 +21,18 @@ def page_grid(
     steps: int = 41,
     vols: tuple[float, ...] = DEFAULT_VOLS,
 ) -> dict[str, Any]:
-    """The scenario grid the page builds: horizon day d is day 0 + d, day 0 the snapshot's New
-    York date (the next day when it was taken at or after the 16:00 close)."""
-    local = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(NEW_YORK)
-    base: date = local.date() + timedelta(days=1 if local.time() >= time(16) else 0)
+    """The scenario grid the page builds: horizon day 0 is the snapshot's own instant, day d > 0
+    the close of the snapshot's New York date + d days."""
+    base: date = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(NEW_YORK).date()
     return {
         "spot_range_kind": "PERCENT",
         "spot_min": -spot_range,
         "spot_max": spot_range,
         "spot_steps": steps,
         "vol_shifts": list(vols),
-        "dates": [(base + timedelta(days=d)).isoformat() for d in sorted(set(days))],
+        "dates": [
+            as_of if d == 0 else (base + timedelta(days=d)).isoformat() for d in sorted(set(days))
+        ],
     }
 
 

@@ -176,6 +176,14 @@ def test_compare_with_condor_from_chain_in_multi_add_recomputes_once_and_matches
         expected["a"]["measures"]["value"], abs=0.006
     )
     assert shown(page, "sum-value-diff") == pytest.approx(expected["diff"]["value"], abs=0.006)
+    # T+0 is the snapshot's own instant: its curve at the unmoved spot is the P/L open now
+    snapshot_time = api.get(f"/v1/snapshots/{page_ids(page)[2]}").json()["as_of"]
+    assert expected["a"]["grid"]["dates"][0] == expected["a"]["inputs"]["as_of"]
+    assert expected["a"]["inputs"]["as_of"].replace("Z", "") == snapshot_time.replace("Z", "")
+    for side in ("a", "b"):
+        assert expected[side]["curves"]["spot_time_pl"][0][MID] == pytest.approx(
+            expected[side]["measures"]["pl_open"], rel=1e-9, abs=1e-9
+        )
     assert (
         page.get_by_test_id("result-snapshot").get_attribute("data-hash")
         == (expected["a"]["inputs"]["snapshot_hash"])

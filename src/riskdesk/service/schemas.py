@@ -714,7 +714,13 @@ class ScenarioGridIn(_In):
         max_length=1001,
     )
     n_dates: int | None = Field(10, ge=2, le=1000)
-    dates: list[date] | None = Field(None, min_length=1, max_length=1000)
+    dates: list[Annotated[AwareDatetime | date, Field(union_mode="left_to_right")]] | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="Horizon instants: a date means that day's close (16:00 New York); a "
+        "timestamp with a zone is that instant (e.g. the snapshot's time for T+0).",
+    )
 
     @model_validator(mode="before")
     @classmethod

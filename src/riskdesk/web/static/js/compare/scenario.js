@@ -63,16 +63,9 @@ export function addDays(isoDate, days) {
   return d.toISOString().slice(0, 10);
 }
 
-/**
- * The New York date of horizon day 0: the snapshot's New York date, or the next day when the
- * snapshot was taken at or after that day's 16:00 close (a grid date means that day's close,
- * and the engine drops dates before the snapshot).
- */
+/** The New York date of horizon day 0: the snapshot's own New York date. */
 export function horizonBase(asOf) {
-  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: "America/New_York", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(asOf));
-  const [hour] = parts.split(":").map(Number);
-  const day = newYorkDate(asOf);
-  return hour >= 16 ? addDays(day, 1) : day;
+  return newYorkDate(asOf);
 }
 
 /** Whole days from ``base`` (YYYY-MM-DD) to ``isoDate``. */
@@ -82,7 +75,8 @@ export function daysBetween(base, isoDate) {
 
 /**
  * The inline scenario grid for /v1/evaluate and /v1/compare.
- * Horizon day d is the close (16:00 New York) of :func:`horizonBase` + d days.
+ * Horizon day 0 is the snapshot's own instant (so the T+0 curve at today's spot is the trade's
+ * value now); day d > 0 is the close (16:00 New York) of :func:`horizonBase` + d days.
  */
 export function buildGrid({ days, range, steps, vols }, asOf) {
   const base = horizonBase(asOf);
@@ -92,7 +86,7 @@ export function buildGrid({ days, range, steps, vols }, asOf) {
     spot_max: range,
     spot_steps: steps,
     vol_shifts: vols,
-    dates: days.map((d) => addDays(base, d)),
+    dates: days.map((d) => (d === 0 ? asOf : addDays(base, d))),
   };
 }
 
