@@ -33,7 +33,9 @@ from riskdesk.domain import market as dom_market
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import CANONICAL_FORMAT_VERSION, canonical_json
 from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeRefType, TradeVersion
+from riskdesk.store import _snapshot_rows
 from riskdesk.store import models as m
+from riskdesk.store._snapshot_rows import bulk_insert
 from riskdesk.store.errors import StoreError, WriteConflictError
 from riskdesk.store.limits import check_text_lengths
 from riskdesk.store.paging import KeysetPage, PageKey, keyset_page
@@ -175,27 +177,35 @@ def _contract_ids(
     for contract in contracts:
         wanted.setdefault(_contract_identity(contract), contract)
     found = _find_contract_ids(session, wanted)
-    new_rows = [
-        {
-            "option_contract_id": new_id(),
-            "underlying_symbol": contract.underlying,
-            "expiry": contract.expiry,
-            "strike": contract.strike,
-            "right": contract.right.value,
-            "style": contract.style.value,
-            "settlement": contract.settlement.value,
-            "multiplier": contract.multiplier,
-            "currency": contract.currency,
-            "contract_key": contract.key,
-            "created_at": utc_now(),
+    missing = {key: c for key, c in wanted.items() if key not in found}
+    if missing:
+        new = list(missing.values())
+        ids = [new_id() for _ in new]
+        now = utc_now()
+        columns: dict[str, list[Any]] = {
+            "option_contract_id": ids,
+            "underlying_symbol": [c.underlying for c in new],
+            "expiry": [c.expiry for c in new],
+            "strike": [c.strike for c in new],
+            "right": [c.right.value for c in new],
+            "style": [c.style.value for c in new],
+            "settlement": [c.settlement.value for c in new],
+            "multiplier": [c.multiplier for c in new],
+            "currency": [c.currency for c in new],
+            "contract_key": [c.key for c in new],
+            "created_at": [now] * len(new),
         }
-        for key, contract in wanted.items()
-        if key not in found
-    ]
-    if new_rows:
-        insert_rows(session, m.OptionContract, new_rows, skip_duplicates=True)
-        missing = {key: c for key, c in wanted.items() if key not in found}
-        found.update(_find_contract_ids(session, missing))
+        stored = bulk_insert(
+            session,
+            _table(m.OptionContract),
+            list(columns),
+            list(columns.values()),
+            skip_duplicates=True,
+        )
+        if stored == len(new):  # every row is ours: no concurrent writer stored one first
+            found.update(zip(missing, ids, strict=True))
+        else:
+            found.update(_find_contract_ids(session, missing))
         lost = [c.key for key, c in missing.items() if key not in found]
         if lost:  # pragma: no cover - a row skipped as duplicate is always readable
             raise StoreError(f"option contracts {lost[:3]} could not be stored or read back")
@@ -248,7 +258,7 @@ def save_snapshot(
     A snapshot whose hash is already stored is not written again (``created`` is False),
     also when a concurrent writer stores it first.
     """
-    snapshot_hash = snapshot.snapshot_hash
+    snapshot_hash = _known_hash(snapshot)
     row, created = _get_or_insert(
         session,
         lambda: session.scalar(
@@ -286,28 +296,37 @@ def save_snapshot(
         skip_duplicates=False,
     )
     contract_ids = _contract_ids(session, (q.contract for q in snapshot.options))
-    insert_rows(
-        session,
-        m.SnapshotOptionQuote,
-        [
-            {
-                "id": new_id(),
-                "snapshot_id": row.snapshot_id,
-                "option_contract_id": contract_ids[_contract_identity(q.contract)],
-                "bid": q.bid,
-                "ask": q.ask,
-                "mark": q.mark,
-                "iv": q.iv,
-                "volume": q.volume,
-                "open_interest": q.open_interest,
-                "provider_timestamp": q.provider_timestamp,
-                "receive_timestamp": q.receive_timestamp,
-            }
-            for q in snapshot.options
-        ],
-        skip_duplicates=False,
-    )
+    options = snapshot.options
+    identity = _contract_identity
+    columns: dict[str, list[Any]] = {
+        "id": [new_id() for _ in options],
+        "snapshot_id": [row.snapshot_id] * len(options),
+        "option_contract_id": [contract_ids[identity(q.contract)] for q in options],
+        "bid": [q.bid for q in options],
+        "ask": [q.ask for q in options],
+        "mark": [q.mark for q in options],
+        "iv": [q.iv for q in options],
+        "volume": [q.volume for q in options],
+        "open_interest": [q.open_interest for q in options],
+        "provider_timestamp": [q.provider_timestamp for q in options],
+        "receive_timestamp": [q.receive_timestamp for q in options],
+    }
+    bulk_insert(session, _table(m.SnapshotOptionQuote), list(columns), list(columns.values()))
     return row, True
+
+
+def _known_hash(snapshot: dom_market.MarketSnapshot) -> str:
+    """``snapshot.snapshot_hash``, computed column-wise (:func:`_snapshot_rows.snapshot_hash`).
+
+    The digest is the domain's (same canonical bytes); it is kept on the snapshot as the
+    domain would cache it, so later reads of ``snapshot_hash`` do not compute it again.
+    """
+    cached = snapshot._hash  # the domain's once-per-object cache of this same value
+    if cached is not None:
+        return cached
+    digest = _snapshot_rows.snapshot_hash(snapshot)
+    object.__setattr__(snapshot, "_hash", digest)
+    return digest
 
 
 def _plain(value: Any) -> Any:
@@ -372,7 +391,8 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
     oc = m.OptionContract
     contracts: dict[uuid.UUID, dom_instruments.OptionContract] = {}
     options: list[dom_market.OptionQuote] = []
-    result = session.execute(
+    # Core rows from the session's connection: no ORM loading machinery per row
+    result = session.connection().execute(
         select(
             oq.option_contract_id,
             oq.bid,
@@ -433,10 +453,11 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
         diagnostics=row.diagnostics_json or {},
     )
     _check_hash_format(row, f"market snapshot {row.snapshot_id}")
-    if snapshot.snapshot_hash != row.snapshot_hash:
+    rebuilt = _known_hash(snapshot)
+    if rebuilt != row.snapshot_hash:
         raise StoreError(
             f"market snapshot {row.snapshot_id} does not match its stored hash "
-            f"{row.snapshot_hash[:12]} (rebuilt {snapshot.snapshot_hash[:12]}): the rows were "
+            f"{row.snapshot_hash[:12]} (rebuilt {rebuilt[:12]}): the rows were "
             "altered outside riskdesk"
         )
     return snapshot
