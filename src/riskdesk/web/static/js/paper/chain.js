@@ -28,7 +28,7 @@ export function createChainPicker({ onPick }) {
   });
   const expiry = h("select", {
     "aria-label": "chain expiry", "data-testid": "paper-chain-expiry",
-    onchange: (e) => load(state.symbol, e.target.value),
+    onchange: (e) => { state.expiry = e.target.value; render(); },
   });
   const allStrikes = h("input", {
     type: "checkbox", "data-testid": "paper-chain-all", "aria-label": "show all strikes",
@@ -65,7 +65,7 @@ export function createChainPicker({ onPick }) {
     const chain = state.chain;
     if (!chain) return;
     const byStrike = new Map();
-    for (const row of chain.rows) {
+    for (const row of chain.rows.filter((r) => r.expiry === state.expiry)) {
       const key = row.strike;
       if (!byStrike.has(key)) byStrike.set(key, {});
       byStrike.get(key)[row.right] = row;
@@ -94,21 +94,19 @@ export function createChainPicker({ onPick }) {
       h("tbody", {}, rows)));
   }
 
+  /** Quote ``name``'s whole chain once (every expiry); the expiry list only filters it. */
   async function load(name, wanted) {
     const seq = ++state.seq;
     if (!name) return;
     body.classList.add("stale");
     try {
-      const query = wanted ? `?expiry=${encodeURIComponent(wanted)}` : "";
-      let chain = await get(`/v1/paper/chain/${encodeURIComponent(name)}${query}`);
-      if (!wanted && chain.expiries.length) {
-        // first look at a symbol: its nearest expiry with more than a day left, else the first
-        const today = new Date().toISOString().slice(0, 10);
-        const pick = chain.expiries.find((e) => e > today) || chain.expiries[0];
-        chain = await get(`/v1/paper/chain/${encodeURIComponent(name)}?expiry=${pick}`);
-        wanted = pick;
-      }
+      const chain = await get(`/v1/paper/chain/${encodeURIComponent(name)}`);
       if (seq !== state.seq) return;
+      if (!chain.expiries.includes(wanted)) {
+        // first look at a symbol: its nearest expiry after today, else the first
+        const today = new Date().toISOString().slice(0, 10);
+        wanted = chain.expiries.find((e) => e > today) || chain.expiries[0] || "";
+      }
       state.symbol = name; state.expiry = wanted; state.chain = chain;
       symbol.value = name;
       clear(expiry).append(...chain.expiries.map((e) => h("option", { value: e, selected: e === wanted }, e)));
