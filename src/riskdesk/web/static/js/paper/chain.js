@@ -89,9 +89,11 @@ export function createChainPicker({ onPick }) {
     });
     clear(body).append(h("table", { class: "data paper-chain-table" },
       h("thead", {},
-        h("tr", {}, h("th", { colspan: 2 }, "calls"), h("th", {}, ""), h("th", { colspan: 2 }, "puts")),
-        h("tr", {}, ["bid", "ask", "strike", "bid", "ask"].map((t) => h("th", {}, t)))),
+        h("tr", {}, ["call bid", "call ask", "strike", "put bid", "put ask"].map((t) => h("th", {}, t)))),
       h("tbody", {}, rows)));
+    // scroll the first strike at or above the spot to the middle of the box
+    const atm = rows.find((r) => Number(r.dataset.testid.slice("paper-chain-row-".length)) >= spot);
+    if (atm) body.scrollTop = Math.max(0, atm.offsetTop - body.clientHeight / 2);
   }
 
   /** Quote ``name``'s whole chain once (every expiry); the expiry list only filters it. */
