@@ -3,10 +3,17 @@
 A :class:`OptionBook` is a struct of arrays (one entry per option position); a
 :class:`BookScenarios` holds relative spot shocks (per underlying or common) and absolute vol
 shocks in vol points, plus an optional horizon. :func:`revalue_book` prices every position in
-every scenario with the vectorized kernels of :mod:`riskdesk.pricing` -- European positions
-with BSM, American ones with the config's American engine (Bjerksund-Stensland 2002 by
-default) -- in scenario chunks that bound memory, and returns the book value and P/L per
-scenario (optionally per position).
+every scenario -- European positions with BSM, American ones with the config's American engine
+(Bjerksund-Stensland 2002 by default) -- in scenario chunks that bound memory, and returns the
+book value and P/L per scenario (optionally per position).
+
+BSM and Bjerksund-Stensland 2002 positions go through the scenario engine of
+:mod:`riskdesk.pricing._scenario`, which computes what spot does not change (discount
+factors, ``sigma sqrt(T)``, log-moneyness; BS2002's exponent and call triggers) once per
+position and volatility shock and revalues every spot against it; its prices equal the public
+:func:`riskdesk.pricing.price` to ``1e-12`` (BSM) and ``1e-10`` relative (BS2002). Positions
+with discrete dividends, other models (the high-accuracy American engine) and BS2002's
+two-boundary route (negative rates) are priced through :func:`riskdesk.pricing.price`.
 
 A scenario horizon ages every position by ``horizon_days`` calendar days in the book's time
 basis: ``horizon_days / 365`` years on the calendar clock, or the open-market time between the
@@ -49,6 +56,11 @@ from riskdesk.domain.instruments import ExerciseStyle, OptionContract
 from riskdesk.domain.market import MarketSnapshot
 from riskdesk.domain.timeutil import year_fraction
 from riskdesk.pricing import price
+from riskdesk.pricing._scenario import (
+    american_bs2002_scenario_prices,
+    european_scenario_prices,
+    weighted_row_sums,
+)
 
 __all__ = [
     "BookRevaluation",
@@ -240,6 +252,199 @@ class BookRevaluation:
     models: tuple[str, ...]
 
 
+def _scenario_kind(model: PricingModel, engine: EngineName | None) -> str | None:
+    """Which scenario kernel prices ``model``/``engine`` (None: the library path)."""
+    if model == "bsm":
+        return "european"
+    if model == "american" and engine == "bjerksund_stensland_2002":
+        return "bs2002"
+    return None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Leg:
+    """Positions of one model priced together (the columns of a scenario block)."""
+
+    book: OptionBook
+    model: PricingModel
+    kind: str | None
+    kwargs: dict[str, Any]
+    idx: IntArray
+    s0: FloatArray
+    strike: FloatArray
+    aged_t: FloatArray
+    vol: FloatArray
+    calls: BoolArray
+    carry: FloatArray
+    pos: FloatArray
+    base: FloatArray
+    elapsed: float
+
+    @property
+    def underlying(self) -> IntArray:
+        """Underlying of each position."""
+        return self.book.underlying_index[self.idx]
+
+
+def _shock_columns(leg: _Leg, spot_shocks: FloatArray, start: int, stop: int) -> FloatArray:
+    """``(stop - start, n)`` relative spot shocks of the leg's positions."""
+    chunk = spot_shocks[start:stop]
+    if chunk.shape[1] == 1:
+        return np.broadcast_to(chunk, (stop - start, leg.idx.size))
+    return chunk[:, leg.underlying]
+
+
+def _shocked_vols(leg: _Leg, scenarios: BookScenarios, start: int, stop: int) -> FloatArray:
+    return np.maximum(
+        leg.vol[None, :] + scenarios.vol_shocks[start:stop, None] / 100.0, ScenarioGrid.MIN_VOL
+    )
+
+
+def _library_block(
+    leg: _Leg,
+    spot_shocks: FloatArray,
+    scenarios: BookScenarios,
+    start: int,
+    stop: int,
+    keep_prices: bool = True,
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Scenario values and prices of ``leg`` through the public pricing API.
+
+    Any model; discrete dividends are aged by the horizon and capped at the shocked spot.
+    """
+    book = leg.book
+    spots = leg.s0[None, :] * (1.0 + _shock_columns(leg, spot_shocks, start, stop))
+    chunk_kwargs = dict(leg.kwargs)
+    if book.dividend_times is not None and book.dividend_amounts is not None:
+        times = book.dividend_times[leg.idx]
+        amounts = book.dividend_amounts[leg.idx]
+        moved = times - leg.elapsed
+        alive = (moved > 0.0) & (amounts > 0.0)
+        aged_times = np.where(alive, moved, 0.0)[None, :, :]
+        aged_amounts = np.where(alive, amounts, 0.0)[None, :, :]
+        chunk_kwargs["dividends"] = cap_dividends(
+            spots,
+            np.broadcast_to(leg.aged_t[None, :], spots.shape),
+            np.full(spots.shape, book.rate),
+            np.broadcast_to(aged_times, (*spots.shape, aged_times.shape[-1])),
+            np.broadcast_to(aged_amounts, (*spots.shape, aged_amounts.shape[-1])),
+        )
+    block = np.asarray(
+        price(
+            model=leg.model,
+            S=spots,
+            K=leg.strike[None, :],
+            T=leg.aged_t[None, :],
+            r=book.rate,
+            q=leg.carry[None, :],
+            sigma=_shocked_vols(leg, scenarios, start, stop),
+            is_call=leg.calls[None, :],
+            **chunk_kwargs,
+        ),
+        dtype=np.float64,
+    )
+    return (block * leg.pos[None, :]).sum(axis=1), block, np.arange(leg.idx.size)
+
+
+def _scenario_engine_block(
+    leg: _Leg,
+    spot_shocks: FloatArray,
+    scenarios: BookScenarios,
+    start: int,
+    stop: int,
+    keep_prices: bool = True,
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Scenario values and prices of ``leg`` through :mod:`riskdesk.pricing._scenario`.
+
+    The spot-independent terms are computed once per position (and volatility shock); the
+    European price block is only materialized with ``keep_prices``. The American kernel's
+    NaN entries (two-boundary route, non-finite engine values) are priced
+    on the library path.
+    """
+    rows = stop - start
+    m = len(leg.book.underlyings)
+    chunk = spot_shocks[start:stop]
+    factor = np.ascontiguousarray(np.broadcast_to(1.0 + chunk, (rows, m)))
+    dvol = np.ascontiguousarray(scenarios.vol_shocks[start:stop] / 100.0)
+    n = leg.idx.size
+    block = np.empty((rows, n), dtype=np.float64)
+    chunk_values = np.empty(rows, dtype=np.float64)
+    if leg.kind == "european":
+        u = leg.underlying
+        perm = np.argsort(u, kind="stable")
+        segments = np.searchsorted(u[perm], np.arange(m + 1)).astype(np.int64)
+        s0 = leg.s0[perm]
+        strike = leg.strike[perm]
+        t = leg.aged_t[perm]
+        q = leg.carry[perm]
+        rate = leg.book.rate
+        keep = keep_prices
+        out = np.empty((rows, n) if keep else (1, 1), dtype=np.float64)
+        european_scenario_prices(
+            s0,
+            strike,
+            np.log(s0 / strike),
+            (rate - q) * t,
+            np.sqrt(t),
+            np.exp(-q * t),
+            strike * np.exp(-rate * t),
+            t > 0.0,
+            leg.vol[perm],
+            np.where(leg.calls[perm], 1.0, -1.0),
+            segments,
+            factor,
+            np.ascontiguousarray(np.broadcast_to(np.log1p(chunk), (rows, m))),
+            dvol,
+            ScenarioGrid.MIN_VOL,
+            np.ascontiguousarray(leg.pos[perm]),
+            chunk_values,
+            out,
+            keep,
+        )
+        return chunk_values, out, perm
+    else:
+        groups, inverse = np.unique(dvol, return_inverse=True)
+        order = np.argsort(inverse, kind="stable").astype(np.int64)
+        bounds = np.searchsorted(inverse[order], np.arange(groups.size + 1)).astype(np.int64)
+        american_bs2002_scenario_prices(
+            leg.s0,
+            leg.strike,
+            leg.aged_t,
+            leg.book.rate,
+            leg.carry,
+            leg.vol,
+            leg.calls,
+            leg.underlying,
+            factor,
+            bounds,
+            np.ascontiguousarray(groups),
+            order,
+            ScenarioGrid.MIN_VOL,
+            block,
+        )
+        missing = np.nonzero(~np.isfinite(block))
+        if missing[0].size:
+            spots = leg.s0[None, :] * (1.0 + _shock_columns(leg, spot_shocks, start, stop))
+            sig = _shocked_vols(leg, scenarios, start, stop)
+            r_, c_ = missing
+            block[missing] = np.asarray(
+                price(
+                    model=leg.model,
+                    S=spots[r_, c_],
+                    K=leg.strike[c_],
+                    T=leg.aged_t[c_],
+                    r=leg.book.rate,
+                    q=leg.carry[c_],
+                    sigma=sig[r_, c_],
+                    is_call=leg.calls[c_],
+                    **leg.kwargs,
+                ),
+                dtype=np.float64,
+            )
+    weighted_row_sums(block, np.ascontiguousarray(leg.pos), chunk_values)
+    return chunk_values, block, np.arange(n)
+
+
 def revalue_book(
     book: OptionBook,
     scenarios: BookScenarios,
@@ -251,8 +456,10 @@ def revalue_book(
     """Reprice every position of ``book`` in every scenario (full revaluation).
 
     European positions use the config's European model (BSM); American ones its American
-    model and engine. Each model is called once per chunk of scenarios holding about
-    ``chunk_prices`` prices, with ``(scenarios, positions)`` broadcast arrays. The horizon
+    model and engine. Each model is evaluated once per chunk of scenarios holding about
+    ``chunk_prices`` prices: BSM and BS2002 by the scenario engine (see the module
+    docstring), anything else by the pricing API with ``(scenarios, positions)`` broadcast
+    arrays. A scenario's value does not depend on the chunking. The horizon
     ages the book in its own time basis; a ``model_config`` with another basis is refused
     (ValueError), as is a trading-time horizon without the book's valuation time.
     """
@@ -296,18 +503,12 @@ def revalue_book(
         carry = book.carry[u]
         pos = book.position[idx]
         base_kwargs = dict(kwargs)
-        aged_kwargs = dict(kwargs)
-        aged_divs: tuple[FloatArray, FloatArray] | None = None
+        has_divs = np.zeros(idx.size, dtype=bool)
         if book.dividend_times is not None and book.dividend_amounts is not None:
             times = book.dividend_times[idx]
             amounts = book.dividend_amounts[idx]
             base_kwargs["dividends"] = (np.where(amounts > 0, times, 0.0), amounts)
-            moved = times - elapsed
-            alive = (moved > 0.0) & (amounts > 0.0)
-            aged_divs = (
-                np.where(alive, moved, 0.0)[None, :, :],
-                np.where(alive, amounts, 0.0)[None, :, :],
-            )
+            has_divs = np.any(amounts > 0.0, axis=1)
         base = price(
             model=model,
             S=s0,
@@ -321,41 +522,45 @@ def revalue_book(
         )
         base_prices = np.asarray(base, dtype=np.float64)
         base_value += float((base_prices * pos).sum())
-        shock_cols = spot_shocks if spot_shocks.shape[1] == 1 else spot_shocks[:, u]
+        kind = _scenario_kind(model, engine)
+        fast = np.nonzero(~has_divs)[0] if kind is not None else np.zeros(0, dtype=np.int64)
+        slow = np.nonzero(has_divs)[0] if kind is not None else np.arange(idx.size)
         rows = max(1, chunk_prices // max(idx.size, 1))
         aged_t = aged[idx]
-        for start in range(0, k, rows):
-            stop = min(start + rows, k)
-            spots = s0[None, :] * (1.0 + shock_cols[start:stop])
-            sig = np.maximum(
-                vol[None, :] + scenarios.vol_shocks[start:stop, None] / 100.0, ScenarioGrid.MIN_VOL
+        for cols, engine_fn in (
+            (fast, _scenario_engine_block),
+            (slow, _library_block),
+        ):
+            if not cols.size:
+                continue
+            leg = _Leg(
+                book=book,
+                model=model,
+                kind=kind,
+                kwargs=kwargs,
+                idx=idx[cols],
+                s0=s0[cols],
+                strike=strike[cols],
+                aged_t=aged_t[cols],
+                vol=vol[cols],
+                calls=calls[cols],
+                carry=carry[cols],
+                pos=pos[cols],
+                base=base_prices[cols],
+                elapsed=elapsed,
             )
-            chunk_kwargs = dict(aged_kwargs)
-            if aged_divs is not None:
-                chunk_kwargs["dividends"] = cap_dividends(
-                    spots,
-                    np.broadcast_to(aged_t[None, :], spots.shape),
-                    np.full(spots.shape, book.rate),
-                    np.broadcast_to(aged_divs[0], (*spots.shape, aged_divs[0].shape[-1])),
-                    np.broadcast_to(aged_divs[1], (*spots.shape, aged_divs[1].shape[-1])),
+            for start in range(0, k, rows):
+                stop = min(start + rows, k)
+                chunk_values, block, cols_order = engine_fn(
+                    leg, spot_shocks, scenarios, start, stop, position_pnl is not None
                 )
-            block = np.asarray(
-                price(
-                    model=model,
-                    S=spots,
-                    K=strike[None, :],
-                    T=aged_t[None, :],
-                    r=book.rate,
-                    q=carry[None, :],
-                    sigma=sig,
-                    is_call=calls[None, :],
-                    **chunk_kwargs,
-                ),
-                dtype=np.float64,
-            )
-            values[start:stop] += (block * pos[None, :]).sum(axis=1)
-            if position_pnl is not None:
-                position_pnl[start:stop, idx] = (block - base_prices[None, :]) * pos[None, :]
+                values[start:stop] += chunk_values
+                if position_pnl is not None:
+                    base_o = leg.base[cols_order]
+                    pos_o = leg.pos[cols_order]
+                    position_pnl[start:stop, leg.idx[cols_order]] = (
+                        block - base_o[None, :]
+                    ) * pos_o[None, :]
     models = tuple(f"{m}/{e}" if e else m for m, e, _ in groups)
     return BookRevaluation(
         base_value=base_value,

@@ -12,6 +12,10 @@ timed in the same run (scipy's ``ndtr`` for the normal CDF):
 * American prices: Barone-Adesi-Whaley, the critical price by 8 vectorized Newton steps;
 * American implied vol: 40 bisection steps on that Barone-Adesi-Whaley price.
 
+The memory-floor row times a ``prange`` loop (numba, all threads) that reads the same seven input
+arrays and writes the same 14 output rows (freshly allocated, as the API does) as the price + 13
+Greeks case, with only an add per output: the wall time the bytes alone cost.
+
 The last row times a fresh Python process importing :mod:`riskdesk.pricing` and pricing one
 option, with the numba cache warm (median of a few runs); its baseline is a process that only
 imports numpy.  Figures are wall time and therefore depend on what else runs on the machine.
@@ -266,6 +270,23 @@ def _american_row(sub: _Options, engine: str, target: float, repeats: int) -> _R
     )
 
 
+@numba.njit(parallel=True, cache=True)
+def _touch_kernel(
+    S: _F, K: _F, T: _F, r: _F, q: _F, sigma: _F, is_call: NDArray[np.bool_], out: _F
+) -> None:
+    for i in numba.prange(S.size):
+        a = S[i] + K[i] + T[i] + r[i] + q[i] + sigma[i]
+        a = a if is_call[i] else -a
+        for g in range(out.shape[0]):
+            out[g, i] = a + g
+
+
+def _memory_floor(o: _Options) -> None:
+    """Read the seven inputs and write 14 fresh output rows: the bytes of price + 13 Greeks."""
+    out = np.empty((14, o.S.size))
+    _touch_kernel(o.S, o.K, o.T, o.r, o.q, o.sigma, o.is_call, out)
+
+
 def _measure(n: int, repeats: int) -> list[_Row]:
     o = _options(n)
     rows: list[_Row] = []
@@ -308,6 +329,16 @@ def _measure(n: int, repeats: int) -> list[_Row]:
             _ns(_median_seconds(euro(None), repeats), n),
             _ns(_median_seconds(lambda: _np_bsm(o, full=True), repeats), n),
             40.0,
+            "ns/option",
+        )
+    )
+    rows.append(
+        _Row(
+            "memory floor (bytes of price+13 greeks)",
+            n,
+            _ns(_median_seconds(lambda: _memory_floor(o), repeats), n),
+            None,
+            None,
             "ns/option",
         )
     )

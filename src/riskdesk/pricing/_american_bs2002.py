@@ -205,19 +205,20 @@ def _psi(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bs2002_call_core(S: float, K: float, T: float, r: float, q: float, sigma: float) -> float:
-    """Bjerksund-Stensland (2002) call for ``q > 0``, ``sigma > 0``, ``T > 0``.
+def bs2002_boundary(
+    K: float, T: float, r: float, q: float, sigma: float
+) -> tuple[float, float, float]:
+    """Spot-independent part of the call: ``(beta, I1, I2)``, the exponent and the triggers.
 
-    The value is floored at the European value and at intrinsic. Returns NaN when the
-    perpetual exponent is complex (``r < q < 0``, which the caller routes elsewhere).
+    ``beta`` is NaN when the perpetual exponent is complex (``r < q < 0``). A spot-scenario
+    grid computes this once per option and volatility and evaluates every spot with
+    :func:`bs2002_call_value` (``bs2002_call_core`` is exactly the two in sequence).
     """
     b = r - q
     s2 = sigma * sigma
     disc = (b / s2 - 0.5) ** 2 + 2.0 * r / s2
-    european = bsm_price_scalar(S, K, T, r, q, sigma, True)
-    intrinsic = max(S - K, 0.0)
     if disc < 0.0:
-        return math.nan
+        return math.nan, math.nan, math.nan
     beta = (0.5 - b / s2) + math.sqrt(disc)
     b_inf = beta / (beta - 1.0) * K
     b_zero = K if r <= 0.0 else max(K, r / q * K)
@@ -228,9 +229,28 @@ def bs2002_call_core(S: float, K: float, T: float, r: float, q: float, sigma: fl
     h2 = -(b * T + 2.0 * sigma * math.sqrt(T)) * scale
     i1 = max(K, b_zero + span * (-math.expm1(h1)))
     i2 = max(K, b_zero + span * (-math.expm1(h2)))
-    if i2 <= S:  # spot above the first-period trigger: exercise now
-        return max(intrinsic, european)
-    ln_s = math.log(S)
+    return beta, i1, i2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def bs2002_call_value(
+    ln_s: float,
+    K: float,
+    T: float,
+    r: float,
+    q: float,
+    sigma: float,
+    beta: float,
+    i1: float,
+    i2: float,
+) -> float:
+    """Spot-dependent part of the call: the unfloored value at ``ln S`` (needs ``S < I2``).
+
+    ``(beta, i1, i2)`` come from :func:`bs2002_boundary`; the caller floors the result at
+    the European value and at intrinsic.
+    """
+    b = r - q
+    t1 = _T1_FRACTION * T
     ln_k = math.log(K)
     ln_i1 = math.log(i1)
     ln_i2 = math.log(i2)
@@ -240,7 +260,7 @@ def bs2002_call_core(S: float, K: float, T: float, r: float, q: float, sigma: fl
     a2 = i2 - K
     sc1 = -beta * ln_i1
     sc2 = -beta * ln_i2
-    value = (
+    return (
         a2 * math.exp(beta * (ln_s - ln_i2))
         - a2 * _phi(ln_s, t1, beta, ln_i2, ln_i2, r, b, sigma, sc2)
         + _phi(ln_s, t1, 1.0, ln_i2, ln_i2, r, b, sigma, 0.0)
@@ -254,4 +274,21 @@ def bs2002_call_core(S: float, K: float, T: float, r: float, q: float, sigma: fl
         - K * _psi(ln_s, T, 0.0, ln_i1, ln_i2, ln_i1, t1, r, b, sigma, 0.0)
         + K * _psi(ln_s, T, 0.0, ln_k, ln_i2, ln_i1, t1, r, b, sigma, 0.0)
     )
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def bs2002_call_core(S: float, K: float, T: float, r: float, q: float, sigma: float) -> float:
+    """Bjerksund-Stensland (2002) call for ``q > 0``, ``sigma > 0``, ``T > 0``.
+
+    The value is floored at the European value and at intrinsic. Returns NaN when the
+    perpetual exponent is complex (``r < q < 0``, which the caller routes elsewhere).
+    """
+    european = bsm_price_scalar(S, K, T, r, q, sigma, True)
+    intrinsic = max(S - K, 0.0)
+    beta, i1, i2 = bs2002_boundary(K, T, r, q, sigma)
+    if math.isnan(beta):
+        return math.nan
+    if i2 <= S:  # spot above the first-period trigger: exercise now
+        return max(intrinsic, european)
+    value = bs2002_call_value(math.log(S), K, T, r, q, sigma, beta, i1, i2)
     return max(value, european, intrinsic)

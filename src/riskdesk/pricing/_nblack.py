@@ -40,7 +40,7 @@ TAYLOR_T_MAX = 0.2
 _CF_U_MIN = 6.0
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always", cache=True, nogil=True)
 def two_sum(a: float, b: float) -> tuple[float, float]:
     """Knuth's error-free sum: ``a + b == s + e`` exactly."""
     s = a + b
@@ -49,14 +49,14 @@ def two_sum(a: float, b: float) -> tuple[float, float]:
     return s, e
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always", cache=True, nogil=True)
 def _split(a: float) -> tuple[float, float]:
     c = 134217729.0 * a
     hi = c - (c - a)
     return hi, a - hi
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always", cache=True, nogil=True)
 def two_prod(a: float, b: float) -> tuple[float, float]:
     """Dekker's error-free product: ``a * b == p + e`` exactly (barring over/underflow)."""
     p = a * b

@@ -17,6 +17,11 @@ def test_bench_main_with_tiny_n_prints_every_case_as_json(
     main(n=2000, repeats=1, as_json=True)
     report = json.loads(capsys.readouterr().out)
     cases = [row["case"] for row in report["results"]]
-    assert len(cases) == 8
-    assert all(row["riskdesk"] > 0 and row["baseline"] > 0 for row in report["results"])
+    assert len(cases) == 9
+    floor = [row for row in report["results"] if row["case"].startswith("memory floor")]
+    assert len(floor) == 1
+    assert floor[0]["riskdesk"] > 0
+    assert floor[0]["baseline"] is None
+    rest = [row for row in report["results"] if not row["case"].startswith("memory floor")]
+    assert all(row["riskdesk"] > 0 and row["baseline"] > 0 for row in rest)
     assert report["numba_threads"] >= 1
