@@ -17,10 +17,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from riskdesk.config import Settings
@@ -132,3 +134,14 @@ def shoot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def api_client(web_server: WebServer, role: str = "trader") -> Iterator[httpx.Client]:
+    """An httpx client on the test server logged in as ``role`` (the tests' independent reads)."""
+    with httpx.Client(base_url=web_server.url, timeout=60) as client:
+        tokens = client.post(
+            "/v1/auth/login", json={"username": role, "password": PASSWORDS[role]}
+        ).json()
+        client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+        yield client

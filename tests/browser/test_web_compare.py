@@ -24,7 +24,7 @@ from compare_support import (
 )
 from playwright.sync_api import expect
 
-from conftest import PASSWORDS, WebServer, shoot
+from conftest import WebServer, api_client, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -35,11 +35,7 @@ TIMEOUT = 15_000
 @pytest.fixture(scope="module")
 def api(web_server: WebServer) -> Iterator[httpx.Client]:
     """An httpx client logged in as the trader."""
-    with httpx.Client(base_url=web_server.url, timeout=60) as client:
-        tokens = client.post(
-            "/v1/auth/login", json={"username": "trader", "password": PASSWORDS["trader"]}
-        ).json()
-        client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+    with api_client(web_server) as client:
         yield client
 
 

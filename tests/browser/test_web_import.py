@@ -20,7 +20,7 @@ import pytest
 from compare_support import number, page_grid
 from playwright.sync_api import expect
 
-from conftest import PASSWORDS, WebServer, shoot
+from conftest import WebServer, api_client, shoot
 from riskdesk.adapters.tastytrade.fake import FakeDxlinkBroker
 from riskdesk.domain.occ import format_occ
 from riskdesk.secrets import open_secret_store, save_broker_credentials
@@ -55,11 +55,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeDxlinkBroke
 @pytest.fixture(scope="module")
 def api(web_server: WebServer) -> Iterator[httpx.Client]:
     """An httpx client logged in as the trader, with a live synthetic SPY snapshot taken."""
-    with httpx.Client(base_url=web_server.url, timeout=60) as client:
-        tokens = client.post(
-            "/v1/auth/login", json={"username": "trader", "password": PASSWORDS["trader"]}
-        ).json()
-        client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+    with api_client(web_server) as client:
         assert client.post("/v1/snapshots", json={"symbols": ["SPY"]}).status_code in (200, 201)
         yield client
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORDS, WebServer, shoot
+from conftest import WebServer, api_client, shoot
 from riskdesk.adapters.simulated.market import SyntheticSource
 from riskdesk.domain.caller import Caller
 from riskdesk.domain.instruments import OptionRight
@@ -55,11 +55,7 @@ def market(web_server: WebServer) -> Iterator[MarketSnapshot]:
 @pytest.fixture
 def api(web_server: WebServer) -> Iterator[httpx.Client]:
     """An httpx client logged in as the trader."""
-    with httpx.Client(base_url=web_server.url, timeout=30) as client:
-        tokens = client.post(
-            "/v1/auth/login", json={"username": "trader", "password": PASSWORDS["trader"]}
-        ).json()
-        client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+    with api_client(web_server) as client:
         yield client
 
 

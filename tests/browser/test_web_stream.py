@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import PASSWORDS, WebServer, shoot
+from conftest import WebServer, api_client, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -26,11 +26,7 @@ DIGITS = {"delta": 4, "gamma": 4, "theta": 4, "vega": 4, "implied_volatility": 2
 @pytest.fixture
 def api(web_server: WebServer) -> Iterator[httpx.Client]:
     """An httpx client logged in as the trader; stops a stream a failed test left running."""
-    with httpx.Client(base_url=web_server.url, timeout=60) as client:
-        tokens = client.post(
-            "/v1/auth/login", json={"username": "trader", "password": PASSWORDS["trader"]}
-        ).json()
-        client.headers["Authorization"] = f"Bearer {tokens['access_token']}"
+    with api_client(web_server) as client:
         yield client
         if client.get("/v1/stream/status").json()["running"]:
             client.post("/v1/stream/stop")

@@ -17,19 +17,24 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from riskdesk.analytics._kernels import solve_ivs
+import numpy as np
+import numpy.typing as npt
+
 from riskdesk.domain.configs import ModelKey
 from riskdesk.domain.diagnostics import (
     DEFAULT_STALE_AFTER,
     DEFAULT_WIDE_SPREAD_ABS,
     DEFAULT_WIDE_SPREAD_REL,
     IV_STATUSES,
+    DividendSchedule,
+    IvBatch,
     compute_diagnostics,
     dividend_schedule,
     iv_batches,
 )
 from riskdesk.domain.market import MarketSnapshot
 from riskdesk.domain.timeutil import SECONDS_PER_YEAR
+from riskdesk.pricing import implied_vol
 
 __all__ = ["snapshot_diagnostics", "snapshot_iv_statuses"]
 
@@ -40,6 +45,12 @@ _EUROPEAN: ModelKey = ("bsm", None)
 def snapshot_iv_statuses(snapshot: MarketSnapshot) -> dict[str, dict[str, int]]:
     """Solve the implied vol of every quote of :func:`iv_batches` and count the statuses.
 
+    All quotes are solved in one vectorized :func:`riskdesk.pricing.implied_vol` call per
+    model (American / European) and dividend schedule (one call when no underlying has
+    discrete dividends), with each quote's spot, strike, time and carry as array elements:
+    the solver works element by element, so the statuses are those of one call per
+    underlying, without the per-call overhead of a full market's thousands of underlyings.
+
     Returns
     -------
     dict
@@ -49,29 +60,54 @@ def snapshot_iv_statuses(snapshot: MarketSnapshot) -> dict[str, dict[str, int]]:
 
     """
     overrides = snapshot.overrides
-    counts: dict[str, dict[str, int]] = {}
-    for batch in iv_batches(snapshot):
-        n = len(batch.prices)
-        symbol = batch.symbol
-        _, statuses = solve_ivs(
-            [_AMERICAN if batch.american else _EUROPEAN] * n,
-            price=batch.prices,
-            spot=[float(snapshot.underlying(symbol).spot)] * n,
-            strike=batch.strikes,
-            time_to_expiry=[s / float(SECONDS_PER_YEAR) for s in batch.seconds],
-            rate=float(overrides.rate),
-            carry=[overrides.carry_yield(symbol)] * n,
-            is_call=batch.calls,
-            dividends=[dividend_schedule(overrides, symbol, as_of=snapshot.as_of)] * n,
+    batches = iv_batches(snapshot)
+    spots = {quote.symbol: float(quote.spot) for quote in snapshot.underlyings}
+    groups: dict[tuple[bool, DividendSchedule], list[IvBatch]] = {}
+    for batch in batches:
+        schedule = dividend_schedule(overrides, batch.symbol, as_of=snapshot.as_of)
+        groups.setdefault((batch.american, schedule), []).append(batch)
+    solved: dict[int, tuple[npt.NDArray[np.int8], npt.NDArray[np.str_]]] = {}
+    for (american, schedule), members in groups.items():
+        sizes = [len(batch.prices) for batch in members]
+        n = sum(sizes)
+        kwargs: dict[str, Any] = {}
+        if american:
+            kwargs["engine"] = _AMERICAN[1]
+        if schedule:
+            kwargs["dividends"] = (
+                np.tile(np.array([t for t, _ in schedule], dtype=np.float64), (n, 1)),
+                np.tile(np.array([a for _, a in schedule], dtype=np.float64), (n, 1)),
+            )
+        seconds = np.concatenate([np.asarray(b.seconds, dtype=np.float64) for b in members])
+        result = implied_vol(
+            model=(_AMERICAN if american else _EUROPEAN)[0],
+            price=np.concatenate([np.asarray(b.prices, dtype=np.float64) for b in members]),
+            S=np.repeat([spots[b.symbol] for b in members], sizes),
+            K=np.concatenate([np.asarray(b.strikes, dtype=np.float64) for b in members]),
+            T=seconds / float(SECONDS_PER_YEAR),
+            r=float(overrides.rate),
+            q=np.repeat([overrides.carry_yield(b.symbol) for b in members], sizes),
+            is_call=np.concatenate([np.asarray(b.calls, dtype=np.bool_) for b in members]),
+            **kwargs,
         )
-        per = counts.setdefault(symbol, dict.fromkeys(IV_STATUSES, 0))
-        for status in statuses:
-            if status not in per:
+        cuts = np.cumsum(sizes)[:-1]
+        code = np.split(np.asarray(result.code).reshape(-1), cuts)
+        status = np.split(np.asarray(result.status).reshape(-1), cuts)
+        for batch, code_chunk, status_chunk in zip(members, code, status, strict=True):
+            solved[id(batch)] = (code_chunk, status_chunk)
+    counts: dict[str, dict[str, int]] = {}
+    for batch in batches:  # in the order of first appearance, as iv_batches lists them
+        per = counts.setdefault(batch.symbol, dict.fromkeys(IV_STATUSES, 0))
+        code_chunk, status_chunk = solved[id(batch)]
+        _, first, found = np.unique(code_chunk, return_index=True, return_counts=True)
+        for index, count in zip(first, found, strict=True):
+            name = str(status_chunk[index])
+            if name not in per:
                 raise ValueError(
-                    f"implied_vol returned status {status!r} for {symbol}, not one of "
+                    f"implied_vol returned status {name!r} for {batch.symbol}, not one of "
                     f"{list(IV_STATUSES)}"
                 )
-            per[status] += 1
+            per[name] += int(count)
     return counts
 
 

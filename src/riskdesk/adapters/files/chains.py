@@ -75,6 +75,7 @@ good raises :class:`NoRowsImportedError` (a ChainImportError).
 
 from __future__ import annotations
 
+import csv
 import gzip
 import re
 from collections import Counter
@@ -84,19 +85,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from riskdesk.adapters.files.parsing import (
     CONTRACT_COLUMNS,
+    EncodedColumn,
     ImportReport,
     ParsedOptionRow,
     ParsedUnderlyingRow,
     RowError,
     clip,
+    validate_option_columns,
     validate_option_row,
     validate_underlying_row,
 )
 from riskdesk.analytics.diagnostics import snapshot_diagnostics
 from riskdesk.domain.diagnostics import DEFAULT_STALE_AFTER
 from riskdesk.domain.market import (
+    ContractIdentity,
     MarketOverrides,
     MarketSnapshot,
     OptionQuote,
@@ -196,6 +202,22 @@ class _Table:
     ignored: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """A file read column-wise: each canonical column's cells, and its ragged lines.
+
+    ``ragged`` maps the 0-based index of a CSV line with more fields than the header to
+    ``"<fields>:<clipped text>"``; the cells of such a row are placeholders.
+    """
+
+    path: Path
+    rows: int
+    columns: dict[str, EncodedColumn]  # canonical -> cells
+    names: dict[str, str]  # canonical -> column name in the file
+    ignored: tuple[str, ...]
+    ragged: dict[int, str]
+
+
 def _normalize(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
@@ -271,8 +293,8 @@ def sniff_delimiter(header: str) -> str:
     return best
 
 
-def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
-    """Every cell as text; a line with more fields than the header becomes a ragged row."""
+def _read_csv_frame(file: Path) -> Any:
+    """The CSV as a pandas frame of text cells; a ragged line becomes a marked row in place."""
     import pandas as pd
 
     delimiter = sniff_delimiter(_header_line(file))
@@ -284,7 +306,7 @@ def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
         "encoding": "utf-8-sig",
     }
     try:
-        frame = pd.read_csv(file, **options)
+        return pd.read_csv(file, **options)
     except pd.errors.ParserError:
         # Only the python engine can hand bad lines to a callable; it keeps the row in place
         # (so row numbers stay right) as a marked row that validation reports.
@@ -294,7 +316,12 @@ def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
             text = clip(delimiter.join(fields))
             return [f"{RAGGED_MARK}{len(fields)}:{text}", *([""] * (width - 1))]
 
-        frame = pd.read_csv(file, engine="python", on_bad_lines=mark, **options)
+        return pd.read_csv(file, engine="python", on_bad_lines=mark, **options)
+
+
+def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
+    """Every cell as text; a line with more fields than the header becomes a ragged row."""
+    frame = _read_csv_frame(file)
     header = [str(c) for c in frame.columns]
     rows: list[dict[str, object]] = []
     for values in frame.itertuples(index=False, name=None):
@@ -304,6 +331,111 @@ def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
         else:
             rows.append(dict(zip(header, values, strict=True)))
     return header, rows
+
+
+def _encode_arrow(table: Any) -> dict[str, EncodedColumn]:
+    """Each column of a pyarrow table as its distinct cells and per-row codes (in C)."""
+    import pyarrow.compute as pc
+
+    encoded: dict[str, EncodedColumn] = {}
+    for position, column in enumerate(table.column_names):
+        cells = table.column(position)
+        distinct = pc.unique(cells)
+        codes = pc.index_in(cells, value_set=distinct).to_numpy(zero_copy_only=False)
+        encoded[column] = EncodedColumn(
+            values=distinct.to_pylist(), codes=np.asarray(codes, dtype=np.intp)
+        )
+    return encoded
+
+
+def _read_csv_arrow(file: Path) -> dict[str, EncodedColumn] | None:
+    """The CSV column-wise with pyarrow (every cell as text), or None to read it with pandas.
+
+    pyarrow reads a well-formed file in C, keeping each column compact until it is encoded;
+    anything it reads differently from :func:`_read_csv_frame` (a repeated column name, a line
+    with more or fewer fields than the header, a parse error) is left to pandas.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    header_line = _header_line(file)
+    delimiter = sniff_delimiter(header_line)
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter), [])
+    except csv.Error:  # a field beyond the csv module's limit: pandas words the problem
+        return None
+    if not header or len(set(header)) != len(header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            file,
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if table.column_names != header:
+        return None
+    return _encode_arrow(table)
+
+
+def _read_columns(path: Path, spec: Mapping[str, tuple[str, ...]]) -> _Columns:
+    """The file column-wise (cells as :func:`read_rows` reads them), columns mapped by ``spec``.
+
+    Raises
+    ------
+    ChainImportError
+        As :func:`read_rows`, and for missing or ambiguous columns.
+
+    """
+    file = Path(path)
+    name = file.name.lower()
+    if not file.is_file():
+        raise ChainImportError(f"{file}: no such file")
+    ragged: dict[int, str] = {}
+    try:
+        if name.endswith(_CSV_SUFFIXES):
+            cells = _read_csv_arrow(file)
+            if cells is None:
+                frame = _read_csv_frame(file)
+                cells = {
+                    str(column): EncodedColumn.from_cells(frame.iloc[:, position].tolist())
+                    for position, column in enumerate(frame.columns)
+                }
+                if cells:
+                    first = next(iter(cells.values()))
+                    ragged = {
+                        index: str(first.cell(index)).removeprefix(RAGGED_MARK)
+                        for index in range(len(frame))
+                        if str(first.cell(index)).startswith(RAGGED_MARK)
+                    }
+                del frame
+        elif name.endswith(_PARQUET_SUFFIXES):
+            import pyarrow.parquet as pq
+
+            cells = _encode_arrow(pq.read_table(file))
+        else:
+            raise ChainImportError(
+                f"{file}: unknown file type; use one of "
+                f"{', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
+            )
+    except ChainImportError:
+        raise
+    except Exception as exc:  # pandas/pyarrow raise many types; name the file and the cause
+        raise ChainImportError(
+            f"{file}: cannot read ({type(exc).__name__}: {clip(str(exc), 200)})"
+        ) from exc
+    header = list(cells)
+    rows = len(next(iter(cells.values())).codes) if cells else 0
+    names, ignored = _map_columns(header, spec, path=file)
+    columns = {canonical: cells[column] for canonical, column in names.items()}
+    return _Columns(
+        path=file, rows=rows, columns=columns, names=names, ignored=ignored, ragged=ragged
+    )
 
 
 def _map_columns(
@@ -341,7 +473,7 @@ def _read_table(path: Path, spec: Mapping[str, tuple[str, ...]]) -> _Table:
     return _Table(path=path, rows=rows, names=names, ignored=ignored)
 
 
-def _require_option_columns(table: _Table) -> None:
+def _require_option_columns(table: _Columns) -> None:
     names = table.names
     missing = [c for c in ("bid", "ask") if c not in names]
     present = [c for c in CONTRACT_COLUMNS if c in names]
@@ -363,7 +495,7 @@ def _require_underlying_columns(table: _Table) -> None:
         raise ChainImportError(_missing_message(table, problems))
 
 
-def _missing_message(table: _Table, missing: Sequence[str]) -> str:
+def _missing_message(table: _Table | _Columns, missing: Sequence[str]) -> str:
     found = sorted(table.names.values()) + list(table.ignored)
     message = (
         f"{table.path}: missing required column(s): {'; '.join(missing)}; "
@@ -433,6 +565,87 @@ def _validate_rows(
     return good, errors, rejected
 
 
+def _validate_option_columns(
+    table: _Columns, *, as_of: datetime, naive_timezone: str | None
+) -> tuple[list[tuple[int, ParsedOptionRow, OptionQuote, ContractIdentity]], list[RowError], int]:
+    """The chain's rows validated column-wise; bad rows reported by :func:`validate_option_row`.
+
+    :func:`~riskdesk.adapters.files.parsing.validate_option_columns` decides the good rows from
+    each column's distinct values; every other row goes through the per-row validator, so a
+    bad row's errors (line, column, value, reason) are exactly the per-row ones. Repeats of an
+    earlier row's contract are refused as in :func:`_validate_rows`, in row order.
+    """
+    columns = table.columns
+    fast = validate_option_columns(
+        columns,
+        rows=table.rows,
+        as_of=as_of,
+        naive_timezone=naive_timezone,
+    )
+    good: list[tuple[int, ParsedOptionRow, OptionQuote, ContractIdentity]] = []
+    errors: list[RowError] = []
+    rejected = 0
+    seen: dict[ContractIdentity, int] = {}
+    width = len(table.names) + len(table.ignored)
+    stamps: dict[datetime, datetime] = {}
+    for index, parsed in enumerate(fast):
+        number = index + 1
+        row_errors: list[RowError] = []
+        if parsed is None:
+            ragged = table.ragged.get(index)
+            if ragged is not None:
+                count, _, text = ragged.partition(":")
+                reason = f"row has {count} fields but the header has {width}"
+                errors.append(RowError(number, "(row)", text, reason))
+                rejected += 1
+                continue
+            raw = {name: column.cell(index) for name, column in columns.items()}
+            parsed, row_errors = validate_option_row(
+                raw, row=number, as_of=as_of, names=table.names, naive_timezone=naive_timezone
+            )
+        if parsed is not None:
+            quote_time = parsed.quote_time
+            if quote_time is None:
+                stamp = as_of
+            else:
+                stamp = stamps.get(quote_time) or stamps.setdefault(
+                    quote_time, quote_time.astimezone(UTC)
+                )
+            try:
+                quote = OptionQuote(
+                    contract=parsed.contract,
+                    bid=parsed.bid,
+                    ask=parsed.ask,
+                    mark=parsed.mark,
+                    iv=parsed.iv,
+                    provider_timestamp=stamp,
+                    receive_timestamp=as_of,
+                    volume=parsed.volume,
+                    open_interest=parsed.open_interest,
+                )
+            except ValueError as exc:
+                row_errors = [RowError(number, "(row)", "", clip(str(exc), 200))]
+            else:
+                contract = quote.contract
+                identity = contract_identity(contract)
+                first = seen.get(identity)
+                if first is None:
+                    seen[identity] = number
+                    good.append((number, parsed, quote, identity))
+                    continue
+                row_errors = [
+                    RowError(
+                        number,
+                        "contract",
+                        clip(describe_contract(contract)),
+                        f"duplicate contract (first seen at row {first})",
+                    )
+                ]
+        rejected += 1
+        errors.extend(row_errors)
+    return good, errors, rejected
+
+
 def _utc(name: str, value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
@@ -488,19 +701,19 @@ def _underlying_quote(parsed: ParsedUnderlyingRow, *, as_of: datetime) -> Underl
     )
 
 
-def _ignored_warning(table: _Table) -> tuple[str, ...]:
+def _ignored_warning(table: _Table | _Columns) -> tuple[str, ...]:
     if not table.ignored:
         return ()
     return (f"ignored unknown column(s): {_column_list(table.ignored)}",)
 
 
 def _underlyings_from_chain(
-    good: Sequence[tuple[int, ParsedOptionRow, OptionQuote]], *, as_of: datetime
+    good: Sequence[tuple[int, ParsedOptionRow, OptionQuote, ContractIdentity]], *, as_of: datetime
 ) -> tuple[list[UnderlyingQuote], list[str]]:
     first: dict[str, tuple[int, ParsedOptionRow]] = {}
     warnings: list[str] = []
     differing: set[str] = set()
-    for number, parsed, _ in good:
+    for number, parsed, _, _ in good:
         price = parsed.underlying_price
         if price is None:
             continue
@@ -531,21 +744,6 @@ def _underlyings_from_chain(
             )
         )
     return quotes, warnings
-
-
-def _option_quote(parsed: ParsedOptionRow, *, as_of: datetime) -> OptionQuote:
-    stamp = parsed.quote_time.astimezone(UTC) if parsed.quote_time is not None else as_of
-    return OptionQuote(
-        contract=parsed.contract,
-        bid=parsed.bid,
-        ask=parsed.ask,
-        mark=parsed.mark,
-        iv=parsed.iv,
-        provider_timestamp=stamp,
-        receive_timestamp=as_of,
-        volume=parsed.volume,
-        open_interest=parsed.open_interest,
-    )
 
 
 def import_chain(
@@ -598,17 +796,12 @@ def import_chain(
 
     """
     as_of = _utc("as_of", as_of)
-    table = _read_table(Path(path), OPTION_COLUMNS)
+    table = _read_columns(Path(path), OPTION_COLUMNS)
     _require_option_columns(table)
-    good, errors, rejected = _validate_rows(
-        table,
-        validate_option_row,
-        lambda parsed: _option_quote(parsed, as_of=as_of),
-        lambda quote: (contract_identity(quote.contract), describe_contract(quote.contract)),
-        as_of=as_of,
-        naive_timezone=naive_timezone,
-        what="contract",
+    good, errors, rejected = _validate_option_columns(
+        table, as_of=as_of, naive_timezone=naive_timezone
     )
+    table.columns.clear()  # the cells are parsed: free them before the snapshot is built
     warnings = list(_ignored_warning(table))
     underlying_report: ImportReport | None = None
     if underlyings_path is not None:
@@ -620,20 +813,21 @@ def import_chain(
         underlyings, spot_warnings = _underlyings_from_chain(good, as_of=as_of)
         warnings.extend(spot_warnings)
     known = {u.symbol for u in underlyings}
-    without = sorted({p.contract.underlying for _, p, _ in good} - known)
+    without = sorted({p.contract.underlying for _, p, _, _ in good} - known)
     if without:
         warnings.append(f"no underlying quote for {', '.join(without)}")
-    options = tuple(
-        sorted((quote for _, _, quote in good), key=lambda q: contract_identity(q.contract))
-    )
     greeks: dict[str, dict[str, float]] = {}
-    for _, parsed, _ in good:
+    for _, parsed, _, _ in good:  # in row order: the first row of a key gives its Greeks
         if parsed.greeks:
             greeks.setdefault(parsed.contract.key, dict(parsed.greeks))
+    good.sort(key=lambda item: item[3])  # contract identities are unique: a total order
+    options = tuple(quote for _, _, quote, _ in good)
+    rows_ok = len(good)
+    del good  # the parsed rows and identities: free them before the snapshot is built
     report = ImportReport(
         path=str(table.path),
-        rows_read=len(table.rows),
-        rows_ok=len(good),
+        rows_read=table.rows,
+        rows_ok=rows_ok,
         rows_rejected=rejected,
         errors=tuple(errors),
         warnings=tuple(warnings),

@@ -7,6 +7,12 @@ Parquet) keyed by *canonical* column names, and hands each row to
 or the list of :class:`RowError` explaining why the row is rejected; nothing is coerced
 silently (a strike ``"abc"`` is an error, never NaN).
 
+A chain file is first validated column-wise (:func:`validate_option_columns`): each column is
+an :class:`EncodedColumn` (its distinct cells and one code per row), the parsers and rules
+run once per distinct cell, and a row whose cells all pass is assembled from those values.
+Every other row goes through :func:`validate_option_row`, so the errors reported for a bad row
+are the per-row validator's, whichever path found it.
+
 Missing values
 --------------
 A cell is *missing* when it is ``None``, an empty or blank string, one of the markers
@@ -42,12 +48,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import numpy.typing as npt
 
 from riskdesk.domain import numbers
 from riskdesk.domain.instruments import ExerciseStyle, OptionContract, OptionRight, Settlement
@@ -61,6 +72,7 @@ __all__ = [
     "GREEK_COLUMNS",
     "MAX_IV",
     "MISSING_MARKERS",
+    "EncodedColumn",
     "FieldError",
     "ImportReport",
     "OccSymbol",
@@ -77,6 +89,7 @@ __all__ = [
     "parse_option_right",
     "parse_ticker",
     "parse_timestamp",
+    "validate_option_columns",
     "validate_option_row",
     "validate_underlying_row",
 ]
@@ -669,3 +682,267 @@ def validate_underlying_row(
         symbol=symbol, spot=resolved, bid=bid, ask=ask, last=last, quote_time=quote_time
     )
     return parsed, []
+
+
+# --- Column-wise validation ------------------------------------------------------------------
+#
+# A full-market chain holds millions of rows but few distinct expiries, strikes, symbols,
+# timestamps and prices: each column is parsed once per DISTINCT cell value, with exactly the
+# parsers and rules of validate_option_row, and a row whose cells all pass is assembled from
+# the cached values. A row with any doubt (a bad cell, a cross-field rule) is handed back as
+# None so that the caller runs validate_option_row on it: the errors of a bad row are the
+# per-row validator's, word for word, and the columns only decide the good rows faster.
+
+_BAD: Any = object()
+"""Marks a cell that breaks a rule (the row goes to :func:`validate_option_row`)."""
+
+_NO_ROWS = np.empty(0, dtype=np.intp)
+
+_NO_GREEKS: Mapping[str, float] = MappingProxyType({})
+"""The ``greeks`` of a row without provider Greeks (one shared, read-only mapping)."""
+
+
+def _cell_key(value: object) -> object:
+    """A cache key telling apart cells that parse differently (``1`` vs ``True`` vs ``1.0``)."""
+    return value if type(value) is str else (type(value), repr(value))
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedColumn:
+    """A column as its distinct cells and, for each row, the position of its cell among them.
+
+    ``values[codes[i]]`` is row ``i``'s cell. Rules run once per distinct cell: a full-market
+    chain has millions of rows but a few thousand distinct strikes, expiries or prices.
+    """
+
+    values: Sequence[object]
+    codes: npt.NDArray[np.intp]
+
+    @classmethod
+    def from_cells(cls, cells: Sequence[object]) -> EncodedColumn:
+        """Encode raw cells; cells that parse differently (``1``, ``1.0``, ``True``) stay apart."""
+        positions: dict[object, int] = {}
+        values: list[object] = []
+        codes = np.empty(len(cells), dtype=np.intp)
+        for row, cell in enumerate(cells):
+            key = _cell_key(cell)
+            position = positions.get(key)
+            if position is None:
+                position = positions[key] = len(values)
+                values.append(cell)
+            codes[row] = position
+        return cls(values=values, codes=codes)
+
+    def cell(self, row: int) -> object:
+        """Row ``row``'s raw cell."""
+        return self.values[int(self.codes[row])]
+
+
+def _parse_column(
+    column: EncodedColumn,
+    parser: Callable[[Any], Any],
+    *,
+    required: bool,
+    rule: Callable[[Any], bool] | None = None,
+) -> tuple[list[Any], npt.NDArray[np.intp]]:
+    """Each cell parsed as ``_RowCollector.get`` would, once per distinct cell value.
+
+    Returns the value of each row and the indices of the rows whose cell is bad: a missing
+    cell is None (bad when ``required``); a cell the parser refuses or ``rule`` rejects is bad
+    (:data:`_BAD`).
+    """
+    parsed = [_parse_cell(cell, parser, required=required, rule=rule) for cell in column.values]
+    bad_codes = [code for code, value in enumerate(parsed) if value is _BAD]
+    bad = np.flatnonzero(np.isin(column.codes, bad_codes)) if bad_codes else _NO_ROWS
+    return list(map(parsed.__getitem__, column.codes.tolist())), bad
+
+
+def _parse_cell(
+    cell: object,
+    parser: Callable[[Any], Any],
+    *,
+    required: bool,
+    rule: Callable[[Any], bool] | None,
+) -> Any:
+    if is_missing(cell):
+        return _BAD if required else None
+    try:
+        parsed = parser(cell)
+    except FieldError:
+        return _BAD
+    if rule is not None and not rule(parsed):
+        return _BAD
+    return parsed
+
+
+def _expiry_ok(expiry: date, settlement: Settlement, as_of: datetime) -> bool:
+    """Whether :func:`_check_expiry` passes (a trading day whose expiry instant is after as_of)."""
+    try:
+        if not is_trading_day(expiry):
+            return False
+        instant = expiry_datetime(expiry, settlement=settlement)
+    except ValueError:
+        return False
+    return instant > as_of
+
+
+def _count_ok(limit: int) -> Callable[[int], bool]:
+    return lambda count: 0 <= count <= limit
+
+
+def validate_option_columns(
+    columns: Mapping[str, EncodedColumn],
+    *,
+    rows: int,
+    as_of: datetime,
+    naive_timezone: str | None = None,
+) -> list[ParsedOptionRow | None]:
+    """Validate option-chain rows column by column; None for each row to validate alone.
+
+    Parameters
+    ----------
+    columns : Mapping[str, EncodedColumn]
+        Cells by canonical column, ``rows`` of them each (the file's columns; a column the
+        file lacks is absent). :meth:`EncodedColumn.from_cells` encodes plain cell lists.
+    rows : int
+        Number of data rows.
+    as_of, naive_timezone
+        As for :func:`validate_option_row`.
+
+    Returns
+    -------
+    list of ParsedOptionRow or None
+        For each row, the row exactly as :func:`validate_option_row` parses it when every rule
+        holds, else None: the caller validates that row with :func:`validate_option_row`,
+        whose errors are the ones to report (a None row may still turn out good there).
+
+    """
+    present = set(columns)
+    use_fields = all(name in present for name in CONTRACT_COLUMNS)
+    none: Sequence[object] = [None] * rows
+    bad = np.zeros(rows, dtype=np.bool_)
+
+    def parsed(
+        name: str,
+        parser: Callable[[Any], Any],
+        *,
+        required: bool = False,
+        rule: Callable[[Any], bool] | None = None,
+    ) -> Sequence[Any]:
+        if name not in present:
+            return none
+        values, bad_rows = _parse_column(columns[name], parser, required=required, rule=rule)
+        bad[bad_rows] = True
+        return values
+
+    def stamp(value: object) -> datetime:
+        return parse_timestamp(value, naive_timezone=naive_timezone)
+
+    non_negative: Callable[[Decimal], bool] = lambda value: value >= 0  # noqa: E731
+    occ_col = parsed("occ_symbol", parse_occ_symbol, required=not use_fields)
+    underlying_col = parsed("underlying", parse_ticker, required=True)
+    expiry_col = parsed("expiration", parse_date, required=True)
+    strike_col = parsed("strike", _amount, required=True)
+    right_col = parsed("option_type", parse_option_right, required=True)
+    style_col = parsed("style", _parse_style)
+    settlement_col = parsed("settlement", _parse_settlement)
+    multiplier_col = parsed("multiplier", parse_int, rule=lambda m: 0 < m <= MAX_MULTIPLIER)
+    bid_col = parsed("bid", _amount, rule=non_negative)
+    ask_col = parsed("ask", _amount, rule=non_negative)
+    mark_col = parsed("mark", _amount, rule=non_negative)
+    iv_col = parsed("iv", parse_float, rule=lambda iv: 0.0 <= iv <= MAX_IV)
+    greek_rules: dict[str, Callable[[float], bool]] = {
+        "delta": lambda d: -1.0 <= d <= 1.0,
+        "gamma": lambda g: g >= 0.0,
+        "vega": lambda v: v >= 0.0,
+    }
+    greek_cols = [
+        (name, parsed(name, parse_float, rule=greek_rules.get(name)))
+        for name in GREEK_COLUMNS
+        if name in present
+    ]
+    volume_col = parsed("volume", parse_int, rule=_count_ok(MAX_COUNT))
+    oi_col = parsed("open_interest", parse_int, rule=_count_ok(MAX_COUNT))
+    time_col = parsed("quote_time", stamp, rule=lambda t: not t > as_of)
+    spot_col = parsed("underlying_price", _amount, rule=lambda s: s > 0)
+
+    expiry_ok: dict[tuple[date, Settlement], bool] = {}
+    out: list[ParsedOptionRow | None] = [None] * rows
+    rows_iter = zip(
+        occ_col,
+        underlying_col,
+        expiry_col,
+        strike_col,
+        right_col,
+        style_col,
+        settlement_col,
+        multiplier_col,
+        bid_col,
+        ask_col,
+        mark_col,
+        iv_col,
+        volume_col,
+        oi_col,
+        time_col,
+        spot_col,
+        zip(*(column for _, column in greek_cols), strict=True) if greek_cols else repeat((), rows),
+        strict=True,
+    )
+    has_underlying = "underlying" in present
+    for index, (cells, skip) in enumerate(zip(rows_iter, bad.tolist(), strict=True)):
+        if skip:
+            continue
+        (occ, underlying, expiry, strike, right, style, settlement, multiplier) = cells[:8]
+        (bid, ask, mark, iv, volume, open_interest, quote_time, spot, greek_cells) = cells[8:]
+        if occ is not None:
+            if (
+                (expiry is not None and expiry != occ.expiry)
+                or (strike is not None and strike != occ.strike)
+                or (right is not None and right != occ.right)
+            ):
+                continue
+            if not use_fields:
+                underlying = underlying if has_underlying else occ.root
+                expiry, strike, right = occ.expiry, occ.strike, occ.right
+        if strike <= 0 or (bid is not None and ask is not None and ask < bid):
+            continue
+        settlement = settlement or Settlement.PM
+        key = (expiry, settlement)
+        ok = expiry_ok.get(key)
+        if ok is None:
+            ok = expiry_ok[key] = _expiry_ok(expiry, settlement, as_of)
+        if not ok:
+            continue
+        greeks = _NO_GREEKS
+        if greek_cols:
+            values = {
+                name: value
+                for (name, _), value in zip(greek_cols, greek_cells, strict=True)
+                if value is not None
+            }
+            greeks = values or _NO_GREEKS
+        try:
+            contract = OptionContract(
+                underlying=underlying,
+                expiry=expiry,
+                strike=strike,
+                right=right,
+                style=style or ExerciseStyle.AMERICAN,
+                settlement=settlement,
+                multiplier=multiplier if multiplier is not None else 100,
+            )
+        except ValueError:
+            continue  # validate_option_row words it
+        out[index] = ParsedOptionRow(
+            contract=contract,
+            bid=bid,
+            ask=ask,
+            mark=mark,
+            iv=iv,
+            greeks=greeks,
+            volume=volume,
+            open_interest=open_interest,
+            quote_time=quote_time,
+            underlying_price=spot,
+        )
+    return out
