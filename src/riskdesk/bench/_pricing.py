@@ -41,6 +41,7 @@ from rich.console import Console
 from rich.table import Table
 from scipy.special import ndtr
 
+from riskdesk.bench._vmath import measure as vmath_measure
 from riskdesk.pricing import greeks, implied_vol, price
 
 __all__ = ["main"]
@@ -378,6 +379,18 @@ def _measure(n: int, repeats: int) -> list[_Row]:
             "ns/option",
         )
     )
+    # the branch-free elementary functions (pricing._vmath) beside libm in the same loop
+    for fn in vmath_measure(n=n, repeats=repeats):
+        rows.append(
+            _Row(
+                f"vector {fn.function} (libm baseline)",
+                fn.n,
+                fn.vector_ns,
+                fn.libm_ns,
+                None,
+                "ns/elem",
+            )
+        )
     ours, base = _startup_seconds(repeats)
     rows.append(_Row("fresh process: import+price (s)", 1, ours, base, 2.0, "s"))
     return rows

@@ -17,7 +17,8 @@ def test_bench_main_with_tiny_n_prints_every_case_as_json(
     main(n=2000, repeats=1, as_json=True)
     report = json.loads(capsys.readouterr().out)
     cases = [row["case"] for row in report["results"]]
-    assert len(cases) == 9
+    assert len(cases) == 12
+    assert sum(case.startswith("vector ") for case in cases) == 3
     floor = [row for row in report["results"] if row["case"].startswith("memory floor")]
     assert len(floor) == 1
     assert floor[0]["riskdesk"] > 0
