@@ -194,8 +194,19 @@ def test_compare_with_a_leg_toggled_and_a_quantity_edited_changes_the_numbers_an
     build_condor_and_straddle(page, market)
     before = shown(page, "readout-a")
 
+    # hold the recompute's request until the badge was seen: "dirty" lasts only as long as
+    # the recompute, which can be shorter than one polling step of the expectation
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/v1/compare", hold)
     page.get_by_test_id("leg-a-0-include").uncheck()
     expect(page.get_by_test_id("trade-a-state")).to_have_text("dirty")
+    page.unroute("**/v1/compare", hold)
+    for route in held:
+        route.continue_()
     wait_computed(page)
     excluded = shown(page, "readout-a")
     expected_excluded = independent_compare(api, page)["a"]["curves"]["spot_time_pl"][0][MID]
