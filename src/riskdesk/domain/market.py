@@ -26,6 +26,7 @@ from typing import Any
 from riskdesk.domain.hashing import content_hash
 from riskdesk.domain.instruments import MAX_MULTIPLIER, OptionContract
 from riskdesk.domain.numbers import AMOUNT_SCALE, check_amount
+from riskdesk.domain.option_table import OptionTable
 
 __all__ = [
     "MAX_COUNT",
@@ -293,13 +294,17 @@ class MarketSnapshot:
 
     ``diagnostics`` are derived counts (crossed, zero-bid, stale, IV failures by status); they
     are stored with the snapshot but do not enter its hash.
+
+    ``options`` is a tuple of quotes or, for chains of market size, an
+    :class:`~riskdesk.domain.option_table.OptionTable` (the same quotes held column-wise,
+    checked and de-duplicated column by column; iterating it builds the quote objects).
     """
 
     as_of: datetime
     mode: SnapshotMode
     source: str
     underlyings: tuple[UnderlyingQuote, ...]
-    options: tuple[OptionQuote, ...]
+    options: tuple[OptionQuote, ...] | OptionTable
     overrides: MarketOverrides = field(default_factory=MarketOverrides)
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
     _hash: str | None = field(default=None, init=False, repr=False, compare=False)
@@ -314,6 +319,8 @@ class MarketSnapshot:
                     "holds one quote per underlying"
                 )
             symbols.add(quote.symbol)
+        if isinstance(self.options, OptionTable):
+            return  # checked column-wise, one quote per contract included
         contracts: set[ContractIdentity] = set()
         for option in self.options:
             identity = contract_identity(option.contract)
@@ -344,6 +351,8 @@ class MarketSnapshot:
         quote with the same :attr:`~riskdesk.domain.instruments.OptionContract.key` (a leg built
         from an OCC symbol does not know the listing's exercise style).
         """
+        if isinstance(self.options, OptionTable):
+            return self.options.find(contract)
         key = contract.key
         identity = contract_identity(contract)
         fallback: OptionQuote | None = None
