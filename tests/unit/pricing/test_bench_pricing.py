@@ -25,4 +25,11 @@ def test_bench_main_with_tiny_n_prints_every_case_as_json(
     assert floor[0]["baseline"] is None
     rest = [row for row in report["results"] if not row["case"].startswith("memory floor")]
     assert all(row["riskdesk"] > 0 and row["baseline"] > 0 for row in rest)
+    assert all(row["ratio"] == pytest.approx(row["baseline"] / row["riskdesk"]) for row in rest)
+    greeks = next(row for row in report["results"] if row["case"] == "bsm price+all 13 greeks")
+    # issue 14: >= 7x the baseline and within 4x of the memory floor of the same run
+    assert greeks["min_ratio"] == 7.0 and greeks["max_floor"] == 4.0
+    assert greeks["floor"] == floor[0]["riskdesk"]
+    assert greeks["floor_multiple"] == pytest.approx(greeks["riskdesk"] / floor[0]["riskdesk"])
+    assert greeks["passed"] == (greeks["ratio"] >= 7.0 and greeks["floor_multiple"] <= 4.0)
     assert report["numba_threads"] >= 1
