@@ -482,31 +482,33 @@ def alo_put(
     pr_interp: np.ndarray,
     m: int,
     work: np.ndarray,
+    last: np.ndarray,
 ) -> float:
     """American put for ``r > 0``, ``sigma > 0``, ``T > 0`` (any ``q``).
 
     ``work`` is scratch space of at least ``work_size(scheme)`` doubles. Returns NaN if the
     iteration broke down (the caller then uses its lattice fallback).
+
+    The boundary is solved in units of the strike (``B / K`` depends on ``T, r, q, sigma``
+    alone), and kept in ``work`` for the next call: ``last`` (5 doubles, ``last[0] = 0``
+    before the first call) records ``(1, T, r, q, sigma)`` of the boundary held there, and
+    a call with the same four inputs -- a spot bump, a grid of spots, another strike, the
+    put side of a call -- reuses it and only integrates the premium (about 3% of the work).
+    The caller must not touch ``work`` between such calls.
     """
-    xmax = K * min(1.0, r / q) if q > 0.0 else K
+    xr = min(1.0, r / q) if q > 0.0 else 1.0  # X / K
+    xmax = K * xr
     n1 = frac.shape[0]
     g = work[0:n1]
     hsq = work[n1 : 2 * n1]
-    seed = work[2 * n1 : 3 * n1]
-    scratch = work[3 * n1 :]
-    _qdplus_seed(K, r, q, sigma, T, xmax, frac, g)
-    for k in range(n1):
-        seed[k] = g[k]
-    step1 = _newton(K, r, q, sigma, T, xmax, frac, fp1, interp1, 1, g, scratch)
-    converging = step1 < _MAX_FIRST_STEP
-    if m > 1 and converging:
-        step2 = _newton(K, r, q, sigma, T, xmax, frac, fp, interp, m - 1, g, scratch)
-        converging = step2 <= step1 or step2 < 1e-12
-    if not converging:
-        # Newton diverged (updates growing: very low volatility against the carry, where
-        # the integral equation is stiff); QD+ alone is accurate there (< 1e-3 of strike).
-        for k in range(n1):
-            g[k] = seed[k]
+    if not (last[0] == 1.0 and last[1] == T and last[2] == r and last[3] == q and last[4] == sigma):
+        last[0] = 0.0
+        _boundary(r, q, sigma, T, xr, frac, fp1, interp1, fp, interp, m, work)
+        last[1] = T
+        last[2] = r
+        last[3] = q
+        last[4] = sigma
+        last[0] = 1.0
     intrinsic = K - S
     boundary_at_t = xmax * math.exp(g[n1 - 1])
     if boundary_at_t >= S:  # spot in the exercise region
@@ -516,3 +518,38 @@ def alo_put(
     if not math.isfinite(eep):
         return math.nan
     return max(european + eep, intrinsic, european)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _boundary(
+    r: float,
+    q: float,
+    sigma: float,
+    T: float,
+    xr: float,
+    frac: np.ndarray,
+    fp1: np.ndarray,
+    interp1: np.ndarray,
+    fp: np.ndarray,
+    interp: np.ndarray,
+    m: int,
+    work: np.ndarray,
+) -> None:
+    """``g = log(B / X)`` of the unit-strike put at the nodes, into ``work[0 : n + 1]``."""
+    n1 = frac.shape[0]
+    g = work[0:n1]
+    seed = work[2 * n1 : 3 * n1]
+    scratch = work[3 * n1 :]
+    _qdplus_seed(1.0, r, q, sigma, T, xr, frac, g)
+    for k in range(n1):
+        seed[k] = g[k]
+    step1 = _newton(1.0, r, q, sigma, T, xr, frac, fp1, interp1, 1, g, scratch)
+    converging = step1 < _MAX_FIRST_STEP
+    if m > 1 and converging:
+        step2 = _newton(1.0, r, q, sigma, T, xr, frac, fp, interp, m - 1, g, scratch)
+        converging = step2 <= step1 or step2 < 1e-12
+    if not converging:
+        # Newton diverged (updates growing: very low volatility against the carry, where
+        # the integral equation is stiff); QD+ alone is accurate there (< 1e-3 of strike).
+        for k in range(n1):
+            g[k] = seed[k]

@@ -73,8 +73,14 @@ def american_scalar(
     pr_interp: np.ndarray,
     m: int,
     work: np.ndarray,
+    last: np.ndarray,
 ) -> float:
-    """American value of one option (see the module docstring for the routing)."""
+    """American value of one option (see the module docstring for the routing).
+
+    ``work`` and ``last`` are the ALO engine's scratch and the key of the boundary it holds
+    (see ``alo_put``): options of a batch that share ``T, r, q, sigma`` after the call-to-put
+    mapping solve the exercise boundary once.
+    """
     if is_call:
         sp, kp, rp, qp = K, S, q, r
     else:
@@ -92,7 +98,7 @@ def american_scalar(
         value = bs2002_call_core(kp, sp, T, qp, rp, sigma)
     else:
         value = alo_put(
-            sp, kp, T, rp, qp, sigma, frac, fp1, interp1, fp, interp, pr, pr_interp, m, work
+            sp, kp, T, rp, qp, sigma, frac, fp1, interp1, fp, interp, pr, pr_interp, m, work, last
         )
     if not math.isfinite(value):
         value = bbsr_put_scalar(sp, kp, T, rp, qp, sigma, FALLBACK_STEPS)
@@ -125,6 +131,7 @@ def price_batch(
     out = np.empty(n)
     for c in prange(n_chunks):
         work = np.empty(work_len)
+        last = np.zeros(5)  # no boundary held yet
         for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
             out[i] = american_scalar(
                 S[i],
@@ -144,6 +151,7 @@ def price_batch(
                 pr_interp,
                 m,
                 work,
+                last,
             )
     return out
 
@@ -224,6 +232,7 @@ def iv_scalar(
     pr_interp: np.ndarray,
     m: int,
     work: np.ndarray,
+    last: np.ndarray,
 ) -> tuple[float, np.int8]:
     """Implied volatility of one American price and its status code.
 
@@ -287,6 +296,7 @@ def iv_scalar(
             pr_interp,
             m,
             work,
+            last,
         )
         - price
     )
@@ -322,6 +332,7 @@ def iv_scalar(
                 pr_interp,
                 m,
                 work,
+                last,
             )
             - price
         )
@@ -378,6 +389,7 @@ def iv_batch(
     status = np.empty(n, dtype=np.int8)
     for c in prange(n_chunks):
         work = np.empty(work_len)
+        last = np.zeros(5)  # no boundary held yet
         for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
             iv[i], status[i] = iv_scalar(
                 price[i],
@@ -397,5 +409,6 @@ def iv_batch(
                 pr_interp,
                 m,
                 work,
+                last,
             )
     return iv, status
