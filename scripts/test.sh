@@ -47,7 +47,8 @@ export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba/$kernels}"
 workers="${RISKDESK_TEST_WORKERS:-2}"
 xdist=()
 if [[ "$workers" != "0" ]]; then
-  xdist=(-n "$workers" --dist loadgroup)
+  # --no-loadscope-reorder: keep the conftest order (files with slow tests first)
+  xdist=(-n "$workers" --dist loadgroup --no-loadscope-reorder)
 fi
 set +e
 .venv/bin/python -m pytest "${xdist[@]}" "$@"

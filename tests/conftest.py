@@ -247,6 +247,12 @@ def _worker_redis_url(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{(base + 1 + index) % 16}"))
 
 
+def _file(item: pytest.Item) -> str:
+    """The test file of ``item``, as its node id names it."""
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Group and order tests for ``pytest -n 2 --dist loadgroup`` (scripts/test.sh).
 
@@ -257,16 +263,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if not config.pluginmanager.hasplugin("xdist"):
         return
-    if config.getoption("dist", "no") != "no":
+    if hasattr(config, "workerinput"):  # xdist schedules in the workers' collection order
         # Longest first: files holding a ``slow`` test start at once instead of ending the run
         # on one worker while the other idles (a stable sort: the order is otherwise kept).
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        # Whole files move, so a file's tests stay together and its module fixtures are built
+        # once (moving only the slow tests tore them down and built them again).
+        slow = {_file(item) for item in items if item.get_closest_marker("slow") is not None}
+        items.sort(key=lambda item: _file(item) not in slow)
     for item in items:
         if item.get_closest_marker("xdist_group"):
             continue
         uses_redis = "redis_url" in getattr(item, "fixturenames", ())
         redis = uses_redis or item.get_closest_marker("redis") is not None
-        group = REDIS_GROUP if redis else item.nodeid.split("::", 1)[0]
+        group = REDIS_GROUP if redis else _file(item)
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -184,6 +184,50 @@ def assert_rows_match_sent(rows: list[Stored], sent: dict[Key, dict[str, Any]]) 
 # ---------------------------------------------------------------------------- helpers
 
 
+class Heartbeat:
+    """A thread stamping the wall clock every ``period`` s: its gaps are the process's stalls.
+
+    When the operating system deschedules the whole test process (another worker busy on a
+    2-core machine), every thread stops, the fakes' senders included: a stream gap that long
+    is no fault of the ingest. :meth:`stalled` says how much of a window was such a stall.
+    """
+
+    def __init__(self, period: float = 0.005) -> None:
+        self.period = period
+        self.beats: list[datetime] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            self.beats.append(datetime.now(UTC))
+
+    def __enter__(self) -> Heartbeat:
+        self.beats.append(datetime.now(UTC))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _gaps(self) -> Iterator[tuple[datetime, datetime]]:
+        return itertools.pairwise(self.beats)
+
+    def stalled(self, start: datetime, end: datetime) -> float:
+        """Seconds of ``[start, end]`` inside beat gaps longer than the period (the stalls)."""
+        total = 0.0
+        for x, y in self._gaps():
+            if y <= start or x >= end:
+                continue
+            late = (min(y, end) - max(x, start)).total_seconds() - self.period
+            total += max(0.0, late)
+        return total
+
+    def longest(self) -> float:
+        return max(((y - x).total_seconds() for x, y in self._gaps()), default=0.0)
+
+
 def wait_until(what: str, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -698,6 +742,7 @@ def test_ingestor_with_one_broker_dropped_5_times_reconnects_it_and_the_other_fl
 ) -> None:
     log_tasty, log_ibkr = tmp_path / "sent-tastytrade.jsonl", tmp_path / "sent-ibkr.jsonl"
     with (
+        Heartbeat() as heartbeat,
         FakeDxlinkBroker(rate=DROP_RATE, seed=13, account=ACCOUNT_A, sent_log=log_tasty) as dx,
         FakeTwsBroker(rate=DROP_RATE, seed=14, account=ACCOUNT_IBKR, sent_log=log_ibkr) as tws,
     ):
@@ -771,10 +816,19 @@ def test_ingestor_with_one_broker_dropped_5_times_reconnects_it_and_the_other_fl
     during = sorted(
         {r.received_at for r in rows_b if first_drop <= r.received_at <= last_reconnect}
     )
-    gaps = [(y - x).total_seconds() for x, y in itertools.pairwise(during)]
     bound = 3 * b.greeks_interval(lines_b) + 0.5  # plus scheduler slack on a busy 2-core machine
     assert len(during) > 20
-    assert max(gaps) < bound, f"{b.name}'s stream paused {max(gaps):.3f} s during the drops"
+    # A pause of the whole process (a loaded CI machine descheduling it) stops B's fake and the
+    # heartbeat too and is not the ingest's doing: only B's own pause beyond it counts.
+    own = [
+        ((y - x).total_seconds() - heartbeat.stalled(x, y), x)
+        for x, y in itertools.pairwise(during)
+    ]
+    worst, at = max(own)
+    assert worst < bound, (
+        f"{b.name}'s stream paused {worst:.3f} s beyond the process's own stalls during the "
+        f"drops (at {at.isoformat()}; longest process stall {heartbeat.longest():.3f} s)"
+    )
 
 
 def assert_stored_equals_received(

@@ -83,7 +83,8 @@ def test_option_table_with_quotes_round_trips_every_field_and_the_snapshot_hash(
     assert len(table) == 300
     assert list(table) == quotes
     assert table == tuple(quotes)
-    assert table[5] == quotes[5] and table[-1] == quotes[-1]
+    assert table[5] == quotes[5]
+    assert table[-1] == quotes[-1]
     assert list(table[10:20]) == quotes[10:20]
     assert list(table[::7]) == quotes[::7]
     assert table[3].provider_timestamp.tzinfo is UTC
