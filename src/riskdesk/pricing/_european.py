@@ -23,9 +23,9 @@ holds 1 or 0 per input so that scalars are never materialised.
 
 Speed.  BSM and Black-76 run in blocks of :data:`BLOCK` elements (:func:`_black_block`): the
 discount factors, log-moneyness, value and Greeks are branch-free loops on the polynomial
-``vexp``/``vlog`` of :mod:`riskdesk.pricing._vmath` that compile to packed SIMD code; only the two
-normal cdfs stay on libm's ``erfc`` (cheaper per element here than a 4-wide polynomial, and
-bit-identical to the scalar path).  Each lane also yields a flag; flagged lanes (invalid input,
+``vexp``/``vlog`` of :mod:`riskdesk.pricing._vmath` that compile to packed SIMD code (512-bit
+vectors where the CPU has AVX-512); only the two normal cdfs stay on libm's ``erfc``, which keeps
+them bit-identical to the scalar path.  Each lane also yields a flag; flagged lanes (invalid input,
 ``T == 0``, ``sigma == 0``, a two-term value that fails the rounding-error test above) are
 recomputed by the scalar element functions in a second pass over those lanes only.  Bachelier
 uses the scalar element functions throughout.
@@ -47,7 +47,7 @@ from riskdesk.pricing._nblack import (
     two_sum,
 )
 from riskdesk.pricing._normal import INV_SQRT_2, INV_SQRT_2PI
-from riskdesk.pricing._vmath import vexp, vlog
+from riskdesk.pricing._vmath import prefer_wide_vectors, vexp, vlog
 
 GREEK_NAMES: tuple[str, ...] = (
     "price",
@@ -594,12 +594,14 @@ def _lane(
 def _black_block(level: int, b76: bool, work: np.ndarray, m: int) -> None:
     """Fill the output and flag rows of ``work`` (see ``_IN``..``_FLAG``) for lanes ``j < m``.
 
-    Three passes: (1) branch-free, vectorized: discount factors, ``ln(S/K)``, ``d1``, ``d2``;
-    (2) the two normal cdfs through libm's ``erfc`` (scalar: on this hardware the 4-wide
-    polynomial ``vncdf`` costs more per element than libm's scalar ``erfc``, and libm keeps the
-    cdf bit-identical to the scalar path); (3) branch-free, vectorized: value, Greeks and the
+    Three passes: (1) branch-free, vectorized (512-bit where the CPU has AVX-512): discount
+    factors, ``ln(S/K)``, ``d1``, ``d2``; (2) the two normal cdfs through libm's ``erfc``
+    (scalar, so that a lane is bit-identical to :func:`bsm_price_scalar`, which the American
+    kernels call; the vectorized ``vncdf`` would cut this pass by about a quarter but is ~2x
+    slower than libm as a scalar call); (3) branch-free, vectorized: value, Greeks and the
     fallback flag, one loop per ``level`` so that the compiler drops what the level does not need.
     """
+    prefer_wide_vectors()
     for j in range(m):
         T = work[_at(_IN + 2, j)]
         r = work[_at(_IN + 3, j)]

@@ -10,7 +10,8 @@ the kernels here split every price into a spot-independent part, computed once p
   two normal cdfs remain, written with the branch-free ``vncdf`` of
   :mod:`riskdesk.pricing._vmath` (no libm call, no branch: the inner loop over the positions
   of one underlying vectorizes). Prices agree with :func:`riskdesk.pricing.price` to
-  ``1e-12`` relative or ``1e-12`` absolute (``tests/unit/pricing/test_scenario.py``).
+  ``1e-12`` relative or ``1e-12`` absolute
+  (``tests/unit/analytics/test_revalue_scenario_engine.py``).
 * :func:`american_bs2002_scenario_prices` (Bjerksund-Stensland 2002): per position and
   distinct volatility the exponent ``beta`` and the triggers ``I1, I2``
   (:func:`~riskdesk.pricing._american_bs2002.bs2002_boundary`); per spot the library's own

@@ -18,7 +18,10 @@ LLVM turns a ``prange``/``range`` loop over them into packed (``ymm``/``zmm``) c
   whose coefficients are selected per lane.  The exponent ``-y**2 - 0.5625 + g`` is formed as an
   exact double-double (Dekker square, two-sum) and fed to the exponential's reduced argument, so
   the tail keeps its relative accuracy down to underflow.  ``vncdf`` squares ``x`` itself, not
-  the rounded ``x/sqrt(2)``, and corrects the first-order effect of that rounding below 1.25.
+  the rounded ``x/sqrt(2)``, and corrects the first-order effect of that rounding below 1.25;
+  it evaluates one exponential per lane (the tail form's above 1.25, the Gaussian of the
+  correction below), 205 instead of 267 AVX-512 instructions per 8 lanes, bit-identical.
+* ``prefer_wide_vectors()`` -- marks the calling function for 512-bit vectors on AVX-512 CPUs.
 
 Accuracy against a 50-digit mpmath reference over the whole double range (dense log-uniform
 sweeps, subnormals, range-switch points, overflow/underflow thresholds, ``inf``, ``nan``):
@@ -37,7 +40,7 @@ from llvmlite import ir  # type: ignore[import-untyped]
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["verfc", "verfcx", "vexp", "vlog", "vncdf"]
+__all__ = ["prefer_wide_vectors", "verfc", "verfcx", "vexp", "vlog", "vncdf"]
 
 _INF = float("inf")
 _NAN = float("nan")
@@ -161,6 +164,36 @@ def _fmuladd_typer(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
 
 
 _fmuladd = cast("Callable[[float, float, float], float]", intrinsic(_fmuladd_typer))
+
+
+# LLVM's x86 back end prefers 256-bit vectors on AVX-512 CPUs (the ``prefer-256-bit`` tuning of
+# skylake-avx512 and later, against the clock drop of early AVX-512 parts), so numba's loops use
+# ymm registers there.  The function attribute below lifts that preference for one function.
+_WIDE_ATTR = '"prefer-vector-width"="512"'
+
+
+def _prefer_wide_vectors_typer(typingctx: Any) -> Any:
+    """Mark the calling function ``"prefer-vector-width"="512"`` (no code is emitted)."""
+    sig = types.none()
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        attrs = builder.function.attributes
+        # llvmlite's FunctionAttributes accepts only keyword attributes; a key-value string
+        # attribute is printed verbatim into the function header, so add it to the set directly.
+        set.add(attrs, _WIDE_ATTR)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+prefer_wide_vectors = cast("Callable[[], None]", intrinsic(_prefer_wide_vectors_typer))
+prefer_wide_vectors.__doc__ = """Let LLVM vectorize the calling ``@njit`` function's loops with 512-bit registers.
+
+Call it once anywhere in the function body.  On a CPU with AVX-512 the loop vectorizer then picks
+zmm registers (8 doubles) instead of the default ymm (4); elsewhere the attribute changes nothing
+(the widest available vectors are used).  Measured on the AVX-512 development machine: ~1.45x on
+a ``vncdf`` loop, thread CPU time.
+"""
 
 
 @njit(inline="always", cache=True, nogil=True)
@@ -333,12 +366,22 @@ def vncdf(x: float) -> float:
     g, rng = _erf_parts(y)
     xc = ax if ax < _SQ_CLAMP * 1.5 else _SQ_CLAMP * 1.5
     hi, lo = _square_dd(xc)
-    upper_tail = 0.5 * _erfc_pos(y, g, rng, 0.5 * hi, 0.5 * lo)  # Phi(-|x|)
+    hi2 = 0.5 * hi
+    lo2 = 0.5 * lo
+    yg = y * g
+    small = (1.0 - (y + yg)) if y < 0.25 else (0.5 - ((y - 0.5) + yg))
+    mid = (1.0 - _ERX) - g
+    # One exponential per lane: ranges 3-4 need exp(-y**2 - 0.5625 + g) (erfc's tail form),
+    # ranges 1-2 the Gaussian exp(-x**2/2) of the rounding correction below.
+    ts, te = _two_sum(-hi2, (g - 0.5625) - lo2)
+    tail_form = rng >= 3
+    ex = _exp_core(ts if tail_form else -hi2, te if tail_form else -lo2)
+    erfc_y = small if rng == 1 else (mid if rng == 2 else _div(ex, y))
+    upper_tail = 0.5 * erfc_y  # Phi(-|x|)
     # Below 1.25 the rounding of y = |x|/sqrt(2) would cost up to 3 ulp: add the first-order
     # term of its (Dekker) rounding error, -phi(x) * sqrt(2) * yl.
     yh, yt = _two_prod(xc, _INV_SQRT_2)
     yl = (yh - y) + yt + xc * _INV_SQRT_2_LO
-    gauss = _exp_core(-0.5 * hi, -0.5 * lo)
-    upper_tail = upper_tail - (_INV_SQRT_PI * gauss * yl if rng <= 2 else 0.0)
+    upper_tail = upper_tail - (0.0 if tail_form else _INV_SQRT_PI * ex * yl)
     res = upper_tail if x < 0.0 else 1.0 - upper_tail
     return res if x == x else x

@@ -173,3 +173,5 @@ def test_black_block_with_avx2_host_compiles_to_packed_code() -> None:
     assert len(loops) >= 4, f"only {len(loops)} vectorized loops in the block function"
     libm = re.findall(r"call [^\n]*@(?:exp|log)\b", ir)
     assert not libm, f"libm exp/log calls remain in the block loops: {libm[:3]}"
+    # 512-bit vectors where the CPU has AVX-512 (pricing._vmath.prefer_wide_vectors)
+    assert '"prefer-vector-width"="512"' in ir
