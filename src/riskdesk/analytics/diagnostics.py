@@ -28,7 +28,7 @@ from riskdesk.domain.diagnostics import (
     IV_STATUSES,
     DividendSchedule,
     IvBatch,
-    compute_diagnostics,
+    diagnose,
     dividend_schedule,
     iv_batches,
 )
@@ -59,8 +59,12 @@ def snapshot_iv_statuses(snapshot: MarketSnapshot) -> dict[str, dict[str, int]]:
         solve.
 
     """
+    return _solve(snapshot, iv_batches(snapshot))
+
+
+def _solve(snapshot: MarketSnapshot, batches: list[IvBatch]) -> dict[str, dict[str, int]]:
+    """:func:`snapshot_iv_statuses` of the given batches (those of ``iv_batches(snapshot)``)."""
     overrides = snapshot.overrides
-    batches = iv_batches(snapshot)
     spots = {quote.symbol: float(quote.spot) for quote in snapshot.underlyings}
     groups: dict[tuple[bool, DividendSchedule], list[IvBatch]] = {}
     for batch in batches:
@@ -121,7 +125,9 @@ def snapshot_diagnostics(
     """Quote-quality counts of ``snapshot`` with its implied vols solved.
 
     :func:`~riskdesk.domain.diagnostics.compute_diagnostics` over
-    :func:`snapshot_iv_statuses`; the parameters are those of ``compute_diagnostics``.
+    :func:`snapshot_iv_statuses`, with the quotes scanned once
+    (:func:`~riskdesk.domain.diagnostics.diagnose`); the parameters are those of
+    ``compute_diagnostics``.
 
     Examples
     --------
@@ -133,9 +139,9 @@ def snapshot_diagnostics(
     0
 
     """
-    return compute_diagnostics(
+    return diagnose(
         snapshot,
-        iv_status=snapshot_iv_statuses(snapshot),
+        solve=lambda batches: _solve(snapshot, batches),
         stale_after=stale_after,
         wide_spread_rel=wide_spread_rel,
         wide_spread_abs=wide_spread_abs,

@@ -34,18 +34,21 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from riskdesk.domain.instruments import ExerciseStyle
-from riskdesk.domain.market import MarketOverrides, MarketSnapshot
+from riskdesk.domain.instruments import ExerciseStyle, Settlement
+from riskdesk.domain.market import MarketOverrides, MarketSnapshot, OptionQuote
+from riskdesk.domain.option_table import OptionTable
 from riskdesk.domain.timeutil import DayCountBasis, expiry_datetime, year_fractions
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "DividendSchedule",
     "IvBatch",
     "compute_diagnostics",
+    "diagnose",
     "dividend_inputs",
     "dividend_schedule",
     "ex_dividend_datetime",
@@ -168,14 +172,16 @@ class IvBatch:
     ``american`` is True for American and UNKNOWN-style quotes (priced with the American
     model), False for European ones. ``seconds`` is the time to expiry in seconds from the
     snapshot's ``as_of``; ``prices`` are the quote mids (mark when one-sided or crossed).
+    The fields are lists for a snapshot of quote objects and numpy arrays (the same values)
+    for one whose options are an :class:`~riskdesk.domain.option_table.OptionTable`.
     """
 
     symbol: str
     american: bool
-    prices: list[float] = field(default_factory=list)
-    strikes: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    calls: list[bool] = field(default_factory=list)
+    prices: list[float] | npt.NDArray[np.float64] = field(default_factory=list)
+    strikes: list[float] | npt.NDArray[np.float64] = field(default_factory=list)
+    seconds: list[float] | npt.NDArray[np.float64] = field(default_factory=list)
+    calls: list[bool] | npt.NDArray[np.bool_] = field(default_factory=list)
 
 
 IvStatusCounts = Mapping[str, Mapping[str, int]]
@@ -197,6 +203,14 @@ def _scan(
     wide_spread_abs: Decimal,
 ) -> _Scan:
     """One pass over the quotes: the counts and the IV batches (no solving)."""
+    if isinstance(snapshot.options, OptionTable):
+        return _scan_table(
+            snapshot,
+            snapshot.options.arrow,
+            cutoff=cutoff,
+            wide_spread_rel=wide_spread_rel,
+            wide_spread_abs=wide_spread_abs,
+        )
     as_of = snapshot.as_of
     spots = {u.symbol for u in snapshot.underlyings}
     per: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0))
@@ -204,7 +218,7 @@ def _scan(
     if cutoff is not None:
         stale_underlyings = sum(1 for u in snapshot.underlyings if u.provider_timestamp < cutoff)
     expiries: dict[tuple[date, str], datetime] = {}
-    batches: dict[tuple[str, bool], IvBatch] = {}
+    lists: dict[tuple[str, bool], tuple[list[float], list[float], list[float], list[bool]]] = {}
     for quote in snapshot.options:
         contract = quote.contract
         counts = per[contract.underlying]
@@ -238,13 +252,179 @@ def _scan(
             counts["iv_skipped"] += 1
             continue
         american = contract.style is not ExerciseStyle.EUROPEAN
-        batch = batches.setdefault(
-            (contract.underlying, american), IvBatch(contract.underlying, american)
+        prices, strikes, seconds, calls = lists.setdefault(
+            (contract.underlying, american), ([], [], [], [])
         )
-        batch.prices.append(float(price))
-        batch.strikes.append(float(contract.strike))
-        batch.seconds.append((expiry_at - as_of).total_seconds())
-        batch.calls.append(contract.right.is_call)
+        prices.append(float(price))
+        strikes.append(float(contract.strike))
+        seconds.append((expiry_at - as_of).total_seconds())
+        calls.append(contract.right.is_call)
+    batches = {
+        (symbol, american): IvBatch(symbol, american, prices, strikes, seconds, calls)
+        for (symbol, american), (prices, strikes, seconds, calls) in lists.items()
+    }
+    return _Scan(per=per, batches=batches, stale_underlyings=stale_underlyings)
+
+
+_EXACT = 2**53
+"""Scaled amounts below this convert to float exactly (decimal128(20, 8): value * 1e8)."""
+
+_SCALE = 10**8
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _scaled(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """A ``decimal128(20, 8)`` column as integers (value * 1e8) and where they are exact.
+
+    A value is exact when it is present and below :data:`_EXACT` in magnitude (so its float
+    conversions and sums of two are exact too); elsewhere the integer is meaningless.
+    """
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+    words = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    words = words[2 * array.offset : 2 * (array.offset + n)].reshape(n, 2)
+    low, high = words[:, 0], words[:, 1]
+    exact = (high == (low >> 63)) & (np.abs(low) < _EXACT)
+    if array.null_count:
+        exact &= ~np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    return low.copy(), exact
+
+
+def _present(column: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.is_valid(column).to_numpy(), dtype=np.bool_)
+
+
+def _flag(mask: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(), dtype=np.bool_)
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _scan_table(
+    snapshot: MarketSnapshot,
+    table: pa.Table,
+    *,
+    cutoff: datetime | None,
+    wide_spread_rel: Decimal,
+    wide_spread_abs: Decimal,
+) -> _Scan:
+    """:func:`_scan` of an :class:`OptionTable`'s columns: the same counts and batches.
+
+    Every comparison is exact: amounts are compared as Arrow decimals or as integers of
+    1e-8; a quote whose amounts are too large for that (or too close to the relative
+    wide-spread threshold for a float to decide) is decided by the per-quote rule itself.
+    """
+    as_of = snapshot.as_of
+    spots = {u.symbol for u in snapshot.underlyings}
+    stale_underlyings = 0
+    if cutoff is not None:
+        stale_underlyings = sum(1 for u in snapshot.underlyings if u.provider_timestamp < cutoff)
+    n = len(table)
+    if n == 0:
+        return _Scan(per={}, batches={}, stale_underlyings=stale_underlyings)
+    encoded = pc.dictionary_encode(table.column("underlying")).combine_chunks()
+    symbols: list[str] = encoded.dictionary.to_pylist()
+    symbol_of = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    bid_col, ask_col, mark_col = table.column("bid"), table.column("ask"), table.column("mark")
+    both = _present(bid_col) & _present(ask_col)
+    crossed = both & _flag(pc.less(ask_col, bid_col))
+    bid, bid_exact = _scaled(bid_col)
+    ask, ask_exact = _scaled(ask_col)
+    mark, mark_exact = _scaled(mark_col)
+    open_spread = both & ~crossed
+    exact = bid_exact & ask_exact
+    spread = np.where(exact, ask - bid, 0)
+    total = np.where(exact, ask + bid, 0)
+    floor = math.floor(wide_spread_abs * _SCALE)
+    over_abs = spread > floor if floor < _EXACT else np.zeros(n, dtype=np.bool_)
+    rel = float(wide_spread_rel)
+    threshold = rel * total.astype(np.float64) / 2.0
+    gap = spread.astype(np.float64) - threshold
+    unsure = open_spread & (~exact | (np.abs(gap) <= 1e-9 * (np.abs(threshold) + 1.0)))
+    wide = open_spread & exact & over_abs & (gap > 0)
+    wide[unsure] = False
+    for row in np.flatnonzero(unsure).tolist():
+        low, high = bid_col[row].as_py(), ask_col[row].as_py()
+        wide[row] = high - low > max(wide_spread_abs, wide_spread_rel * (low + high) / 2)
+    zero_bid = _flag(pc.equal(bid_col, pa.scalar(Decimal(0), bid_col.type)))
+    stale = np.zeros(n, dtype=np.bool_)
+    if cutoff is not None:
+        stamps = pc.cast(table.column("provider_timestamp"), pa.int64()).to_numpy()
+        stale = stamps < _micros(cutoff)
+    days = pc.cast(table.column("expiry"), pa.int32()).to_numpy().astype(np.int64)
+    late = np.asarray(pc.equal(table.column("settlement"), "PM").to_numpy(), dtype=np.bool_)
+    pairs, pair_of = np.unique(days * 2 + late, return_inverse=True)
+    pair_of = pair_of.reshape(-1)
+    pair_seconds = np.empty(len(pairs), dtype=np.float64)
+    pair_expired = np.empty(len(pairs), dtype=np.bool_)
+    for position, key in enumerate(pairs.tolist()):
+        expiry = date.fromordinal(_EPOCH.date().toordinal() + key // 2)
+        expiry_at = expiry_datetime(expiry, settlement=Settlement.PM if key % 2 else Settlement.AM)
+        pair_seconds[position] = (expiry_at - as_of).total_seconds()
+        pair_expired[position] = expiry_at <= as_of
+    expired = pair_expired[pair_of]
+    known = np.fromiter((s in spots for s in symbols), dtype=np.bool_, count=len(symbols))
+    missing_underlying = ~expired & ~known[symbol_of]
+    has_mark = _present(mark_col)
+    priced = np.where(open_spread, True, has_mark)
+    tried = ~expired & ~missing_underlying & priced
+    iv_skipped = ~tried
+    prices = np.where(open_spread, total / (2.0 * _SCALE), mark / float(_SCALE))
+    mid_exact = exact & (np.abs(total) < _EXACT)
+    unpriced = tried & np.where(open_spread, ~mid_exact, ~mark_exact)
+    for row in np.flatnonzero(unpriced).tolist():
+        quote: OptionQuote = snapshot.options[row]
+        assert quote.mid is not None
+        prices[row] = float(quote.mid)
+    strike, strike_exact = _scaled(table.column("strike"))
+    strikes = strike / float(_SCALE)
+    for row in np.flatnonzero(tried & ~strike_exact).tolist():
+        strikes[row] = float(table.column("strike")[row].as_py())
+    calls = np.asarray(pc.equal(table.column("right"), "C").to_numpy(), dtype=np.bool_)
+    american = np.asarray(
+        pc.not_equal(table.column("style"), ExerciseStyle.EUROPEAN.value).to_numpy(),
+        dtype=np.bool_,
+    )
+    per: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COUNTS, 0))
+    width = len(symbols)
+    for name, mask in (
+        ("options", np.ones(n, dtype=np.bool_)),
+        ("crossed", crossed),
+        ("zero_bid", zero_bid),
+        ("missing_quote", ~both),
+        ("stale", stale),
+        ("wide_spread", wide),
+        ("expired", expired),
+        ("missing_underlying", missing_underlying),
+        ("iv_skipped", iv_skipped),
+    ):
+        counts = np.bincount(symbol_of[mask], minlength=width)
+        for code, count in enumerate(counts.tolist()):
+            if count:
+                per[symbols[code]][name] = count
+    batches: dict[tuple[str, bool], IvBatch] = {}
+    rows = np.flatnonzero(tried)
+    if len(rows):
+        group = symbol_of[rows] * 2 + american[rows]
+        keys, first = np.unique(group, return_index=True)
+        order = np.argsort(group, kind="stable")
+        sorted_group = group[order]
+        for key in keys[np.argsort(first)].tolist():
+            start, stop = np.searchsorted(sorted_group, [key, key + 1])
+            members = rows[order[start:stop]]
+            symbol = symbols[key // 2]
+            batches[(symbol, bool(key % 2))] = IvBatch(
+                symbol,
+                bool(key % 2),
+                prices=prices[members],
+                strikes=strikes[members],
+                seconds=pair_seconds[pair_of[members]],
+                calls=calls[members],
+            )
     return _Scan(per=per, batches=batches, stale_underlyings=stale_underlyings)
 
 
@@ -324,6 +504,31 @@ def compute_diagnostics(
     0
 
     """
+    return diagnose(
+        snapshot,
+        solve=lambda _: iv_status,
+        stale_after=stale_after,
+        wide_spread_rel=wide_spread_rel,
+        wide_spread_abs=wide_spread_abs,
+    )
+
+
+def diagnose(
+    snapshot: MarketSnapshot,
+    *,
+    solve: Callable[[list[IvBatch]], IvStatusCounts],
+    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+    wide_spread_rel: float = DEFAULT_WIDE_SPREAD_REL,
+    wide_spread_abs: Decimal = DEFAULT_WIDE_SPREAD_ABS,
+) -> dict[str, Any]:
+    """:func:`compute_diagnostics` with the IV status counts from ``solve(iv_batches)``.
+
+    The quotes are scanned once (column-wise for an
+    :class:`~riskdesk.domain.option_table.OptionTable`): the same pass gives the counts and
+    the batches handed to ``solve``, a solver this module does not hold
+    (:func:`riskdesk.analytics.snapshot_diagnostics` passes one). Raises as
+    :func:`compute_diagnostics`.
+    """
     if stale_after is not None and stale_after < timedelta(0):
         raise ValueError(f"stale_after must be >= 0 or None, got {stale_after}")
     if wide_spread_rel < 0 or wide_spread_abs < 0:
@@ -339,6 +544,7 @@ def compute_diagnostics(
         wide_spread_rel=Decimal(repr(float(wide_spread_rel))),
         wide_spread_abs=wide_spread_abs,
     )
+    iv_status = solve(list(scan.batches.values()))
     _check_iv_status(iv_status, scan)
     per = scan.per
     per_iv: dict[str, dict[str, int]] = {

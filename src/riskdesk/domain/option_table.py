@@ -29,6 +29,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, overload
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,6 +51,10 @@ __all__ = [
     "OPTION_SCHEMA",
     "OptionTable",
     "check_option_columns",
+    "contract_at",
+    "identity_keys",
+    "quote_columns",
+    "repeats",
 ]
 
 AMOUNT_TYPE = pa.decimal128(20, 8)
@@ -199,22 +205,148 @@ def check_option_columns(table: pa.Table) -> pa.Table:
 
 
 def _check_distinct(table: pa.Table) -> None:
-    """ValueError naming the first contract quoted twice (decimal strikes compare by value)."""
-    counts = (
-        table.select(list(IDENTITY_COLUMNS))
-        .group_by(list(IDENTITY_COLUMNS))
-        .aggregate([([], "count_all")])
-    )
-    repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
-    if len(repeated) == 0:
-        return
+    """ValueError naming a contract quoted twice (decimal strikes compare by value).
+
+    A table already in contract order with no repeat (an import's) is confirmed by comparing
+    neighbours; any other is sorted on :func:`identity_keys` first.
+    """
+    keys = identity_keys(table)
+    if keys is None:
+        counts = (
+            table.select(list(IDENTITY_COLUMNS))
+            .group_by(list(IDENTITY_COLUMNS))
+            .aggregate([([], "count_all")])
+        )
+        repeated = counts.filter(pc.greater(counts.column("count_all"), 1))
+        if len(repeated) == 0:
+            return
+        contract = _contract(repeated, 0)
+    else:
+        if len(table) < 2 or _increasing(keys).all():
+            return
+        order = np.lexsort(keys[::-1])
+        repeat = repeats([key[order] for key in keys])
+        if not repeat.any():
+            return
+        contract = _contract(table, int(order[int(np.argmax(repeat))]))
     from riskdesk.domain.market import describe_contract
 
-    contract = _contract(repeated, 0)
     raise ValueError(
         f"duplicate option quote in snapshot for contract {describe_contract(contract)}: a "
         "snapshot holds one quote per contract"
     )
+
+
+def _increasing(keys: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.bool_]:
+    """For each pair of neighbouring rows, whether the second's keys are strictly greater."""
+    n = len(keys[0])
+    less = np.zeros(max(n - 1, 0), dtype=np.bool_)
+    equal = np.ones(max(n - 1, 0), dtype=np.bool_)
+    for key in keys:
+        less |= equal & (key[:-1] < key[1:])
+        equal &= key[:-1] == key[1:]
+    return less
+
+
+def repeats(keys: Sequence[npt.NDArray[np.int64]]) -> npt.NDArray[np.bool_]:
+    """Rows (of key arrays sorted together) whose keys all equal the previous row's."""
+    n = len(keys[0]) if keys else 0
+    same = np.zeros(n, dtype=np.bool_)
+    if n < 2:
+        return same
+    equal = np.ones(n - 1, dtype=np.bool_)
+    for key in keys:
+        equal &= key[:-1] == key[1:]
+    same[1:] = equal
+    return same
+
+
+def _scaled_amounts(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64] | None:
+    """A ``decimal128(20, 8)`` column without nulls as integers of 1e-8, or None if too large."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    words = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    words = words[2 * array.offset : 2 * (array.offset + n)].reshape(n, 2)
+    low, high = words[:, 0], words[:, 1]
+    if not (high == (low >> 63)).all():
+        return None
+    return low.copy()
+
+
+def _ranks(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
+    """Each string's rank among the column's distinct strings (Python's string order)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(array)
+    values: list[str] = encoded.dictionary.to_pylist()
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    result: npt.NDArray[np.int64] = rank[indices]
+    return result
+
+
+def identity_keys(table: pa.Table) -> list[npt.NDArray[np.int64]] | None:
+    """Integer keys of :data:`IDENTITY_COLUMNS`, ordering rows as ``contract_identity`` does.
+
+    Two rows have equal keys exactly when their contracts are the same; sorting on the keys
+    (first key first) sorts by contract identity. None when a strike is too large for a
+    64-bit integer of 1e-8 (then sort the Arrow columns themselves).
+    """
+    keys: list[npt.NDArray[np.int64]] = []
+    for name in IDENTITY_COLUMNS:
+        column = table.column(name)
+        if name == "strike":
+            strikes = _scaled_amounts(column)
+            if strikes is None:
+                return None
+            keys.append(strikes)
+        elif name == "expiry":
+            keys.append(pc.cast(column, pa.int32()).to_numpy().astype(np.int64))
+        elif name == "multiplier":
+            keys.append(column.to_numpy().astype(np.int64))
+        else:
+            keys.append(_ranks(column))
+    return keys
+
+
+def quote_columns(quotes: Iterable[OptionQuote]) -> pa.Table:
+    """``quotes`` as a table of :data:`OPTION_SCHEMA`, in order, NOT checked.
+
+    Each quote is already checked by ``OptionQuote``; the rules across quotes (one quote per
+    contract) are left to :func:`check_option_columns`. Raises ValueError when an amount has
+    a value ``decimal128(20, 8)`` cannot hold exactly, which an ``OptionQuote`` already refuses.
+    """
+    rows = list(quotes)
+    columns: dict[str, list[Any]] = {
+        "underlying": [q.contract.underlying for q in rows],
+        "expiry": [q.contract.expiry for q in rows],
+        "strike": [q.contract.strike for q in rows],
+        "right": [q.contract.right.value for q in rows],
+        "style": [q.contract.style.value for q in rows],
+        "settlement": [q.contract.settlement.value for q in rows],
+        "multiplier": [q.contract.multiplier for q in rows],
+        "currency": [q.contract.currency for q in rows],
+        "bid": [q.bid for q in rows],
+        "ask": [q.ask for q in rows],
+        "mark": [q.mark for q in rows],
+        "iv": [q.iv for q in rows],
+        "volume": [q.volume for q in rows],
+        "open_interest": [q.open_interest for q in rows],
+        "provider_timestamp": [q.provider_timestamp for q in rows],
+        "receive_timestamp": [q.receive_timestamp for q in rows],
+    }
+    try:
+        arrays = [pa.array(columns[field.name], type=field.type) for field in OPTION_SCHEMA]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        raise ValueError(f"option quotes do not fit the option columns: {exc}") from exc
+    return pa.Table.from_arrays(arrays, schema=OPTION_SCHEMA)
+
+
+def contract_at(table: pa.Table, row: int) -> OptionContract:
+    """The contract of row ``row`` of a table holding the :data:`IDENTITY_COLUMNS`."""
+    return _contract(table, row)
 
 
 def _trusted_quote(
@@ -343,27 +475,7 @@ class OptionTable(Sequence["OptionQuote"]):
         Raises ValueError when an amount has a value ``decimal128(20, 8)`` cannot hold
         exactly, which an ``OptionQuote`` already refuses.
         """
-        rows = list(quotes)
-        columns: dict[str, list[Any]] = {
-            "underlying": [q.contract.underlying for q in rows],
-            "expiry": [q.contract.expiry for q in rows],
-            "strike": [q.contract.strike for q in rows],
-            "right": [q.contract.right.value for q in rows],
-            "style": [q.contract.style.value for q in rows],
-            "settlement": [q.contract.settlement.value for q in rows],
-            "multiplier": [q.contract.multiplier for q in rows],
-            "currency": [q.contract.currency for q in rows],
-            "bid": [q.bid for q in rows],
-            "ask": [q.ask for q in rows],
-            "mark": [q.mark for q in rows],
-            "iv": [q.iv for q in rows],
-            "volume": [q.volume for q in rows],
-            "open_interest": [q.open_interest for q in rows],
-            "provider_timestamp": [q.provider_timestamp for q in rows],
-            "receive_timestamp": [q.receive_timestamp for q in rows],
-        }
-        arrays = [pa.array(columns[field.name], type=field.type) for field in OPTION_SCHEMA]
-        return cls(pa.Table.from_arrays(arrays, schema=OPTION_SCHEMA))
+        return cls(quote_columns(quotes))
 
     @property
     def arrow(self) -> pa.Table:

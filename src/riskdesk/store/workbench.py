@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import pyarrow.compute as pc
 from sqlalchemy import String, Table, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
@@ -32,6 +33,7 @@ from riskdesk.domain import instruments as dom_instruments
 from riskdesk.domain import market as dom_market
 from riskdesk.domain.configs import ModelConfig, ScenarioGrid
 from riskdesk.domain.hashing import CANONICAL_FORMAT_VERSION, canonical_json
+from riskdesk.domain.option_table import OptionTable
 from riskdesk.domain.trades import DraftLeg, Leg, TradeDraft, TradeRefType, TradeVersion
 from riskdesk.store import _snapshot_rows
 from riskdesk.store import models as m
@@ -256,8 +258,12 @@ def save_snapshot(
     """Store ``snapshot`` with its quotes; returns ``(row, created)``.
 
     A snapshot whose hash is already stored is not written again (``created`` is False),
-    also when a concurrent writer stores it first.
+    also when a concurrent writer stores it first. The option quotes are written column-wise
+    from their Arrow columns (a tuple of quotes through ``OptionTable.from_quotes``):
+    contracts resolved and inserted in bulk, quote rows by ``executemany`` (SQLite) or
+    ``COPY`` (PostgreSQL), see :func:`_snapshot_rows.write_option_quotes`.
     """
+    options = _snapshot_rows.option_columns(snapshot)
     snapshot_hash = _known_hash(snapshot)
     row, created = _get_or_insert(
         session,
@@ -295,23 +301,13 @@ def save_snapshot(
         ],
         skip_duplicates=False,
     )
-    contract_ids = _contract_ids(session, (q.contract for q in snapshot.options))
-    options = snapshot.options
-    identity = _contract_identity
-    columns: dict[str, list[Any]] = {
-        "id": [new_id() for _ in options],
-        "snapshot_id": [row.snapshot_id] * len(options),
-        "option_contract_id": [contract_ids[identity(q.contract)] for q in options],
-        "bid": [q.bid for q in options],
-        "ask": [q.ask for q in options],
-        "mark": [q.mark for q in options],
-        "iv": [q.iv for q in options],
-        "volume": [q.volume for q in options],
-        "open_interest": [q.open_interest for q in options],
-        "provider_timestamp": [q.provider_timestamp for q in options],
-        "receive_timestamp": [q.receive_timestamp for q in options],
-    }
-    bulk_insert(session, _table(m.SnapshotOptionQuote), list(columns), list(columns.values()))
+    _snapshot_rows.write_option_quotes(
+        session,
+        row.snapshot_id,
+        options,
+        quote_table=_table(m.SnapshotOptionQuote),
+        contract_table=_table(m.OptionContract),
+    )
     return row, True
 
 
@@ -357,7 +353,9 @@ def _overrides_from_json(data: dict[str, Any]) -> dom_market.MarketOverrides:
 def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.MarketSnapshot:
     """Rebuild the domain snapshot stored under ``snapshot_id`` (hash verified).
 
-    Quotes are read as plain rows (no ORM objects): a chain has thousands of them.
+    The option quotes come back as an :class:`~riskdesk.domain.option_table.OptionTable`
+    read column-wise (:func:`_snapshot_rows.read_option_quotes`: no object per row), in
+    ``contract.sort_key`` order; the hash is verified on the columns.
     """
     row = session.get(m.MarketSnapshot, snapshot_id)
     if row is None:
@@ -387,73 +385,19 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
             .order_by(uq.symbol)
         )
     )
-    oq = m.SnapshotOptionQuote
-    oc = m.OptionContract
-    contracts: dict[uuid.UUID, dom_instruments.OptionContract] = {}
-    options: list[dom_market.OptionQuote] = []
-    # Core rows from the session's connection: no ORM loading machinery per row
-    result = session.connection().execute(
-        select(
-            oq.option_contract_id,
-            oq.bid,
-            oq.ask,
-            oq.mark,
-            oq.iv,
-            oq.volume,
-            oq.open_interest,
-            oq.provider_timestamp,
-            oq.receive_timestamp,
-            oc.underlying_symbol,
-            oc.expiry,
-            oc.strike,
-            oc.right,
-            oc.style,
-            oc.settlement,
-            oc.multiplier,
-            oc.currency,
-        )
-        .join(oc, oc.option_contract_id == oq.option_contract_id)
-        .where(oq.snapshot_id == snapshot_id)
-    )
-    for q in result:
-        contract = contracts.get(q.option_contract_id)
-        if contract is None:
-            contract = dom_instruments.OptionContract(
-                underlying=q.underlying_symbol,
-                expiry=q.expiry,
-                strike=Decimal(q.strike),
-                right=dom_instruments.OptionRight(q.right),
-                style=dom_instruments.ExerciseStyle(q.style),
-                settlement=dom_instruments.Settlement(q.settlement),
-                multiplier=q.multiplier,
-                currency=q.currency,
-            )
-            contracts[q.option_contract_id] = contract
-        options.append(
-            dom_market.OptionQuote(
-                contract=contract,
-                bid=_dec(q.bid),
-                ask=_dec(q.ask),
-                mark=_dec(q.mark),
-                iv=q.iv,
-                provider_timestamp=q.provider_timestamp,
-                receive_timestamp=q.receive_timestamp,
-                volume=q.volume,
-                open_interest=q.open_interest,
-            )
-        )
-    options.sort(key=lambda q: q.contract.sort_key)
+    options = OptionTable.from_arrow(_snapshot_rows.read_option_quotes(session, snapshot_id))
     snapshot = dom_market.MarketSnapshot(
         as_of=row.as_of,
         mode=dom_market.SnapshotMode(row.mode),
         source=row.source,
         underlyings=underlyings,
-        options=tuple(options),
+        options=options,
         overrides=_overrides_from_json(row.overrides_json or {}),
         diagnostics=row.diagnostics_json or {},
     )
     _check_hash_format(row, f"market snapshot {row.snapshot_id}")
-    rebuilt = _known_hash(snapshot)
+    rebuilt = _snapshot_rows.snapshot_hash(snapshot, presorted=True)  # read in key order
+    object.__setattr__(snapshot, "_hash", rebuilt)
     if rebuilt != row.snapshot_hash:
         raise StoreError(
             f"market snapshot {row.snapshot_id} does not match its stored hash "
@@ -474,7 +418,8 @@ def prepare_partitions(engine: Engine, *, snapshot: dom_market.MarketSnapshot) -
         return
     stamps = [q.receive_timestamp for q in snapshot.underlyings]
     ensure_month_partitions(engine, m.SnapshotUnderlyingQuote.__tablename__, stamps)
-    option_stamps = sorted({q.receive_timestamp for q in snapshot.options})
+    stamp_column = _snapshot_rows.option_columns(snapshot).column("receive_timestamp")
+    option_stamps = sorted(pc.unique(stamp_column).to_pylist())
     if option_stamps:
         ensure_month_partitions(engine, m.SnapshotOptionQuote.__tablename__, option_stamps)
 

@@ -82,34 +82,49 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskdesk.adapters.files.parsing import (
     CONTRACT_COLUMNS,
     EncodedColumn,
     ImportReport,
+    OptionColumns,
     ParsedOptionRow,
     ParsedUnderlyingRow,
     RowError,
     clip,
-    validate_option_columns,
+    option_columns,
+    parsed_option_row,
     validate_option_row,
     validate_underlying_row,
 )
 from riskdesk.analytics.diagnostics import snapshot_diagnostics
 from riskdesk.domain.diagnostics import DEFAULT_STALE_AFTER
+from riskdesk.domain.instruments import OptionContract
 from riskdesk.domain.market import (
-    ContractIdentity,
     MarketOverrides,
     MarketSnapshot,
     OptionQuote,
     SnapshotMode,
     UnderlyingQuote,
-    contract_identity,
     describe_contract,
+)
+from riskdesk.domain.option_table import (
+    AMOUNT_TYPE,
+    IDENTITY_COLUMNS,
+    OPTION_SCHEMA,
+    OptionTable,
+    contract_at,
+    identity_keys,
+    quote_columns,
+    repeats,
 )
 
 __all__ = [
@@ -333,18 +348,25 @@ def _read_csv(file: Path) -> tuple[list[str], list[dict[str, object]]]:
     return header, rows
 
 
-def _encode_arrow(table: Any) -> dict[str, EncodedColumn]:
-    """Each column of a pyarrow table as its distinct cells and per-row codes (in C)."""
-    import pyarrow.compute as pc
+def _encode_arrow(tables: list[Any]) -> dict[str, EncodedColumn]:
+    """Each column of a pyarrow table as its distinct cells and per-row codes (in C).
 
+    The table is handed over in a one-element list that this function empties: each column
+    is released as soon as it is encoded, so the text of the whole file and all its codes are
+    never held at once.
+    """
+    table = tables.pop()
     encoded: dict[str, EncodedColumn] = {}
-    for position, column in enumerate(table.column_names):
-        cells = table.column(position)
-        distinct = pc.unique(cells)
-        codes = pc.index_in(cells, value_set=distinct).to_numpy(zero_copy_only=False)
+    for column in list(table.column_names):
+        cells = table.column(0).combine_chunks()  # one dictionary for the whole column
+        table = table.remove_column(0)
+        coded = pc.dictionary_encode(cells, null_encoding="encode")  # in order of appearance
+        del cells
+        codes = coded.indices.to_numpy(zero_copy_only=False)
         encoded[column] = EncodedColumn(
-            values=distinct.to_pylist(), codes=np.asarray(codes, dtype=np.intp)
+            values=coded.dictionary.to_pylist(), codes=np.asarray(codes, dtype=np.intp)
         )
+        del coded
     return encoded
 
 
@@ -380,7 +402,9 @@ def _read_csv_arrow(file: Path) -> dict[str, EncodedColumn] | None:
         return None
     if table.column_names != header:
         return None
-    return _encode_arrow(table)
+    tables = [table]
+    del table
+    return _encode_arrow(tables)
 
 
 def _read_columns(path: Path, spec: Mapping[str, tuple[str, ...]]) -> _Columns:
@@ -417,7 +441,7 @@ def _read_columns(path: Path, spec: Mapping[str, tuple[str, ...]]) -> _Columns:
         elif name.endswith(_PARQUET_SUFFIXES):
             import pyarrow.parquet as pq
 
-            cells = _encode_arrow(pq.read_table(file))
+            cells = _encode_arrow([pq.read_table(file)])
         else:
             raise ChainImportError(
                 f"{file}: unknown file type; use one of "
@@ -565,52 +589,105 @@ def _validate_rows(
     return good, errors, rejected
 
 
+_ROW = "_row"
+"""Extra column of the good rows: the 0-based row index in the file."""
+
+_SPOT = "_spot"
+"""Extra column of the good rows: the position of the row's underlying_price in the spots."""
+
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(slots=True)
+class _GoodRows:
+    """The good option rows of a chain, column-wise, one per contract, in contract order.
+
+    ``table`` has the columns of :data:`~riskdesk.domain.option_table.OPTION_SCHEMA` plus
+    :data:`_ROW` and :data:`_SPOT` (into ``spots``: each parsed underlying_price, or None).
+    """
+
+    table: pa.Table
+    spots: list[Decimal | None]
+    greeks: dict[str, dict[str, float]]
+
+
+def _coded_array(
+    column: EncodedColumn,
+    rows: npt.NDArray[np.intp],
+    kind: pa.DataType,
+    convert: Callable[[Any], Any] | None = None,
+) -> pa.Array:
+    """The values of ``column`` at ``rows`` as an Arrow array (each distinct value built once)."""
+    values = column.values if convert is None else [convert(v) for v in column.values]
+    return pa.array(values, type=kind).take(pa.array(column.codes[rows], type=pa.int64()))
+
+
+def _fast_table(decided: OptionColumns, rows: npt.NDArray[np.intp], *, as_of: datetime) -> pa.Table:
+    """The good rows ``rows`` decided column-wise, as OPTION_SCHEMA columns plus _ROW, _SPOT."""
+    fields = decided.fields
+    enum_value: Callable[[Any], Any] = lambda member: None if member is None else member.value  # noqa: E731
+    stamp: Callable[[Any], Any] = lambda t: as_of if t is None else t.astimezone(UTC)  # noqa: E731
+    arrays = {
+        "underlying": _coded_array(fields["underlying"], rows, pa.string()),
+        "expiry": _coded_array(fields["expiry"], rows, pa.date32()),
+        "strike": _coded_array(fields["strike"], rows, AMOUNT_TYPE),
+        "right": _coded_array(fields["right"], rows, pa.string(), enum_value),
+        "style": _coded_array(fields["style"], rows, pa.string(), enum_value),
+        "settlement": _coded_array(fields["settlement"], rows, pa.string(), enum_value),
+        "multiplier": _coded_array(fields["multiplier"], rows, pa.int32()),
+        "currency": pa.array(["USD"], pa.string()).take(pa.array(np.zeros(len(rows), np.int64))),
+        "bid": _coded_array(fields["bid"], rows, AMOUNT_TYPE),
+        "ask": _coded_array(fields["ask"], rows, AMOUNT_TYPE),
+        "mark": _coded_array(fields["mark"], rows, AMOUNT_TYPE),
+        "iv": _coded_array(fields["iv"], rows, pa.float64()),
+        "volume": _coded_array(fields["volume"], rows, pa.int64()),
+        "open_interest": _coded_array(fields["open_interest"], rows, pa.int64()),
+        "provider_timestamp": _coded_array(fields["quote_time"], rows, _TIMESTAMP, stamp),
+        "receive_timestamp": pa.array([as_of], _TIMESTAMP).take(
+            pa.array(np.zeros(len(rows), np.int64))
+        ),
+    }
+    columns = [arrays[field.name] for field in OPTION_SCHEMA]
+    columns.append(pa.array(rows, type=pa.int64()))
+    columns.append(pa.array(fields["underlying_price"].codes[rows], type=pa.int64()))
+    return pa.Table.from_arrays(columns, schema=_GOOD_SCHEMA)
+
+
+_GOOD_SCHEMA = OPTION_SCHEMA.append(pa.field(_ROW, pa.int64())).append(pa.field(_SPOT, pa.int64()))
+
+
 def _validate_option_columns(
     table: _Columns, *, as_of: datetime, naive_timezone: str | None
-) -> tuple[list[tuple[int, ParsedOptionRow, OptionQuote, ContractIdentity]], list[RowError], int]:
+) -> tuple[_GoodRows, list[RowError], int]:
     """The chain's rows validated column-wise; bad rows reported by :func:`validate_option_row`.
 
-    :func:`~riskdesk.adapters.files.parsing.validate_option_columns` decides the good rows from
-    each column's distinct values; every other row goes through the per-row validator, so a
-    bad row's errors (line, column, value, reason) are exactly the per-row ones. Repeats of an
-    earlier row's contract are refused as in :func:`_validate_rows`, in row order.
+    :func:`~riskdesk.adapters.files.parsing.option_columns` decides the good rows from each
+    column's distinct values, and they go into Arrow columns without a Python object per row;
+    every other row goes through the per-row validator, so a bad row's errors (line, column,
+    value, reason) are exactly the per-row ones. Repeats of an earlier good row's contract are
+    refused as in :func:`_validate_rows`, in row order (found by sorting on the contract).
     """
     columns = table.columns
-    fast = validate_option_columns(
-        columns,
-        rows=table.rows,
-        as_of=as_of,
-        naive_timezone=naive_timezone,
-    )
-    good: list[tuple[int, ParsedOptionRow, OptionQuote, ContractIdentity]] = []
+    decided = option_columns(columns, rows=table.rows, as_of=as_of, naive_timezone=naive_timezone)
     errors: list[RowError] = []
-    rejected = 0
-    seen: dict[ContractIdentity, int] = {}
     width = len(table.names) + len(table.ignored)
-    stamps: dict[datetime, datetime] = {}
-    for index, parsed in enumerate(fast):
+    slow_quotes: list[OptionQuote] = []
+    slow_rows: list[int] = []
+    slow_parsed: list[ParsedOptionRow] = []
+    for index in np.flatnonzero(~decided.good).tolist():
         number = index + 1
-        row_errors: list[RowError] = []
-        if parsed is None:
-            ragged = table.ragged.get(index)
-            if ragged is not None:
-                count, _, text = ragged.partition(":")
-                reason = f"row has {count} fields but the header has {width}"
-                errors.append(RowError(number, "(row)", text, reason))
-                rejected += 1
-                continue
-            raw = {name: column.cell(index) for name, column in columns.items()}
-            parsed, row_errors = validate_option_row(
-                raw, row=number, as_of=as_of, names=table.names, naive_timezone=naive_timezone
-            )
+        ragged = table.ragged.get(index)
+        if ragged is not None:
+            count, _, text = ragged.partition(":")
+            reason = f"row has {count} fields but the header has {width}"
+            errors.append(RowError(number, "(row)", text, reason))
+            continue
+        raw = {name: column.cell(index) for name, column in columns.items()}
+        parsed, row_errors = validate_option_row(
+            raw, row=number, as_of=as_of, names=table.names, naive_timezone=naive_timezone
+        )
         if parsed is not None:
-            quote_time = parsed.quote_time
-            if quote_time is None:
-                stamp = as_of
-            else:
-                stamp = stamps.get(quote_time) or stamps.setdefault(
-                    quote_time, quote_time.astimezone(UTC)
-                )
+            stamp = as_of if parsed.quote_time is None else parsed.quote_time.astimezone(UTC)
             try:
                 quote = OptionQuote(
                     contract=parsed.contract,
@@ -626,24 +703,164 @@ def _validate_option_columns(
             except ValueError as exc:
                 row_errors = [RowError(number, "(row)", "", clip(str(exc), 200))]
             else:
-                contract = quote.contract
-                identity = contract_identity(contract)
-                first = seen.get(identity)
-                if first is None:
-                    seen[identity] = number
-                    good.append((number, parsed, quote, identity))
-                    continue
-                row_errors = [
-                    RowError(
-                        number,
-                        "contract",
-                        clip(describe_contract(contract)),
-                        f"duplicate contract (first seen at row {first})",
-                    )
-                ]
-        rejected += 1
+                slow_quotes.append(quote)
+                slow_rows.append(index)
+                slow_parsed.append(parsed)
+                continue
         errors.extend(row_errors)
-    return good, errors, rejected
+    fast_rows = np.flatnonzero(decided.good)
+    spots: list[Decimal | None] = [
+        value if isinstance(value, Decimal) else None
+        for value in decided.fields["underlying_price"].values
+    ]
+    if not slow_quotes:  # sorted by contract before any Arrow column is built: no reordering
+        keys = _field_keys(decided, fast_rows)
+        order = np.lexsort(keys[::-1])  # stable: a repeated contract keeps its rows in order
+        repeat = repeats([key[order] for key in keys])
+        errors.extend(
+            _duplicate_errors(
+                order,
+                repeat,
+                fast_rows,
+                lambda position: parsed_option_row(decided, int(fast_rows[position])).contract,
+            )
+        )
+        good = _fast_table(decided, fast_rows[order[~repeat]], as_of=as_of)
+    else:
+        slow = quote_columns(slow_quotes)
+        first_spot = len(spots)
+        spots.extend(parsed.underlying_price for parsed in slow_parsed)
+        slow = slow.append_column(_ROW, pa.array(slow_rows, type=pa.int64()))
+        slow = slow.append_column(_SPOT, pa.array(range(first_spot, len(spots)), type=pa.int64()))
+        good = pa.concat_tables(
+            [_fast_table(decided, fast_rows, as_of=as_of), slow.cast(_GOOD_SCHEMA)]
+        ).combine_chunks()
+        rows = good.column(_ROW).to_numpy()
+        table_keys = identity_keys(good)
+        if table_keys is None:  # a strike beyond 64-bit integers of 1e-8: sort the columns
+            order = pc.sort_indices(
+                good, sort_keys=[(name, "ascending") for name in (*IDENTITY_COLUMNS, _ROW)]
+            ).to_numpy()
+            repeat = _repeats(good.take(order))
+        else:
+            order = np.lexsort((rows, *table_keys[::-1]))
+            repeat = repeats([key[order] for key in table_keys])
+        errors.extend(
+            _duplicate_errors(order, repeat, rows, lambda position: contract_at(good, position))
+        )
+        good = good.take(pa.array(order[~repeat], type=pa.int64()))
+    errors.sort(key=lambda error: error.row)  # stable: a row's errors stay in their order
+    greeks = _greeks(good, decided, dict(zip(slow_rows, slow_parsed, strict=True)))
+    rejected = table.rows - len(good)
+    return _GoodRows(table=good, spots=spots, greeks=greeks), errors, rejected
+
+
+def _field_keys(decided: OptionColumns, rows: npt.NDArray[np.intp]) -> list[npt.NDArray[np.int64]]:
+    """Integer keys of the rows' contracts in ``contract_identity`` order (currency is USD)."""
+    by_value: Callable[[Any], Any] = lambda member: member.value  # noqa: E731
+    return [
+        _rank_codes(decided.fields["underlying"], rows),
+        _rank_codes(decided.fields["expiry"], rows),
+        _rank_codes(decided.fields["strike"], rows),
+        _rank_codes(decided.fields["right"], rows, by_value),
+        _rank_codes(decided.fields["settlement"], rows, by_value),
+        _rank_codes(decided.fields["multiplier"], rows),
+        _rank_codes(decided.fields["style"], rows, by_value),
+    ]
+
+
+def _rank_codes(
+    column: EncodedColumn,
+    rows: npt.NDArray[np.intp],
+    key: Callable[[Any], Any] | None = None,
+) -> npt.NDArray[np.int64]:
+    """Each row's value ranked among the column's distinct values (equal values: one rank)."""
+
+    def sort_key(value: Any) -> Any:
+        return value if key is None else key(value)
+
+    distinct = sorted({sort_key(v) for v in column.values if v is not None})
+    rank = {value: position for position, value in enumerate(distinct)}
+    table = np.fromiter(
+        (-1 if v is None else rank[sort_key(v)] for v in column.values),
+        dtype=np.int64,
+        count=len(column.values),
+    )
+    result: npt.NDArray[np.int64] = table[column.codes[rows]]
+    return result
+
+
+def _duplicate_errors(
+    order: npt.NDArray[np.intp],
+    repeat: npt.NDArray[np.bool_],
+    rows: npt.NDArray[Any],
+    contract: Callable[[int], OptionContract],
+) -> list[RowError]:
+    """A row error for each repeat of a contract, naming the contract's first good row.
+
+    ``order`` sorts the good rows by contract, then row; ``repeat`` marks (in that order) the
+    rows whose contract is the previous one's; ``rows`` are their 0-based file rows and
+    ``contract(position)`` the contract at a position before sorting.
+    """
+    if not repeat.any():
+        return []
+    positions = np.arange(len(order))
+    first = np.maximum.accumulate(np.where(repeat, 0, positions))
+    return [
+        RowError(
+            int(rows[order[at]]) + 1,
+            "contract",
+            clip(describe_contract(contract(int(order[at])))),
+            f"duplicate contract (first seen at row {int(rows[order[first[at]]]) + 1})",
+        )
+        for at in np.flatnonzero(repeat).tolist()
+    ]
+
+
+def _repeats(table: pa.Table) -> npt.NDArray[np.bool_]:
+    """Rows of ``table`` (sorted by contract) whose contract is the previous row's."""
+    n = len(table)
+    same = np.zeros(n, dtype=np.bool_)
+    if n < 2:
+        return same
+    equal: Any = None
+    for name in IDENTITY_COLUMNS:
+        column = table.column(name)
+        step = pc.equal(column.slice(1), column.slice(0, n - 1))
+        equal = step if equal is None else pc.and_(equal, step)
+    same[1:] = equal.to_numpy()
+    return same
+
+
+def _greeks(
+    good: pa.Table, decided: OptionColumns, slow: Mapping[int, ParsedOptionRow]
+) -> dict[str, dict[str, float]]:
+    """Provider Greeks by contract key; in row order, the first row of a key gives them."""
+    if not decided.greeks:
+        return {}
+    rows = good.column(_ROW).to_numpy()
+    has = np.zeros(len(decided.good), dtype=np.bool_)
+    for column in decided.greeks.values():
+        has |= np.fromiter((v is not None for v in column.values), np.bool_)[column.codes]
+    for row, parsed in slow.items():
+        has[row] = bool(parsed.greeks)
+    order = np.argsort(rows, kind="stable")
+    out: dict[str, dict[str, float]] = {}
+    for position in order[has[rows[order]]].tolist():
+        row = int(rows[position])
+        key = contract_at(good, position).key
+        if key in out:
+            continue
+        slow_row = slow.get(row)
+        if slow_row is not None:
+            out[key] = dict(slow_row.greeks)
+        else:
+            out[key] = {
+                name: cast(float, value)
+                for name, column in decided.greeks.items()
+                if (value := column.cell(row)) is not None
+            }
+    return out
 
 
 def _utc(name: str, value: datetime) -> datetime:
@@ -708,38 +925,64 @@ def _ignored_warning(table: _Table | _Columns) -> tuple[str, ...]:
 
 
 def _underlyings_from_chain(
-    good: Sequence[tuple[int, ParsedOptionRow, OptionQuote, ContractIdentity]], *, as_of: datetime
+    good: _GoodRows, *, as_of: datetime
 ) -> tuple[list[UnderlyingQuote], list[str]]:
-    first: dict[str, tuple[int, ParsedOptionRow]] = {}
+    """A spot per underlying from the first good row (in row order) with an underlying_price.
+
+    A later row of the symbol with another price is named in a warning (the first such row
+    per symbol, warnings in row order).
+    """
+    table = good.table
+    if len(table) == 0:
+        return [], []
+    ids: dict[Decimal, int] = {}
+    canon = np.fromiter(
+        (-1 if v is None else ids.setdefault(v, len(ids)) for v in good.spots),
+        dtype=np.int64,
+        count=len(good.spots),
+    )
+    rows = table.column(_ROW).to_numpy()
+    spot_codes = table.column(_SPOT).to_numpy()
+    encoded = pc.dictionary_encode(table.column("underlying")).combine_chunks()
+    symbols: list[str] = encoded.dictionary.to_pylist()
+    order = np.argsort(rows, kind="stable")
+    order = order[canon[spot_codes[order]] >= 0]  # table positions with a spot, in row order
+    symbol_of = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)[order]
+    price_of = canon[spot_codes[order]]
+    present, first = np.unique(symbol_of, return_index=True)
+    first_price = np.full(len(symbols), -1, dtype=np.int64)
+    first_price[present] = price_of[first]
+    first_at = np.zeros(len(symbols), dtype=np.int64)
+    first_at[present] = first
+    differing = np.flatnonzero(price_of != first_price[symbol_of])
     warnings: list[str] = []
-    differing: set[str] = set()
-    for number, parsed, _, _ in good:
-        price = parsed.underlying_price
-        if price is None:
-            continue
-        symbol = parsed.contract.underlying
-        if symbol not in first:
-            first[symbol] = (number, parsed)
-            continue
-        first_row, first_parsed = first[symbol]
-        if first_parsed.underlying_price != price and symbol not in differing:
-            differing.add(symbol)
+    if len(differing):
+        differ_symbols, differ_first = np.unique(symbol_of[differing], return_index=True)
+        for at, code in sorted(
+            zip(differing[differ_first].tolist(), differ_symbols.tolist(), strict=True)
+        ):
+            start = int(first_at[code])
+            first_spot = good.spots[int(spot_codes[order[start]])]
+            spot = good.spots[int(spot_codes[order[at]])]
             warnings.append(
-                f"{symbol}: underlying_price differs across rows ({first_parsed.underlying_price} "
-                f"at row {first_row}, {price} at row {number}); the spot is the first one"
+                f"{symbols[code]}: underlying_price differs across rows ({first_spot} at row "
+                f"{int(rows[order[start]]) + 1}, {spot} at row {int(rows[order[at]]) + 1}); "
+                "the spot is the first one"
             )
+    stamps = table.column("provider_timestamp")
     quotes = []
-    for symbol, (_, parsed) in sorted(first.items()):
-        assert parsed.underlying_price is not None
-        stamp = parsed.quote_time.astimezone(UTC) if parsed.quote_time is not None else as_of
+    for code in sorted(present.tolist(), key=symbols.__getitem__):
+        position = int(order[first_at[code]])
+        spot = good.spots[int(spot_codes[position])]
+        assert spot is not None
         quotes.append(
             UnderlyingQuote(
-                symbol=symbol,
-                spot=parsed.underlying_price,
+                symbol=symbols[code],
+                spot=spot,
                 bid=None,
                 ask=None,
                 last=None,
-                provider_timestamp=stamp,
+                provider_timestamp=stamps[position].as_py().replace(tzinfo=UTC),
                 receive_timestamp=as_of,
             )
         )
@@ -813,28 +1056,23 @@ def import_chain(
         underlyings, spot_warnings = _underlyings_from_chain(good, as_of=as_of)
         warnings.extend(spot_warnings)
     known = {u.symbol for u in underlyings}
-    without = sorted({p.contract.underlying for _, p, _, _ in good} - known)
+    quoted = pc.unique(good.table.column("underlying")).to_pylist()
+    without = sorted(set(quoted) - known)
     if without:
         warnings.append(f"no underlying quote for {', '.join(without)}")
-    greeks: dict[str, dict[str, float]] = {}
-    for _, parsed, _, _ in good:  # in row order: the first row of a key gives its Greeks
-        if parsed.greeks:
-            greeks.setdefault(parsed.contract.key, dict(parsed.greeks))
-    good.sort(key=lambda item: item[3])  # contract identities are unique: a total order
-    options = tuple(quote for _, _, quote, _ in good)
-    rows_ok = len(good)
-    del good  # the parsed rows and identities: free them before the snapshot is built
+    options = OptionTable(good.table.drop_columns([_ROW, _SPOT]))
     report = ImportReport(
         path=str(table.path),
         rows_read=table.rows,
-        rows_ok=rows_ok,
+        rows_ok=len(options),
         rows_rejected=rejected,
         errors=tuple(errors),
         warnings=tuple(warnings),
-        greeks=greeks,
+        greeks=good.greeks,
         underlyings=underlying_report,
     )
-    if not options:
+    del good
+    if not len(options):
         raise NoRowsImportedError(_no_rows_message(report), report=report)
     snapshot = MarketSnapshot(
         as_of=as_of,

@@ -52,7 +52,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from itertools import repeat
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,11 +75,13 @@ __all__ = [
     "FieldError",
     "ImportReport",
     "OccSymbol",
+    "OptionColumns",
     "ParsedOptionRow",
     "ParsedUnderlyingRow",
     "RowError",
     "clip",
     "is_missing",
+    "option_columns",
     "parse_date",
     "parse_decimal",
     "parse_float",
@@ -89,6 +90,7 @@ __all__ = [
     "parse_option_right",
     "parse_ticker",
     "parse_timestamp",
+    "parsed_option_row",
     "validate_option_columns",
     "validate_option_row",
     "validate_underlying_row",
@@ -696,8 +698,6 @@ def validate_underlying_row(
 _BAD: Any = object()
 """Marks a cell that breaks a rule (the row goes to :func:`validate_option_row`)."""
 
-_NO_ROWS = np.empty(0, dtype=np.intp)
-
 _NO_GREEKS: Mapping[str, float] = MappingProxyType({})
 """The ``greeks`` of a row without provider Greeks (one shared, read-only mapping)."""
 
@@ -738,25 +738,6 @@ class EncodedColumn:
         return self.values[int(self.codes[row])]
 
 
-def _parse_column(
-    column: EncodedColumn,
-    parser: Callable[[Any], Any],
-    *,
-    required: bool,
-    rule: Callable[[Any], bool] | None = None,
-) -> tuple[list[Any], npt.NDArray[np.intp]]:
-    """Each cell parsed as ``_RowCollector.get`` would, once per distinct cell value.
-
-    Returns the value of each row and the indices of the rows whose cell is bad: a missing
-    cell is None (bad when ``required``); a cell the parser refuses or ``rule`` rejects is bad
-    (:data:`_BAD`).
-    """
-    parsed = [_parse_cell(cell, parser, required=required, rule=rule) for cell in column.values]
-    bad_codes = [code for code, value in enumerate(parsed) if value is _BAD]
-    bad = np.flatnonzero(np.isin(column.codes, bad_codes)) if bad_codes else _NO_ROWS
-    return list(map(parsed.__getitem__, column.codes.tolist())), bad
-
-
 def _parse_cell(
     cell: object,
     parser: Callable[[Any], Any],
@@ -790,6 +771,251 @@ def _count_ok(limit: int) -> Callable[[int], bool]:
     return lambda count: 0 <= count <= limit
 
 
+@dataclass(frozen=True, slots=True)
+class OptionColumns:
+    """A chain's rows decided column by column (:func:`option_columns`).
+
+    ``good`` marks the rows whose cells pass every rule of :func:`validate_option_row`; every
+    other row is to be validated alone. ``fields`` holds each parsed field as an
+    :class:`EncodedColumn` of parsed values (defaults filled in: style AMERICAN, settlement
+    PM, multiplier 100; an absent or blank optional cell is None), meaningful on the good
+    rows: ``underlying``, ``expiry``, ``strike``, ``right``, ``style``, ``settlement``,
+    ``multiplier``, ``bid``, ``ask``, ``mark``, ``iv``, ``volume``, ``open_interest``,
+    ``quote_time`` and ``underlying_price``. ``greeks`` holds the provider Greek columns the
+    file has.
+    """
+
+    good: npt.NDArray[np.bool_]
+    fields: Mapping[str, EncodedColumn]
+    greeks: Mapping[str, EncodedColumn]
+
+
+def _constant(value: object, rows: int) -> EncodedColumn:
+    """A column holding ``value`` on every row (the codes take no memory)."""
+    return EncodedColumn(values=[value], codes=np.broadcast_to(np.intp(0), (rows,)))
+
+
+def _value_flags(column: EncodedColumn, test: Callable[[Any], bool]) -> npt.NDArray[np.bool_]:
+    """``test`` of each row's value, evaluated once per distinct value."""
+    flags = np.fromiter((bool(test(v)) for v in column.values), dtype=np.bool_)
+    if not len(column.values):
+        return np.zeros(len(column.codes), dtype=np.bool_)
+    return flags[column.codes]
+
+
+def _pair_flags(
+    first: EncodedColumn, second: EncodedColumn, test: Callable[[Any, Any], bool]
+) -> npt.NDArray[np.bool_]:
+    """``test`` of each row's pair of values, evaluated once per distinct pair of cells."""
+    n = len(first.codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.bool_)
+    width = max(len(second.values), 1)
+    keys = first.codes.astype(np.int64) * width + second.codes
+    pairs, inverse = np.unique(keys, return_inverse=True)
+    flags = np.fromiter(
+        (
+            bool(test(first.values[key // width], second.values[key % width]))
+            for key in pairs.tolist()
+        ),
+        dtype=np.bool_,
+        count=len(pairs),
+    )
+    result: npt.NDArray[np.bool_] = flags[inverse.reshape(-1)]
+    return result
+
+
+def _less_flags(low: EncodedColumn, high: EncodedColumn) -> npt.NDArray[np.bool_]:
+    """Rows where both values exist and ``high < low`` (compared by rank, exactly)."""
+    distinct = sorted({v for v in (*low.values, *high.values) if isinstance(v, Decimal)})
+    rank = {value: position for position, value in enumerate(distinct)}  # equal values: one rank
+
+    def ranks(column: EncodedColumn) -> npt.NDArray[np.int64]:
+        table = np.fromiter(
+            (rank[v] if isinstance(v, Decimal) else -1 for v in column.values),
+            dtype=np.int64,
+            count=len(column.values),
+        )
+        return table[column.codes] if len(table) else np.full(len(column.codes), -1)
+
+    low_rank, high_rank = ranks(low), ranks(high)
+    return (low_rank >= 0) & (high_rank >= 0) & (high_rank < low_rank)
+
+
+def _disagrees(attribute: str) -> Callable[[OccSymbol | None, Any], bool]:
+    """Whether a row's OCC symbol and its own cell disagree on ``attribute`` (both present)."""
+
+    def test(symbol: OccSymbol | None, mine: Any) -> bool:
+        return symbol is not None and mine is not None and mine != getattr(symbol, attribute)
+
+    return test
+
+
+def _replace(column: EncodedColumn, convert: Callable[[Any], Any]) -> EncodedColumn:
+    return EncodedColumn(values=[convert(v) for v in column.values], codes=column.codes)
+
+
+def option_columns(
+    columns: Mapping[str, EncodedColumn],
+    *,
+    rows: int,
+    as_of: datetime,
+    naive_timezone: str | None = None,
+) -> OptionColumns:
+    """Validate option-chain rows column by column, without a Python object per row.
+
+    Each column is parsed once per distinct cell with the parsers and rules of
+    :func:`validate_option_row`; the rules across columns (OCC symbol against the contract
+    columns, ``ask < bid``, the expiry against the settlement and ``as_of``) run once per
+    distinct pair of cells. A row is good when every rule holds; the caller validates every
+    other row with :func:`validate_option_row`, whose errors are the ones to report (such a
+    row may still turn out good there).
+
+    Parameters
+    ----------
+    columns : Mapping[str, EncodedColumn]
+        Cells by canonical column, ``rows`` of them each (a column the file lacks is absent).
+    rows : int
+        Number of data rows.
+    as_of, naive_timezone
+        As for :func:`validate_option_row`.
+
+    """
+    present = set(columns)
+    use_fields = all(name in present for name in CONTRACT_COLUMNS)
+    bad = np.zeros(rows, dtype=np.bool_)
+
+    def parsed(
+        name: str,
+        parser: Callable[[Any], Any],
+        *,
+        required: bool = False,
+        rule: Callable[[Any], bool] | None = None,
+    ) -> EncodedColumn:
+        nonlocal bad
+        if name not in present:
+            return _constant(None, rows)
+        column = columns[name]
+        values = [_parse_cell(cell, parser, required=required, rule=rule) for cell in column.values]
+        coded = EncodedColumn(values=values, codes=column.codes)
+        flags = _value_flags(coded, lambda value: value is _BAD)
+        if flags.any():
+            bad |= flags
+            coded = _replace(coded, lambda value: None if value is _BAD else value)
+        return coded
+
+    def stamp(value: object) -> datetime:
+        return parse_timestamp(value, naive_timezone=naive_timezone)
+
+    non_negative: Callable[[Decimal], bool] = lambda value: value >= 0  # noqa: E731
+    occ = parsed("occ_symbol", parse_occ_symbol, required=not use_fields)
+    underlying = parsed("underlying", parse_ticker, required=True)
+    expiry = parsed("expiration", parse_date, required=True)
+    strike = parsed("strike", _amount, required=True)
+    right = parsed("option_type", parse_option_right, required=True)
+    if "occ_symbol" in present:
+        for name, column, attribute in (
+            ("expiration", expiry, "expiry"),
+            ("strike", strike, "strike"),
+            ("option_type", right, "right"),
+        ):
+            if name in present:
+                bad |= _pair_flags(occ, column, _disagrees(attribute))
+        if not use_fields:
+            if "underlying" not in present:
+                underlying = _replace(occ, lambda s: None if s is None else s.root)
+            expiry = _replace(occ, lambda s: None if s is None else s.expiry)
+            strike = _replace(occ, lambda s: None if s is None else s.strike)
+            right = _replace(occ, lambda s: None if s is None else s.right)
+    bad |= _value_flags(underlying, lambda u: u is None or not u.strip())
+    bad |= _value_flags(strike, lambda s: s is None or not _strike_ok(s))
+    bad |= _value_flags(right, lambda r: r is None)
+    style = _replace(parsed("style", _parse_style), lambda s: s or ExerciseStyle.AMERICAN)
+    settlement = _replace(parsed("settlement", _parse_settlement), lambda s: s or Settlement.PM)
+    multiplier = _replace(
+        parsed("multiplier", parse_int, rule=lambda m: 0 < m <= MAX_MULTIPLIER),
+        lambda m: 100 if m is None else m,
+    )
+    bad |= _pair_flags(
+        expiry,
+        settlement,
+        lambda day, kind: day is None or not _expiry_ok(day, kind, as_of),
+    )
+    bid = parsed("bid", _amount, rule=non_negative)
+    ask = parsed("ask", _amount, rule=non_negative)
+    bad |= _less_flags(bid, ask)
+    greek_rules: dict[str, Callable[[float], bool]] = {
+        "delta": lambda d: -1.0 <= d <= 1.0,
+        "gamma": lambda g: g >= 0.0,
+        "vega": lambda v: v >= 0.0,
+    }
+    fields = {
+        "underlying": underlying,
+        "expiry": expiry,
+        "strike": strike,
+        "right": right,
+        "style": style,
+        "settlement": settlement,
+        "multiplier": multiplier,
+        "bid": bid,
+        "ask": ask,
+        "mark": parsed("mark", _amount, rule=non_negative),
+        "iv": parsed("iv", parse_float, rule=lambda iv: 0.0 <= iv <= MAX_IV),
+        "volume": parsed("volume", parse_int, rule=_count_ok(MAX_COUNT)),
+        "open_interest": parsed("open_interest", parse_int, rule=_count_ok(MAX_COUNT)),
+        "quote_time": parsed("quote_time", stamp, rule=lambda t: not t > as_of),
+        "underlying_price": parsed("underlying_price", _amount, rule=lambda s: s > 0),
+    }
+    greeks = {
+        name: parsed(name, parse_float, rule=greek_rules.get(name))
+        for name in GREEK_COLUMNS
+        if name in present
+    }
+    return OptionColumns(good=~bad, fields=fields, greeks=greeks)
+
+
+def _strike_ok(strike: Decimal) -> bool:
+    """Whether an ``OptionContract`` takes ``strike`` (> 0, an amount the store keeps)."""
+    if not strike > 0:
+        return False
+    try:
+        numbers.check_amount(strike, field="strike")
+    except ValueError:
+        return False
+    return True
+
+
+def parsed_option_row(table: OptionColumns, row: int) -> ParsedOptionRow:
+    """Good row ``row`` of ``table`` as :func:`validate_option_row` parses it."""
+    cell: dict[str, Any] = {name: column.cell(row) for name, column in table.fields.items()}
+    greeks: dict[str, Any] = {
+        name: value
+        for name, column in table.greeks.items()
+        if (value := column.cell(row)) is not None
+    }
+    contract = OptionContract(
+        underlying=cell["underlying"],
+        expiry=cell["expiry"],
+        strike=cell["strike"],
+        right=cell["right"],
+        style=cell["style"],
+        settlement=cell["settlement"],
+        multiplier=cell["multiplier"],
+    )
+    return ParsedOptionRow(
+        contract=contract,
+        bid=cell["bid"],
+        ask=cell["ask"],
+        mark=cell["mark"],
+        iv=cell["iv"],
+        greeks=greeks or _NO_GREEKS,
+        volume=cell["volume"],
+        open_interest=cell["open_interest"],
+        quote_time=cell["quote_time"],
+        underlying_price=cell["underlying_price"],
+    )
+
+
 def validate_option_columns(
     columns: Mapping[str, EncodedColumn],
     *,
@@ -799,15 +1025,8 @@ def validate_option_columns(
 ) -> list[ParsedOptionRow | None]:
     """Validate option-chain rows column by column; None for each row to validate alone.
 
-    Parameters
-    ----------
-    columns : Mapping[str, EncodedColumn]
-        Cells by canonical column, ``rows`` of them each (the file's columns; a column the
-        file lacks is absent). :meth:`EncodedColumn.from_cells` encodes plain cell lists.
-    rows : int
-        Number of data rows.
-    as_of, naive_timezone
-        As for :func:`validate_option_row`.
+    :func:`option_columns` with each good row built as a :class:`ParsedOptionRow` (a
+    Python object per row: the import itself keeps the columns).
 
     Returns
     -------
@@ -817,132 +1036,8 @@ def validate_option_columns(
         whose errors are the ones to report (a None row may still turn out good there).
 
     """
-    present = set(columns)
-    use_fields = all(name in present for name in CONTRACT_COLUMNS)
-    none: Sequence[object] = [None] * rows
-    bad = np.zeros(rows, dtype=np.bool_)
-
-    def parsed(
-        name: str,
-        parser: Callable[[Any], Any],
-        *,
-        required: bool = False,
-        rule: Callable[[Any], bool] | None = None,
-    ) -> Sequence[Any]:
-        if name not in present:
-            return none
-        values, bad_rows = _parse_column(columns[name], parser, required=required, rule=rule)
-        bad[bad_rows] = True
-        return values
-
-    def stamp(value: object) -> datetime:
-        return parse_timestamp(value, naive_timezone=naive_timezone)
-
-    non_negative: Callable[[Decimal], bool] = lambda value: value >= 0  # noqa: E731
-    occ_col = parsed("occ_symbol", parse_occ_symbol, required=not use_fields)
-    underlying_col = parsed("underlying", parse_ticker, required=True)
-    expiry_col = parsed("expiration", parse_date, required=True)
-    strike_col = parsed("strike", _amount, required=True)
-    right_col = parsed("option_type", parse_option_right, required=True)
-    style_col = parsed("style", _parse_style)
-    settlement_col = parsed("settlement", _parse_settlement)
-    multiplier_col = parsed("multiplier", parse_int, rule=lambda m: 0 < m <= MAX_MULTIPLIER)
-    bid_col = parsed("bid", _amount, rule=non_negative)
-    ask_col = parsed("ask", _amount, rule=non_negative)
-    mark_col = parsed("mark", _amount, rule=non_negative)
-    iv_col = parsed("iv", parse_float, rule=lambda iv: 0.0 <= iv <= MAX_IV)
-    greek_rules: dict[str, Callable[[float], bool]] = {
-        "delta": lambda d: -1.0 <= d <= 1.0,
-        "gamma": lambda g: g >= 0.0,
-        "vega": lambda v: v >= 0.0,
-    }
-    greek_cols = [
-        (name, parsed(name, parse_float, rule=greek_rules.get(name)))
-        for name in GREEK_COLUMNS
-        if name in present
-    ]
-    volume_col = parsed("volume", parse_int, rule=_count_ok(MAX_COUNT))
-    oi_col = parsed("open_interest", parse_int, rule=_count_ok(MAX_COUNT))
-    time_col = parsed("quote_time", stamp, rule=lambda t: not t > as_of)
-    spot_col = parsed("underlying_price", _amount, rule=lambda s: s > 0)
-
-    expiry_ok: dict[tuple[date, Settlement], bool] = {}
+    table = option_columns(columns, rows=rows, as_of=as_of, naive_timezone=naive_timezone)
     out: list[ParsedOptionRow | None] = [None] * rows
-    rows_iter = zip(
-        occ_col,
-        underlying_col,
-        expiry_col,
-        strike_col,
-        right_col,
-        style_col,
-        settlement_col,
-        multiplier_col,
-        bid_col,
-        ask_col,
-        mark_col,
-        iv_col,
-        volume_col,
-        oi_col,
-        time_col,
-        spot_col,
-        zip(*(column for _, column in greek_cols), strict=True) if greek_cols else repeat((), rows),
-        strict=True,
-    )
-    has_underlying = "underlying" in present
-    for index, (cells, skip) in enumerate(zip(rows_iter, bad.tolist(), strict=True)):
-        if skip:
-            continue
-        (occ, underlying, expiry, strike, right, style, settlement, multiplier) = cells[:8]
-        (bid, ask, mark, iv, volume, open_interest, quote_time, spot, greek_cells) = cells[8:]
-        if occ is not None:
-            if (
-                (expiry is not None and expiry != occ.expiry)
-                or (strike is not None and strike != occ.strike)
-                or (right is not None and right != occ.right)
-            ):
-                continue
-            if not use_fields:
-                underlying = underlying if has_underlying else occ.root
-                expiry, strike, right = occ.expiry, occ.strike, occ.right
-        if strike <= 0 or (bid is not None and ask is not None and ask < bid):
-            continue
-        settlement = settlement or Settlement.PM
-        key = (expiry, settlement)
-        ok = expiry_ok.get(key)
-        if ok is None:
-            ok = expiry_ok[key] = _expiry_ok(expiry, settlement, as_of)
-        if not ok:
-            continue
-        greeks = _NO_GREEKS
-        if greek_cols:
-            values = {
-                name: value
-                for (name, _), value in zip(greek_cols, greek_cells, strict=True)
-                if value is not None
-            }
-            greeks = values or _NO_GREEKS
-        try:
-            contract = OptionContract(
-                underlying=underlying,
-                expiry=expiry,
-                strike=strike,
-                right=right,
-                style=style or ExerciseStyle.AMERICAN,
-                settlement=settlement,
-                multiplier=multiplier if multiplier is not None else 100,
-            )
-        except ValueError:
-            continue  # validate_option_row words it
-        out[index] = ParsedOptionRow(
-            contract=contract,
-            bid=bid,
-            ask=ask,
-            mark=mark,
-            iv=iv,
-            greeks=greeks,
-            volume=volume,
-            open_interest=open_interest,
-            quote_time=quote_time,
-            underlying_price=spot,
-        )
+    for row in np.flatnonzero(table.good).tolist():
+        out[row] = parsed_option_row(table, row)
     return out
