@@ -192,7 +192,11 @@ class LoopbackFake(abc.ABC):
     ) -> None:
         """Run ``serve`` in a new loop in a daemon thread; return once the server is ready.
 
-        The loop and ``sock`` are closed when ``serve`` returns. With ``keep_failure`` an
+        The loop and ``sock`` are closed when ``serve`` returns, after the tasks still pending
+        on it (connection handlers that outlived the server) are cancelled and run to their
+        end, so that each closes its connection: a loop closed under them would leave their
+        sockets to the garbage collector (a ``ResourceWarning`` in whatever test runs next).
+        With ``keep_failure`` an
         exception of ``serve`` ends the thread quietly and is named by the ``RuntimeError``
         raised here if the thread ends before the server is ready; without it, it reaches
         :func:`threading.excepthook`.
@@ -208,8 +212,11 @@ class LoopbackFake(abc.ABC):
                     raise
                 failure.append(exc)  # reported below if it happens before ready
             finally:
-                loop.close()
-                sock.close()
+                try:
+                    _finish_tasks(loop)
+                finally:
+                    loop.close()
+                    sock.close()
 
         self._thread = threading.Thread(target=run, name=thread_name, daemon=True)
         self._thread.start()
@@ -251,3 +258,13 @@ class LoopbackFake(abc.ABC):
         if self._log is not None and lines:
             self._log.write("\n".join(lines) + "\n")
             self._log.flush()
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the tasks left on ``loop`` and run them to their end (as ``asyncio.run`` does)."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
