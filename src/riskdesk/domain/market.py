@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,6 +41,7 @@ __all__ = [
     "UnderlyingQuote",
     "contract_identity",
     "describe_contract",
+    "match_quote",
 ]
 
 
@@ -77,6 +78,26 @@ def contract_identity(contract: OptionContract) -> ContractIdentity:
         contract.style.value,
         contract.currency,
     )
+
+
+def match_quote(quotes: Iterable[OptionQuote], contract: OptionContract) -> OptionQuote | None:
+    """The quote among ``quotes`` of exactly ``contract``, else the first of the same key.
+
+    The rule of :meth:`MarketSnapshot.option_quote`: a contract identical by
+    :func:`contract_identity` wins; a leg built from an OCC symbol does not know the listing's
+    exercise style, so a quote with the same ``key`` stands in for it.
+    """
+    key = contract.key
+    identity = contract_identity(contract)
+    fallback: OptionQuote | None = None
+    for quote in quotes:
+        if quote.contract.key != key:
+            continue
+        if contract_identity(quote.contract) == identity:
+            return quote
+        if fallback is None:
+            fallback = quote
+    return fallback
 
 
 def describe_contract(contract: OptionContract) -> str:
@@ -353,17 +374,7 @@ class MarketSnapshot:
         """
         if isinstance(self.options, OptionTable):
             return self.options.find(contract)
-        key = contract.key
-        identity = contract_identity(contract)
-        fallback: OptionQuote | None = None
-        for quote in self.options:
-            if quote.contract.key != key:
-                continue
-            if contract_identity(quote.contract) == identity:
-                return quote
-            if fallback is None:
-                fallback = quote
-        return fallback
+        return match_quote(self.options, contract)
 
     def hash_payload(self) -> dict[str, Any]:
         """What the hash covers: everything except diagnostics, quotes sorted by key."""

@@ -542,19 +542,9 @@ class OptionTable(Sequence["OptionQuote"]):
         candidates = t.filter(mask)
         if len(candidates) == 0:
             return None
-        from riskdesk.domain.market import contract_identity
+        from riskdesk.domain.market import match_quote
 
-        key = contract.key
-        identity = contract_identity(contract)
-        fallback: OptionQuote | None = None
-        for quote in _quotes(candidates):
-            if quote.contract.key != key:
-                continue
-            if contract_identity(quote.contract) == identity:
-                return quote
-            if fallback is None:
-                fallback = quote
-        return fallback
+        return match_quote(_quotes(candidates), contract)
 
     def underlyings(self) -> list[str]:
         """The distinct underlyings quoted, sorted."""
