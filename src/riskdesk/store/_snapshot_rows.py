@@ -423,7 +423,9 @@ def _head(snapshot: MarketSnapshot) -> str:
     )
 
 
-def snapshot_hash(snapshot: MarketSnapshot, *, presorted: bool = False) -> str:
+def snapshot_hash(
+    snapshot: MarketSnapshot, *, presorted: bool = False, options: pa.Table | None = None
+) -> str:
     """The snapshot's content hash, equal to ``snapshot.snapshot_hash``, on Arrow columns.
 
     Everything but the options is put in canonical form by
@@ -434,9 +436,10 @@ def snapshot_hash(snapshot: MarketSnapshot, *, presorted: bool = False) -> str:
     multi-hundred-MB text is built.
 
     ``presorted`` says the options are already in ``contract.sort_key`` order (a loaded
-    snapshot), which skips the sort.
+    snapshot), which skips the sort. ``options`` is :func:`option_columns` of the snapshot
+    when the caller already holds it (a tuple of quotes is then not converted again).
     """
-    table = option_columns(snapshot)
+    table = option_columns(snapshot) if options is None else options
     order = None if presorted else sort_order(table)
     return options_digest(_head(snapshot), table, order)
 

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import String, Table, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
@@ -264,7 +265,7 @@ def save_snapshot(
     ``COPY`` (PostgreSQL), see :func:`_snapshot_rows.write_option_quotes`.
     """
     options = _snapshot_rows.option_columns(snapshot)
-    snapshot_hash = _known_hash(snapshot)
+    snapshot_hash = _known_hash(snapshot, options)
     row, created = _get_or_insert(
         session,
         lambda: session.scalar(
@@ -311,16 +312,17 @@ def save_snapshot(
     return row, True
 
 
-def _known_hash(snapshot: dom_market.MarketSnapshot) -> str:
+def _known_hash(snapshot: dom_market.MarketSnapshot, options: pa.Table | None = None) -> str:
     """``snapshot.snapshot_hash``, computed column-wise (:func:`_snapshot_rows.snapshot_hash`).
 
     The digest is the domain's (same canonical bytes); it is kept on the snapshot as the
     domain would cache it, so later reads of ``snapshot_hash`` do not compute it again.
+    ``options`` is :func:`_snapshot_rows.option_columns` of the snapshot if already built.
     """
     cached = snapshot._hash  # the domain's once-per-object cache of this same value
     if cached is not None:
         return cached
-    digest = _snapshot_rows.snapshot_hash(snapshot)
+    digest = _snapshot_rows.snapshot_hash(snapshot, options=options)
     object.__setattr__(snapshot, "_hash", digest)
     return digest
 

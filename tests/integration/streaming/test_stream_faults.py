@@ -228,6 +228,18 @@ class Heartbeat:
         return max(((y - x).total_seconds() for x, y in self._gaps()), default=0.0)
 
 
+def test_heartbeat_with_hand_built_beats_counts_only_the_time_beyond_the_period() -> None:
+    beat = Heartbeat(period=0.005)
+    at = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=s) for s in (0, 0.005, 1.005, 1.01)]
+    beat.beats = at  # one stall: 1 s between the second and third beats
+
+    assert beat.longest() == pytest.approx(1.0)
+    assert beat.stalled(at[0], at[3]) == pytest.approx(0.995)  # 1 s gap less one period
+    assert beat.stalled(at[0] + timedelta(seconds=0.505), at[3]) == pytest.approx(0.495)
+    assert beat.stalled(at[2], at[3]) == 0.0  # a window with no stall in it
+    assert beat.stalled(at[0], at[1]) == 0.0
+
+
 def wait_until(what: str, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
