@@ -20,7 +20,10 @@ written for that size here:
   ids generated in bulk (:func:`~riskdesk.store.types.new_id_block`), values formatted as
   the column types store them (amounts ``1.50000000``, timestamps ``YYYY-MM-DD
   HH:MM:SS.ffffff``), ``executemany`` on SQLite and CSV ``COPY`` on PostgreSQL, and read
-  back through the raw driver into an Arrow table of ``OPTION_SCHEMA``.
+  back through the raw driver into an Arrow table of ``OPTION_SCHEMA``;
+* :func:`encode_option_columns` / :func:`decode_option_columns` -- the same quotes, sorted,
+  as one zstd-compressed Arrow IPC stream with its SHA-256 (``snapshot_option_columns``),
+  which is what a load reads: one value and a decode instead of a million-row join.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.ipc as pa_ipc
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
@@ -267,7 +271,7 @@ def amount_text(column: pa.ChunkedArray | pa.Array, *, stored: bool) -> pa.Array
     if stored:
         text = pc.binary_join_element_wise(sign, whole, ".", fraction, "")
     else:
-        fraction = pc.replace_substring_regex(fraction, "0+$", "")
+        fraction = pc.ascii_rtrim(fraction, "0")  # the digits are ASCII
         dot = pc.if_else(pc.equal(fraction, ""), "", ".")
         text = pc.binary_join_element_wise(sign, whole, dot, fraction, "")
     if mask is not None:
@@ -442,6 +446,59 @@ def snapshot_hash(
     table = option_columns(snapshot) if options is None else options
     order = None if presorted else sort_order(table)
     return options_digest(_head(snapshot), table, order)
+
+
+def sorted_options(table: pa.Table) -> pa.Table:
+    """``table``'s rows in ``contract.sort_key`` order (``table`` itself when already so)."""
+    if len(table) < 2:
+        return table
+    order = sort_order(table)
+    if pc.all(pc.equal(order, pa.array(np.arange(len(table), dtype=np.uint64)))).as_py():
+        return table
+    return table.take(order)
+
+
+# -- the options as one Arrow IPC stream (snapshot_option_columns) ---------------------------
+
+COLUMNS_FORMAT = "arrow-ipc-zstd"
+"""``snapshot_option_columns.data_format``: an Arrow IPC stream, buffers zstd-compressed."""
+
+
+def encode_option_columns(table: pa.Table) -> tuple[bytes, str]:
+    """``(data, SHA-256 hex)`` of ``table`` (OPTION_SCHEMA) as a zstd-compressed IPC stream."""
+    sink = pa.BufferOutputStream()
+    options = pa_ipc.IpcWriteOptions(compression="zstd")
+    with pa_ipc.new_stream(sink, OPTION_SCHEMA, options=options) as writer:
+        writer.write_table(table.cast(OPTION_SCHEMA), max_chunksize=_LINE_CHUNK)
+    data = sink.getvalue().to_pybytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+class ColumnsMismatchError(ValueError):
+    """Stored option columns that do not check out (digest, row count or stream)."""
+
+
+def decode_option_columns(data: bytes, *, sha256: str, rows: int) -> pa.Table | None:
+    """The OPTION_SCHEMA table :func:`encode_option_columns` wrote, checked; None: other schema.
+
+    Raises :class:`ColumnsMismatchError` when ``data`` does not have the SHA-256 it was
+    stored with, does not decode, or holds another number of rows. A stream of another
+    column layout (an older ``OPTION_SCHEMA``) gives None: the caller reads the rows.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise ColumnsMismatchError(
+            f"the bytes have SHA-256 {digest[:12]}, not the stored {sha256[:12]}"
+        )
+    try:
+        table = pa_ipc.open_stream(pa.py_buffer(data)).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ColumnsMismatchError(f"the stream does not decode: {exc}") from exc
+    if not table.schema.equals(OPTION_SCHEMA):
+        return None
+    if len(table) != rows:
+        raise ColumnsMismatchError(f"the stream holds {len(table)} quotes, not the stored {rows}")
+    return table
 
 
 # -- column-wise writes and reads of the quote rows ------------------------------------------

@@ -103,12 +103,19 @@ def _sqlite_migration_transaction(engine: Engine, timeout_s: float) -> Iterator[
     """A SQLite transaction holding the write lock (``BEGIN IMMEDIATE``) from its start.
 
     A second migration waits up to ``timeout_s`` for the lock, then finds the schema migrated.
+
+    Foreign keys are switched off for the migration and checked as a whole before it
+    commits (SQLite's own procedure for rebuilding a table: ``DROP TABLE`` of a parent
+    with ``foreign_keys=ON`` deletes its rows first, which children still referencing it
+    refuse, even when the rebuilt table takes the name and the rows back). A migration that
+    would leave a dangling reference is rolled back with :class:`MigrationError`.
     """
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         if raw is None:  # pragma: no cover - a pooled connection always has its driver connection
             raise MigrationError(f"cannot lock {safe_url(engine.url)} for the migration")
         raw.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+        raw.execute("PRAGMA foreign_keys=OFF")  # only takes effect outside a transaction
         try:
             conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
             try:
@@ -118,8 +125,19 @@ def _sqlite_migration_transaction(engine: Engine, timeout_s: float) -> Iterator[
                     raise _lock_timeout_error(engine, timeout_s) from exc
                 raise
             yield conn
+            dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if dangling:
+                table, rowid, parent, _ = dangling[0]
+                raise MigrationError(
+                    f"the migration of {safe_url(engine.url)} would leave {len(dangling)} "
+                    f"row(s) referencing missing rows (first: {table} row {rowid} -> "
+                    f"{parent}); nothing was changed"
+                )
             conn.commit()
         finally:
+            if raw.in_transaction:
+                conn.rollback()
+            raw.execute("PRAGMA foreign_keys=ON")
             raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 

@@ -260,11 +260,12 @@ def save_snapshot(
 
     A snapshot whose hash is already stored is not written again (``created`` is False),
     also when a concurrent writer stores it first. The option quotes are written column-wise
-    from their Arrow columns (a tuple of quotes through ``OptionTable.from_quotes``):
-    contracts resolved and inserted in bulk, quote rows by ``executemany`` (SQLite) or
-    ``COPY`` (PostgreSQL), see :func:`_snapshot_rows.write_option_quotes`.
+    from their Arrow columns (a tuple of quotes through ``OptionTable.from_quotes``), sorted
+    by contract: contracts resolved and inserted in bulk, quote rows by ``executemany``
+    (SQLite) or ``COPY`` (PostgreSQL), see :func:`_snapshot_rows.write_option_quotes`; and
+    the same columns as one Arrow IPC stream (``snapshot_option_columns``), which loads read.
     """
-    options = _snapshot_rows.option_columns(snapshot)
+    options = _snapshot_rows.sorted_options(_snapshot_rows.option_columns(snapshot))
     snapshot_hash = _known_hash(snapshot, options)
     row, created = _get_or_insert(
         session,
@@ -309,20 +310,32 @@ def save_snapshot(
         quote_table=_table(m.SnapshotOptionQuote),
         contract_table=_table(m.OptionContract),
     )
+    data, data_sha256 = _snapshot_rows.encode_option_columns(options)
+    session.execute(
+        insert(m.SnapshotOptionColumns),
+        {
+            "snapshot_id": row.snapshot_id,
+            "data_format": _snapshot_rows.COLUMNS_FORMAT,
+            "row_count": len(options),
+            "data_sha256": data_sha256,
+            "data": data,
+        },
+    )
     return row, True
 
 
-def _known_hash(snapshot: dom_market.MarketSnapshot, options: pa.Table | None = None) -> str:
+def _known_hash(snapshot: dom_market.MarketSnapshot, options: pa.Table) -> str:
     """``snapshot.snapshot_hash``, computed column-wise (:func:`_snapshot_rows.snapshot_hash`).
 
     The digest is the domain's (same canonical bytes); it is kept on the snapshot as the
     domain would cache it, so later reads of ``snapshot_hash`` do not compute it again.
-    ``options`` is :func:`_snapshot_rows.option_columns` of the snapshot if already built.
+    ``options`` is the snapshot's option columns sorted by contract
+    (:func:`_snapshot_rows.sorted_options`).
     """
     cached = snapshot._hash  # the domain's once-per-object cache of this same value
     if cached is not None:
         return cached
-    digest = _snapshot_rows.snapshot_hash(snapshot, options=options)
+    digest = _snapshot_rows.snapshot_hash(snapshot, options=options, presorted=True)
     object.__setattr__(snapshot, "_hash", digest)
     return digest
 
@@ -356,8 +369,10 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
     """Rebuild the domain snapshot stored under ``snapshot_id`` (hash verified).
 
     The option quotes come back as an :class:`~riskdesk.domain.option_table.OptionTable`
-    read column-wise (:func:`_snapshot_rows.read_option_quotes`: no object per row), in
-    ``contract.sort_key`` order; the hash is verified on the columns.
+    in ``contract.sort_key`` order, decoded from the snapshot's Arrow IPC copy (checked
+    against its SHA-256) or, for a snapshot stored before that copy existed, read from its
+    rows column-wise (:func:`_snapshot_rows.read_option_quotes`: no object per row). The
+    snapshot hash is verified on the columns either way.
     """
     row = session.get(m.MarketSnapshot, snapshot_id)
     if row is None:
@@ -387,7 +402,7 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
             .order_by(uq.symbol)
         )
     )
-    options = OptionTable.from_arrow(_snapshot_rows.read_option_quotes(session, snapshot_id))
+    options = OptionTable.from_arrow(_stored_option_columns(session, row))
     snapshot = dom_market.MarketSnapshot(
         as_of=row.as_of,
         mode=dom_market.SnapshotMode(row.mode),
@@ -407,6 +422,35 @@ def load_snapshot(session: Session, *, snapshot_id: uuid.UUID) -> dom_market.Mar
             "altered outside riskdesk"
         )
     return snapshot
+
+
+def _stored_option_columns(session: Session, row: m.MarketSnapshot) -> pa.Table:
+    """The snapshot's option quotes sorted by contract: its Arrow IPC copy, else its rows.
+
+    The copy (``snapshot_option_columns``) is checked against its SHA-256 and row count
+    before it is decoded; a snapshot stored before that table existed, or whose copy has
+    another column layout, is read from its quote rows. The caller verifies the snapshot
+    hash over the result either way.
+    """
+    oc = m.SnapshotOptionColumns
+    stored = session.execute(
+        select(oc.data_format, oc.row_count, oc.data_sha256, oc.data).where(
+            oc.snapshot_id == row.snapshot_id
+        )
+    ).one_or_none()
+    if stored is not None and stored.data_format == _snapshot_rows.COLUMNS_FORMAT:
+        try:
+            table = _snapshot_rows.decode_option_columns(
+                bytes(stored.data), sha256=stored.data_sha256, rows=stored.row_count
+            )
+        except _snapshot_rows.ColumnsMismatchError as exc:
+            raise StoreError(
+                f"the stored option columns of market snapshot {row.snapshot_id} are "
+                f"damaged ({exc}): they were altered outside riskdesk"
+            ) from exc
+        if table is not None:
+            return table
+    return _snapshot_rows.read_option_quotes(session, row.snapshot_id)
 
 
 def prepare_partitions(engine: Engine, *, snapshot: dom_market.MarketSnapshot) -> None:

@@ -28,7 +28,7 @@ def test_ready_with_migrated_database_reports_head_revision(client: TestClient) 
     response = client.get("/v1/ready")
 
     assert response.status_code == 200
-    assert response.json()["schema_revision"] == head_revision() == "0006"
+    assert response.json()["schema_revision"] == head_revision() == "0007"
 
 
 def test_ready_with_database_behind_head_answers_503(

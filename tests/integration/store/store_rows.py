@@ -138,6 +138,11 @@ DEFAULTS: dict[str, Callable[[], dict[str, Any]]] = {
         "spread_bps": 198,
     },
     "snapshot_underlying_quotes": lambda: {"spot": Decimal("500.25")},
+    "snapshot_option_columns": lambda: {
+        "data_format": "arrow-ipc-zstd",
+        "data_sha256": _hash(),
+        "data": b"\x00",
+    },
     "kill_switch_events": lambda: {"enabled": True},
     "devnet_smoke_runs": lambda: {"status": "passed"},
     "options_chains": lambda: {"option_type": "call"},

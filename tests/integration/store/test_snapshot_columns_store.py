@@ -8,70 +8,21 @@ stored are reused, not duplicated.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
-
-import pyarrow as pa
+from snapshot_tables import option_table, snapshot_of
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from riskdesk.domain.hashing import content_hash
-from riskdesk.domain.market import MarketSnapshot, SnapshotMode, UnderlyingQuote
-from riskdesk.domain.option_table import OPTION_SCHEMA, OptionTable
+from riskdesk.domain.option_table import OptionTable
 from riskdesk.store import Database, make_session_factory
 from riskdesk.store import models as m
 from riskdesk.workbench import Workbench
-
-AS_OF = datetime(2026, 3, 2, 21, 0, tzinfo=UTC)
-
-
-def _table(strikes: list[str], *, bid_of_first: str | None = "0.00000001") -> OptionTable:
-    n = len(strikes)
-    columns = {
-        "underlying": ["ZZ"] * (n - 1) + ["AAA"],
-        "expiry": [date(2026, 6, 19)] * n,
-        "strike": [Decimal(s) for s in strikes],
-        "right": ["P" if i % 2 else "C" for i in range(n)],
-        "style": ["EUROPEAN"] * n,
-        "settlement": ["AM" if i == 1 else "PM" for i in range(n)],
-        "multiplier": [10 if i == 2 else 100 for i in range(n)],
-        "currency": ["USD"] * n,
-        "bid": [None if bid_of_first is None else Decimal(bid_of_first)]
-        + [Decimal("1.25")] * (n - 1),
-        "ask": [Decimal("123456789012.5")] + [Decimal("1.3")] * (n - 1),
-        "mark": [None] * n,
-        "iv": [None, 0.1, 1e-5] + [0.2345] * (n - 3),
-        "volume": [None, *range(1, n)],
-        "open_interest": [7] * n,
-        "provider_timestamp": [datetime(2026, 3, 2, 20, 59, 1, 123456, tzinfo=UTC)] * n,
-        "receive_timestamp": [AS_OF] * n,
-    }
-    arrays = [pa.array(columns[f.name], f.type) for f in OPTION_SCHEMA]
-    return OptionTable.from_arrow(pa.Table.from_arrays(arrays, schema=OPTION_SCHEMA))
-
-
-def _snapshot(options: OptionTable, source: str = "test") -> MarketSnapshot:
-    underlyings = tuple(
-        UnderlyingQuote(
-            symbol=s,
-            spot=Decimal("100"),
-            bid=None,
-            ask=None,
-            last=None,
-            provider_timestamp=AS_OF,
-            receive_timestamp=AS_OF,
-        )
-        for s in ("AAA", "ZZ")
-    )
-    return MarketSnapshot(
-        as_of=AS_OF, mode=SnapshotMode.LIVE, source=source, underlyings=underlyings, options=options
-    )
 
 
 def test_save_snapshot_with_option_table_loads_it_back_column_wise(migrated_engine: Engine) -> None:
     # Arrange
     db = Database(engine=migrated_engine, sessions=make_session_factory(migrated_engine))
-    snapshot = _snapshot(_table(["100", "100", "100", "0.5", "250.125"]))
+    snapshot = snapshot_of(option_table(["100", "100", "100", "0.5", "250.125"]))
     domain_hash = content_hash(snapshot.hash_payload())  # the reference: payload dicts
     bench = Workbench(db)
 
@@ -92,8 +43,10 @@ def test_save_snapshot_with_stored_contracts_reuses_their_rows(migrated_engine: 
     # Arrange: two snapshots sharing three of their contracts
     db = Database(engine=migrated_engine, sessions=make_session_factory(migrated_engine))
     bench = Workbench(db)
-    first = _snapshot(_table(["100", "100", "100", "90"]), source="first")
-    second = _snapshot(_table(["100", "100", "100", "80", "70"], bid_of_first=None), "second")
+    first = snapshot_of(option_table(["100", "100", "100", "90"]), source="first")
+    second = snapshot_of(
+        option_table(["100", "100", "100", "80", "70"], bid_of_first=None), "second"
+    )
 
     # Act
     bench.save_snapshot(first)

@@ -28,7 +28,7 @@ def test_db_upgrade_with_empty_sqlite_prints_head_revision(sqlite_url: str) -> N
     result = runner.invoke(app, ["db", "upgrade", "--database-url", sqlite_url])
 
     assert result.exit_code == 0, result.output
-    assert "revision 0006" in result.output
+    assert "revision 0007" in result.output
 
 
 def test_db_status_with_json_reports_tables_and_rows(sqlite_url: str) -> None:
@@ -40,10 +40,10 @@ def test_db_status_with_json_reports_tables_and_rows(sqlite_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert (info["backend"], info["current_revision"], info["up_to_date"]) == (
         "sqlite",
-        "0006",
+        "0007",
         True,
     )
-    assert info["table_count"] == 62
+    assert info["table_count"] == 63
     assert info["row_counts"]["factor_definitions"] == 8
 
 

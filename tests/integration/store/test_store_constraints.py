@@ -219,6 +219,24 @@ RULES: dict[str, Rule] = {
     "option_contracts_unknown_settlement": Rule(
         "option_contracts", {"settlement": "XX"}, "check", "ck_option_contracts_settlement"
     ),
+    "snapshot_option_columns_unknown_format": Rule(
+        "snapshot_option_columns",
+        {"data_format": "parquet"},
+        "check",
+        "ck_snapshot_option_columns_data_format",
+    ),
+    "snapshot_option_columns_negative_rows": Rule(
+        "snapshot_option_columns",
+        {"row_count": -1},
+        "check",
+        "ck_snapshot_option_columns_row_count_nonnegative",
+    ),
+    "snapshot_option_columns_short_digest": Rule(
+        "snapshot_option_columns",
+        {"data_sha256": "abc"},
+        "check",
+        "ck_snapshot_option_columns_data_sha256_length",
+    ),
     "option_contracts_zero_strike": Rule(
         "option_contracts", {"strike": Decimal(0)}, "check", "ck_option_contracts_strike_positive"
     ),

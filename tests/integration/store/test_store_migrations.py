@@ -32,7 +32,7 @@ def test_migration_with_downgrade_to_base_and_upgrade_again_restores_schema(
     revision = upgrade_database(migrated_engine)
 
     assert emptied == set()
-    assert revision == head_revision() == "0006"
+    assert revision == head_revision() == "0007"
     assert set(Base.metadata.tables) <= _tables(migrated_engine)
     with migrated_engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM factor_definitions")).scalar_one() == 8

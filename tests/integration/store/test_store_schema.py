@@ -225,8 +225,9 @@ def test_upgrade_with_empty_database_creates_every_seed_table(migrated_engine: E
     assert not missing
     assert set(Base.metadata.tables) <= existing
     assert (
-        len(Base.metadata.tables) == 62
-    )  # 57 seed tables + trade_commits, idempotency_keys, jobs, order_events, trade_cycles
+        len(Base.metadata.tables) == 63
+    )  # 57 seed tables + trade_commits, idempotency_keys, jobs, order_events, trade_cycles,
+    # snapshot_option_columns
 
 
 def test_upgrade_with_empty_database_creates_every_seed_index(migrated_engine: Engine) -> None:

@@ -45,8 +45,8 @@ class Readiness(BaseModel):
                     "status": "ready",
                     "database": "ok",
                     "backend": "sqlite",
-                    "schema_revision": "0006",
-                    "expected_revision": "0006",
+                    "schema_revision": "0007",
+                    "expected_revision": "0007",
                     "detail": None,
                 }
             ]

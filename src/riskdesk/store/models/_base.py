@@ -115,10 +115,15 @@ def num(name: str) -> ColumnElement[Any]:
 def check_in(
     name: str, column_name: str, values: tuple[str, ...], *, nullable: bool = False
 ) -> CheckConstraint:
-    """CHECK that ``column_name`` is one of ``values`` (NULL allowed when ``nullable``)."""
-    allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    """CHECK that ``column_name`` is one of ``values`` (NULL allowed when ``nullable``).
+
+    Written as ``"c" = 'a' OR "c" = 'b'`` rather than ``"c" IN ('a', 'b')``: SQLite builds an
+    ``IN`` list's lookup table again on every execution of the statement, which is every
+    row of an ``executemany`` (measured: three such checks on ``option_contracts`` cost
+    about 1 s per 400,000 rows inserted, the ``OR`` form about 0.1 s). Same rule either way.
+    """
     quoted = f'"{column_name}"'
-    expr = f"{quoted} IN ({allowed})"
+    expr = " OR ".join(f"{quoted} = '" + v.replace("'", "''") + "'" for v in values)
     if nullable:
         expr = f"{quoted} IS NULL OR {expr}"
     return CheckConstraint(expr, name=name)

@@ -57,6 +57,7 @@ __all__ = [
     "OptionContract",
     "PnlAttributionResult",
     "ScenarioGrid",
+    "SnapshotOptionColumns",
     "SnapshotOptionQuote",
     "SnapshotUnderlyingQuote",
     "TradeCommit",
@@ -370,6 +371,38 @@ class SnapshotOptionQuote(ImmutableRow, Base):
 
     snapshot: Mapped[MarketSnapshot] = relationship(back_populates="option_quotes")
     option_contract: Mapped[OptionContract] = relationship()
+
+
+class SnapshotOptionColumns(ImmutableRow, Base):
+    """A snapshot's option quotes as one Arrow IPC stream, the copy a load reads.
+
+    The quote rows (:class:`SnapshotOptionQuote`) stay the relational record queries join
+    on; this is the same quotes, written in the same transaction, sorted by
+    ``contract.sort_key`` and column-compressed (``data_format``: ``arrow-ipc-zstd``), so
+    loading a full-market snapshot is one read and a decode instead of a join of a million
+    rows. ``data_sha256`` (SHA-256 of ``data``) and ``row_count`` are checked before the
+    bytes are decoded, and the decoded snapshot must still match its ``snapshot_hash``.
+    Snapshots stored before this table existed have no row here and load from their rows.
+    """
+
+    __tablename__ = "snapshot_option_columns"
+    __immutable_key__ = "snapshot_id"
+    __table_args__ = (
+        check_in("data_format", "data_format", ("arrow-ipc-zstd",)),
+        CheckConstraint(column("row_count") >= 0, name="row_count_nonnegative"),
+        CheckConstraint(func.length(column("data_sha256")) == 64, name="data_sha256_length"),
+    )
+
+    snapshot_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey("market_snapshots.snapshot_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    data_format: Mapped[str] = mapped_column(String(32))
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class ModelConfig(ImmutableRow, Base):
