@@ -728,10 +728,13 @@ def write_option_quotes(
     snapshot_id: uuid.UUID,
     table: pa.Table,
     *,
+    contract_ids: pa.Array,
     quote_table: Table,
-    contract_table: Table,
 ) -> int:
-    """Store the quote rows of ``table`` (OPTION_SCHEMA) under ``snapshot_id``; rows written."""
+    """Store the quote rows of ``table`` (OPTION_SCHEMA) under ``snapshot_id``; rows written.
+
+    ``contract_ids`` is :func:`contract_id_text` of ``table`` (each row's contract id).
+    """
     if len(table) == 0:
         return 0
     postgres = _postgres(session)
@@ -740,7 +743,7 @@ def write_option_quotes(
     columns: dict[str, pa.Array] = {
         "id": _uuid_text(new_id_block(count), hyphens=postgres),
         "snapshot_id": pa.array([snapshot_text] * count, pa.string()),
-        "option_contract_id": contract_id_text(session, table, contract_table),
+        "option_contract_id": contract_ids,
         "bid": amount_text(table.column("bid"), stored=True),
         "ask": amount_text(table.column("ask"), stored=True),
         "mark": amount_text(table.column("mark"), stored=True),

@@ -18,6 +18,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -266,7 +267,19 @@ def save_snapshot(
     the same columns as one Arrow IPC stream (``snapshot_option_columns``), which loads read.
     """
     options = _snapshot_rows.sorted_options(_snapshot_rows.option_columns(snapshot))
-    snapshot_hash = _known_hash(snapshot, options)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskdesk-snapshot") as pool:
+        # The hash and the IPC stream (Arrow compute, zstd and SHA-256, which release the
+        # GIL) are computed while the contracts are resolved and inserted: those depend on
+        # the quotes only, not on the snapshot row, and a snapshot already stored has them.
+        hashing = pool.submit(_known_hash, snapshot, options)
+        encoding = pool.submit(_snapshot_rows.encode_option_columns, options)
+        contract_ids = (
+            _snapshot_rows.contract_id_text(session, options, _table(m.OptionContract))
+            if len(options)
+            else None
+        )
+        snapshot_hash = hashing.result()
+        data, data_sha256 = encoding.result()
     row, created = _get_or_insert(
         session,
         lambda: session.scalar(
@@ -303,14 +316,14 @@ def save_snapshot(
         ],
         skip_duplicates=False,
     )
-    _snapshot_rows.write_option_quotes(
-        session,
-        row.snapshot_id,
-        options,
-        quote_table=_table(m.SnapshotOptionQuote),
-        contract_table=_table(m.OptionContract),
-    )
-    data, data_sha256 = _snapshot_rows.encode_option_columns(options)
+    if contract_ids is not None:
+        _snapshot_rows.write_option_quotes(
+            session,
+            row.snapshot_id,
+            options,
+            contract_ids=contract_ids,
+            quote_table=_table(m.SnapshotOptionQuote),
+        )
     session.execute(
         insert(m.SnapshotOptionColumns),
         {
