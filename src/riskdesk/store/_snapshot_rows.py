@@ -549,7 +549,12 @@ def _check_lengths(table: Table, columns: dict[str, pa.Array]) -> None:
 
 
 def write_arrow(
-    session: Session, table: Table, columns: dict[str, pa.Array], *, skip_duplicates: bool
+    session: Session,
+    table: Table,
+    columns: dict[str, pa.Array],
+    *,
+    skip_duplicates: bool,
+    expect_new: bool = False,
 ) -> int:
     """Insert rows given as Arrow columns already in their stored text form; rows inserted.
 
@@ -557,6 +562,12 @@ def write_arrow(
     (:func:`_uuid_text`) are given as the database holds them; numbers as numbers. SQLite:
     one ``executemany`` of tuples per chunk; PostgreSQL: ``COPY ... FROM STDIN (FORMAT csv)``
     (through a staging table when duplicates are skipped).
+
+    ``expect_new`` (with ``skip_duplicates``) says the rows were just found missing from
+    ``table``: on PostgreSQL they are then copied straight in under a savepoint, and only if
+    a concurrent writer stored one of them first (a unique violation) does the write go
+    again through the staging table, which skips it. The straight copy saves the staging
+    pass, about a third of the time for new option contracts.
     """
     _check_lengths(table, columns)
     names = list(columns)
@@ -578,18 +589,35 @@ def write_arrow(
             connection.exec_driver_sql(statement, list(zip(*lists, strict=True)))
             inserted += raw.total_changes - before
         return inserted
-    target = _stage(connection, table) if skip_duplicates else f'"{table.name}"'
     rows = pa.table(columns)
+    if skip_duplicates and expect_new:
+        import psycopg
+
+        raw.execute("SAVEPOINT riskdesk_copy_new")
+        try:
+            _copy_csv(raw, f'"{table.name}"', quoted, rows)
+        except psycopg.errors.UniqueViolation:
+            # a concurrent writer stored some: undo the copy, skip them below
+            raw.execute("ROLLBACK TO SAVEPOINT riskdesk_copy_new")
+        else:
+            raw.execute("RELEASE SAVEPOINT riskdesk_copy_new")
+            return count
+    target = _stage(connection, table) if skip_duplicates else f'"{table.name}"'
+    _copy_csv(raw, target, quoted, rows)
+    return _unstage(connection, table, target, quoted) if skip_duplicates else count
+
+
+def _copy_csv(raw: Any, target: str, quoted: str, rows: pa.Table) -> None:
+    """``COPY target (quoted) FROM STDIN`` of ``rows`` as CSV, a chunk at a time."""
     options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT csv)") as copy,
     ):
-        for start in range(0, count, _LINE_CHUNK):
+        for start in range(0, len(rows), _LINE_CHUNK):
             sink = pa.BufferOutputStream()
             pa_csv.write_csv(rows.slice(start, _LINE_CHUNK), sink, options)
             copy.write(memoryview(sink.getvalue()))
-    return _unstage(connection, table, target, quoted) if skip_duplicates else count
 
 
 _KEY_SEP = "\x1f"
@@ -709,7 +737,7 @@ def contract_id_text(session: Session, table: pa.Table, contract_table: Table) -
     new["contract_key"] = pc.filter(contract_keys(table), missing)
     now = f"{utc_now().replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}" + ("+00" if postgres else "")
     new["created_at"] = pa.array([now] * count, pa.string())
-    stored = write_arrow(session, contract_table, new, skip_duplicates=True)
+    stored = write_arrow(session, contract_table, new, skip_duplicates=True, expect_new=True)
     if stored == count:  # every row is ours: no concurrent writer stored one first
         # row i's place among the new ones (rows before the first new one read place 0)
         positions = pc.max_element_wise(

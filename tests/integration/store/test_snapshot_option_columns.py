@@ -274,3 +274,35 @@ def test_sqlite_migration_that_would_leave_a_dangling_reference_changes_nothing(
         engine.dispose()
     assert revision == "0006"
     assert "snapshot_option_columns" not in tables
+
+
+def test_new_contracts_stored_first_by_another_writer_are_skipped_and_read_back(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: the contracts of a first snapshot are stored; the second write believes every
+    # contract is new (its lookup ran before the other writer committed)
+    db, _, _ = _saved(migrated_engine)
+    table = rows.sorted_options(option_table(STRIKES).arrow)
+    with db.unit_of_work() as uow:
+        expected = rows.contract_id_text(uow.session, table, m.OptionContract.__table__)
+    real = rows._stored_contracts
+    calls = []
+
+    def stale_then_real(session: object, underlyings: list[str]) -> tuple[pa.Array, pa.Array]:
+        calls.append(underlyings)
+        if len(calls) == 1:
+            empty = pa.array([], pa.string())
+            return empty, empty
+        return real(session, underlyings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rows, "_stored_contracts", stale_then_real)
+
+    # Act
+    with db.unit_of_work() as uow:
+        ids = rows.contract_id_text(uow.session, table, m.OptionContract.__table__)
+        stored = uow.session.scalar(select(sa.func.count()).select_from(m.OptionContract))
+
+    # Assert
+    assert len(calls) == 2  # the write skipped every row, so the ids were read back
+    assert ids.equals(expected)
+    assert stored == len(STRIKES)
