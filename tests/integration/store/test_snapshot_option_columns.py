@@ -47,6 +47,16 @@ def _stored(db: Database, snapshot_id: str) -> m.SnapshotOptionColumns:
         return row
 
 
+def _decoded(db: Database, snapshot_id: str) -> pa.Table:
+    """The stored stream of ``snapshot_id``, checked and decoded."""
+    stored = _stored(db, snapshot_id)
+    table = rows.decode_option_columns(
+        stored.data, sha256=stored.data_sha256, rows=stored.row_count
+    )
+    assert table is not None
+    return table
+
+
 def _uuid(text: str) -> uuid.UUID:
     return uuid.UUID(text)
 
@@ -134,11 +144,7 @@ def test_load_snapshot_with_stream_rewritten_with_its_digest_fails_the_snapshot_
 ) -> None:
     # Arrange: one bid changed, the stream re-encoded and its digest recomputed
     db, bench, snapshot_id = _saved(migrated_engine)
-    stored = _stored(db, snapshot_id)
-    table = rows.decode_option_columns(
-        stored.data, sha256=stored.data_sha256, rows=stored.row_count
-    )
-    assert table is not None
+    table = _decoded(db, snapshot_id)
     bids = table.column("bid").to_pylist()
     bids[-1] = bids[-1] + 1
     changed = table.set_column(
@@ -160,11 +166,7 @@ def test_load_snapshot_with_stream_of_another_layout_reads_the_rows(
     # Arrange: a stream with one more column (a later layout), digest intact
     db, bench, snapshot_id = _saved(migrated_engine)
     expected = bench.load_snapshot(snapshot_id).snapshot
-    stored = _stored(db, snapshot_id)
-    table = rows.decode_option_columns(
-        stored.data, sha256=stored.data_sha256, rows=stored.row_count
-    )
-    assert table is not None
+    table = _decoded(db, snapshot_id)
     wider = table.append_column("delta", pa.array([0.5] * len(table)))
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, wider.schema) as writer:
