@@ -4,7 +4,6 @@ ordered reads, and the use cases (synthesize, closes, close_on)."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -105,19 +104,30 @@ def test_upsert_bars_with_concurrent_writers_of_same_keys_never_fails(db: Databa
     assert closes <= {Decimal(400 + n) for n in range(4)}
 
 
-def test_upsert_bars_with_ten_symbols_by_750_days_is_fast(db: Database) -> None:
+def test_upsert_bars_with_ten_symbols_by_750_days_writes_in_batches_not_per_row(
+    db: Database,
+) -> None:
+    # The speed of this path is measured by the benchmarks, not asserted here (a wall-clock
+    # bound flakes on a loaded machine); what is asserted is that 7,500 bars go to the
+    # database in a few batched statements rather than one round trip per bar.
     sessions = last_sessions(END, 750)
     names = [f"S{i:02d}" for i in range(10)]
     history = synthesize_history(names, start=sessions[0], end=sessions[-1], seed=1)
     rows = [bar.to_dict() for bar in history.bars]
+    statements: list[str] = []
 
-    started = time.perf_counter()
-    with db.unit_of_work() as uow:
-        written = upsert_bars(uow.session, rows)
-    elapsed = time.perf_counter() - started
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.unit_of_work() as uow:
+            written = upsert_bars(uow.session, rows)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
 
     assert written == 7500
-    assert elapsed < 3.0, elapsed
+    assert 0 < len(statements) <= 40, len(statements)  # 4 batches of 2,000 bars
 
 
 def test_price_history_synthesize_with_factors_stores_every_symbol_and_audits(
