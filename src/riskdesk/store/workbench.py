@@ -266,6 +266,14 @@ def save_snapshot(
     (SQLite) or ``COPY`` (PostgreSQL), see :func:`_snapshot_rows.write_option_quotes`; and
     the same columns as one Arrow IPC stream (``snapshot_option_columns``), which loads read.
     """
+
+    def stored(digest: str) -> m.MarketSnapshot | None:
+        return session.scalar(
+            select(m.MarketSnapshot).where(m.MarketSnapshot.snapshot_hash == digest)
+        )
+
+    if snapshot._hash is not None and (known := stored(snapshot._hash)) is not None:
+        return known, False  # hash known (a loaded snapshot): nothing to prepare
     options = _snapshot_rows.sorted_options(_snapshot_rows.option_columns(snapshot))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskdesk-snapshot") as pool:
         # The hash and the IPC stream (Arrow compute, zstd and SHA-256, which release the
@@ -282,9 +290,7 @@ def save_snapshot(
         data, data_sha256 = encoding.result()
     row, created = _get_or_insert(
         session,
-        lambda: session.scalar(
-            select(m.MarketSnapshot).where(m.MarketSnapshot.snapshot_hash == snapshot_hash)
-        ),
+        lambda: stored(snapshot_hash),
         lambda: m.MarketSnapshot(
             snapshot_hash=snapshot_hash,
             symbol=snapshot.symbol[:255],

@@ -23,6 +23,7 @@ from riskdesk.domain.option_table import OPTION_SCHEMA
 from riskdesk.store import Database, MigrationError, StoreError, make_session_factory
 from riskdesk.store import _snapshot_rows as rows
 from riskdesk.store import models as m
+from riskdesk.store import workbench as store_workbench
 from riskdesk.store.migrate import downgrade_database, upgrade_database
 from riskdesk.workbench import Workbench
 
@@ -308,3 +309,24 @@ def test_new_contracts_stored_first_by_another_writer_are_skipped_and_read_back(
     assert len(calls) == 2  # the write skipped every row, so the ids were read back
     assert ids.equals(expected)
     assert stored == len(STRIKES)
+
+
+def test_save_of_a_loaded_snapshot_finds_it_by_its_known_hash_without_writing(
+    migrated_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: a loaded snapshot carries its hash; saving it again must touch no contract
+    db, bench, snapshot_id = _saved(migrated_engine)
+    loaded = bench.load_snapshot(snapshot_id).snapshot
+
+    def no_contract_work(*_args: object, **_kwargs: object) -> pa.Array:
+        raise AssertionError("contracts resolved for a snapshot already stored")
+
+    monkeypatch.setattr(rows, "contract_id_text", no_contract_work)
+
+    # Act
+    with db.unit_of_work() as uow:
+        row, created = store_workbench.save_snapshot(uow.session, snapshot=loaded)
+        found = str(row.snapshot_id)
+
+    # Assert
+    assert (found, created) == (snapshot_id, False)
