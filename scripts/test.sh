@@ -40,6 +40,9 @@ echo "Chromium for browser tests: ${RISKDESK_TEST_CHROMIUM}"
 # function when its own file changes, not when a kernel it calls does.
 kernels=$(cat src/riskdesk/pricing/*.py | sha1sum | cut -c1-12)
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba/$kernels}"
+# Compile the kernels once, in parallel parts, before the workers start: otherwise both
+# workers compile the same kernels at the same time (about 4 of a cold run's 15 minutes).
+.venv/bin/python -m riskdesk.warm
 # Two pytest-xdist workers by default (the suite is CPU-bound; the machine has 2 cores). Each
 # file runs on one worker (tests/conftest.py groups by file; every Redis test shares one group)
 # and each worker has its own PostgreSQL databases, Redis database number and temp dirs.
