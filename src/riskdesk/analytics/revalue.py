@@ -56,6 +56,7 @@ from riskdesk.domain.instruments import ExerciseStyle, OptionContract
 from riskdesk.domain.market import MarketSnapshot
 from riskdesk.domain.timeutil import year_fraction
 from riskdesk.pricing import price
+from riskdesk.pricing._api import kernel_array
 from riskdesk.pricing._scenario import (
     american_bs2002_scenario_prices,
     european_scenario_prices,
@@ -78,7 +79,7 @@ DEFAULT_CHUNK_PRICES = 2_000_000
 
 
 def _vector(name: str, value: Any, n: int, dtype: Any = np.float64) -> Any:
-    array = np.ascontiguousarray(value, dtype=dtype)
+    array = kernel_array(np.asarray(value, dtype=dtype))
     if array.shape != (n,):
         raise ValueError(f"OptionBook.{name} must have shape ({n},), got {array.shape}")
     if dtype is np.float64 and not np.all(np.isfinite(array)):
@@ -153,8 +154,8 @@ class OptionBook:
                 "OptionBook needs both dividend_times and dividend_amounts, or neither"
             )
         if self.dividend_times is not None and self.dividend_amounts is not None:
-            times = np.ascontiguousarray(self.dividend_times, dtype=np.float64)
-            amounts = np.ascontiguousarray(self.dividend_amounts, dtype=np.float64)
+            times = kernel_array(np.asarray(self.dividend_times, dtype=np.float64))
+            amounts = kernel_array(np.asarray(self.dividend_amounts, dtype=np.float64))
             if times.ndim != 2 or times.shape[0] != n or amounts.shape != times.shape:
                 raise ValueError(
                     f"OptionBook.dividend_times/amounts must both have shape ({n}, m), got "
@@ -203,8 +204,8 @@ class BookScenarios:
     horizon_days: float = 0.0
 
     def __post_init__(self) -> None:
-        spot = np.ascontiguousarray(self.spot_shocks, dtype=np.float64)
-        vol = np.ascontiguousarray(self.vol_shocks, dtype=np.float64)
+        spot = kernel_array(np.asarray(self.spot_shocks, dtype=np.float64))
+        vol = kernel_array(np.asarray(self.vol_shocks, dtype=np.float64))
         if spot.ndim not in (1, 2) or vol.ndim != 1 or spot.shape[0] != vol.shape[0]:
             raise ValueError(
                 f"spot_shocks (k,) or (k, m) and vol_shocks (k,) must share k, got {spot.shape} "
@@ -364,7 +365,7 @@ def _scenario_engine_block(
     rows = stop - start
     m = len(leg.book.underlyings)
     chunk = spot_shocks[start:stop]
-    factor = np.ascontiguousarray(np.broadcast_to(1.0 + chunk, (rows, m)))
+    factor = kernel_array(np.broadcast_to(1.0 + chunk, (rows, m)))
     dvol = np.ascontiguousarray(scenarios.vol_shocks[start:stop] / 100.0)
     n = leg.idx.size
     block = np.empty((rows, n), dtype=np.float64)
@@ -393,7 +394,7 @@ def _scenario_engine_block(
             np.where(leg.calls[perm], 1.0, -1.0),
             segments,
             factor,
-            np.ascontiguousarray(np.broadcast_to(np.log1p(chunk), (rows, m))),
+            kernel_array(np.broadcast_to(np.log1p(chunk), (rows, m))),
             dvol,
             ScenarioGrid.MIN_VOL,
             np.ascontiguousarray(leg.pos[perm]),

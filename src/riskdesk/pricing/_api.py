@@ -175,6 +175,18 @@ class _Inputs:
         return f"{name}[{', '.join(str(int(j)) for j in idx)}]"
 
 
+def kernel_array(a: NDArray[Any]) -> NDArray[Any]:
+    """``a`` as a C-contiguous, writable array: a copy only when it is neither.
+
+    numba compiles a kernel once per argument type, and a read-only array (a broadcast view,
+    an Arrow column seen zero-copy, a caller's frozen array) is a type of its own: passing
+    one compiled the whole kernel a second time (tens of seconds for the European kernel).
+    The kernels never write their inputs; one type per input keeps one compiled version.
+    """
+    out = np.ascontiguousarray(a)
+    return out if out.flags.writeable else out.copy()
+
+
 def _as_float(name: str, value: ArrayLike) -> NDArray[np.float64]:
     try:
         return np.asarray(value, dtype=np.float64)
@@ -206,13 +218,13 @@ def _prepare(values: dict[str, ArrayLike], is_call: ArrayLike) -> _Inputs:
     stride: dict[str, int] = {}
     for k, a in arrays.items():
         if a.size == 1:
-            flat[k] = np.ascontiguousarray(a.reshape(1))
+            flat[k] = kernel_array(a.reshape(1))
             stride[k] = 0
         elif a.shape == shape:
-            flat[k] = np.ascontiguousarray(a).reshape(-1)
+            flat[k] = kernel_array(a).reshape(-1)
             stride[k] = 1
         else:
-            flat[k] = np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1)
+            flat[k] = kernel_array(np.broadcast_to(a, shape)).reshape(-1)
             stride[k] = 1
     return _Inputs(shape=tuple(shape), n=n, flat=flat, stride=stride)
 
@@ -317,8 +329,8 @@ def _dividend_arrays(
     m = times.shape[-1]
     if times.ndim == 1:
         return (
-            np.ascontiguousarray(times.reshape(1, m)),
-            np.ascontiguousarray(amounts.reshape(1, m)),
+            kernel_array(times.reshape(1, m)),
+            kernel_array(amounts.reshape(1, m)),
             False,
         )
     lead = times.shape[:-1]
@@ -330,8 +342,8 @@ def _dividend_arrays(
         ) from exc
     if full != shape:
         raise ValueError(f"dividend arrays {times.shape} would enlarge the option shape {shape}")
-    t = np.ascontiguousarray(np.broadcast_to(times, (*shape, m))).reshape(-1, m)
-    a = np.ascontiguousarray(np.broadcast_to(amounts, (*shape, m))).reshape(-1, m)
+    t = kernel_array(np.broadcast_to(times, (*shape, m))).reshape(-1, m)
+    a = kernel_array(np.broadcast_to(amounts, (*shape, m))).reshape(-1, m)
     return t, a, True
 
 
