@@ -427,7 +427,9 @@ class ServerProcess:
         """``riskdesk user create`` when the CLI has it, else Identity in-process."""
         from riskdesk.cli import main as cli_main
 
-        names = {group.name for group in cli_main.app.registered_groups}
+        names = {group.name for group in cli_main.app.registered_groups} | set(
+            cli_main.LAZY_COMMANDS
+        )
         if "user" in names:
             self._run_cli(
                 ["user", "create", BENCH_USER, "--role", "trader", "--password-stdin"],
