@@ -19,69 +19,41 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class _Options:
-    S: np.ndarray
-    K: np.ndarray
-    T: np.ndarray
-    sigma: np.ndarray
-    is_call: np.ndarray
-    r: float = 0.03
-    q: float = 0.01
-
-
-def _options(n: int) -> _Options:
-    rng = np.random.default_rng(14)
-    return _Options(
-        S=rng.uniform(80.0, 120.0, n),
-        K=rng.uniform(80.0, 120.0, n),
-        T=rng.uniform(0.02, 2.0, n),
-        sigma=rng.uniform(0.1, 0.6, n),
-        is_call=rng.random(n) < 0.5,
-    )
-
-
 def _european() -> None:
     """BSM, Black-76 and Bachelier: prices, every Greek, the fused five, implied vols."""
+    from riskdesk.bench._pricing import _options
     from riskdesk.pricing import greeks, implied_vol, price
 
     fused = ("price", "delta", "gamma", "vega", "theta", "rho")
     for n in (1, 4096):
-        o = _options(n)
+        args: dict[str, Any] = _options(n).kwargs()
+        sigma = args.pop("sigma")
         for model in ("bsm", "black76", "bachelier"):
-            sigma = o.sigma * o.S if model == "bachelier" else o.sigma
-            args: dict[str, Any] = {
-                "S": o.S,
-                "K": o.K,
-                "T": o.T,
-                "r": o.r,
-                "q": o.q,
-                "is_call": o.is_call,
-            }
-            values = price(model=model, sigma=sigma, **args)
-            greeks(model=model, sigma=sigma, **args)
-            greeks(model=model, sigma=sigma, which=fused, **args)
+            vol = sigma * args["S"] if model == "bachelier" else sigma
+            values = price(model=model, sigma=vol, **args)
+            greeks(model=model, sigma=vol, **args)
+            greeks(model=model, sigma=vol, which=fused, **args)
             implied_vol(model=model, price=values, **args)
 
 
 def _american() -> None:
     """Both American engines: prices, Greeks and implied vols, with and without dividends."""
+    from riskdesk.bench._pricing import _options
     from riskdesk.pricing import greeks, implied_vol, price
 
-    o = _options(64)
-    args: dict[str, Any] = {"S": o.S, "K": o.K, "T": o.T, "r": o.r, "q": o.q, "is_call": o.is_call}
+    args: dict[str, Any] = _options(64).kwargs()
+    sigma = args.pop("sigma")
     dividends = (np.array([0.25]), np.array([0.5]))
     for engine in ("alo_qdplus", "bjerksund_stensland_2002"):
         for divs in (None, dividends):
-            values = price(model="american", engine=engine, dividends=divs, sigma=o.sigma, **args)
-            greeks(model="american", engine=engine, dividends=divs, sigma=o.sigma, **args)
+            values = price(model="american", engine=engine, dividends=divs, sigma=sigma, **args)
+            greeks(model="american", engine=engine, dividends=divs, sigma=sigma, **args)
             implied_vol(model="american", engine=engine, dividends=divs, price=values, **args)
 
 

@@ -424,40 +424,13 @@ class ServerProcess:
             )
 
     def _create_user(self) -> None:
-        """``riskdesk user create`` when the CLI has it, else Identity in-process."""
-        from riskdesk.cli import main as cli_main
-
-        names = {group.name for group in cli_main.app.registered_groups} | set(
-            cli_main.LAZY_COMMANDS
+        """The bench user, through ``riskdesk user create`` as an operator would."""
+        self._run_cli(
+            ["user", "create", BENCH_USER, "--role", "trader", "--password-stdin"],
+            what="creating the bench user",
+            stdin=BENCH_PASSWORD + "\n",
         )
-        if "user" in names:
-            self._run_cli(
-                ["user", "create", BENCH_USER, "--role", "trader", "--password-stdin"],
-                what="creating the bench user",
-                stdin=BENCH_PASSWORD + "\n",
-            )
-            self.user_created_by = "riskdesk user create"
-            return
-        from riskdesk.domain.caller import Caller
-        from riskdesk.identity import Identity
-        from riskdesk.store import Database
-
-        db = Database.from_url(self.env["RISKDESK_DATABASE_URL"], create=False)
-        try:
-
-            def no_tokens() -> Any:
-                raise BenchServiceError("creating a user needs no token service")
-
-            Identity(db, no_tokens, refresh_days=1).create_user(
-                Caller.local(),
-                username=BENCH_USER,
-                email=f"{BENCH_USER}@example.test",
-                password=BENCH_PASSWORD,
-                role="trader",
-            )
-        finally:
-            db.dispose()
-        self.user_created_by = "Identity.create_user (in-process)"
+        self.user_created_by = "riskdesk user create"
 
     def _start(self) -> None:
         with self.log_path.open("wb") as log:
